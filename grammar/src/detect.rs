@@ -1,0 +1,166 @@
+//! Detecting a config's era from its text, with the evidence.
+
+use crate::dialect::{DollarMode, Era, EraChoice, EraReason};
+use regex::Regex;
+use std::sync::OnceLock;
+
+struct Markers {
+    mode_header: Regex,
+    preprocessor: Regex,
+    k3_syntax: Regex,
+    modules_k_or_s: Regex,
+    ser2: Regex,
+    pv: Regex,
+    retcode: Regex,
+    ser08: Regex,
+    ser09: Regex,
+    ser_path: Regex,
+    openser_path: Regex,
+}
+
+fn markers() -> &'static Markers {
+    static M: OnceLock<Markers> = OnceLock::new();
+    M.get_or_init(|| Markers {
+        mode_header: Regex::new(r"(?m)^[ \t]*(?:#!|//!)(SER|KAMAILIO|OPENSER|MAXCOMPAT|ALL)[ \t\r]*$").unwrap(),
+        preprocessor: Regex::new(
+            r"(?m)^[ \t]*(?:(?:#!|!!)(?:define|def|ifdef|ifndef|trydef|redefine|subst|substdef|substdefs|include_file|import_file|defenv)\b|(?:include_file|import_file)[ \t]+\x22)",
+        )
+        .unwrap(),
+        k3_syntax: Regex::new(r"(?m)\bevent_route[ \t]*\[|^[ \t]*request_route\b|^[ \t]*reply_route[ \t]*\{|\$xavp\(|\bmpath[ \t]*=.*\bmodules_k|\bloadpath\b|\$sel\(|\$shv\(|\bcfgengine\b").unwrap(),
+        modules_k_or_s: Regex::new(r"modules_[ks]/").unwrap(),
+        ser2: Regex::new(r"(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_]|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b").unwrap(),
+        pv: Regex::new(r"\$(?:var|avp|hdr|shv|ru|rU|rd|rp|fu|fU|fd|tu|tU|td|si|sp|rm|ci|du|ua|ct|Ri|Rp|br|dd|rs|rr|ft|tt|T_reply_code|mb|ml|Ts|TF|pp|retcode|rc)\b").unwrap(),
+        retcode: Regex::new(r"\bswitch[ \t]*\([ \t]*retcode\b").unwrap(),
+        ser08: Regex::new(r"\b(?:t_on_negative|rewriteFromRoute|addRecordRoute|sl_filter_ACK|len_gt)\b|(?m)^[ \t]*reply_route[ \t]*\[").unwrap(),
+        ser09: Regex::new(r"\b(?:fifo_dir|unix_sock|force_tcp_alias|force_send_socket|failure_route|from_uri|to_uri|avp_write|avp_load_radius|lookup_domain)\b").unwrap(),
+        ser_path: Regex::new(r"/ser/modules|\bser\.cfg\b|\bfifo[ \t]*=").unwrap(),
+        openser_path: Regex::new(r"openser").unwrap(),
+    })
+}
+
+/// Whether the text looks like the 2001 rule table: no route blocks or
+/// assignments, and lines of exactly three whitespace-separated fields.
+pub fn looks_like_rule_table(text: &str) -> bool {
+    let mut rules = 0;
+    for line in text.lines() {
+        let content = strip_rule_comment(line).trim();
+        if content.is_empty() {
+            continue;
+        }
+        if content.contains('{') || content.contains(';') || content.contains('"') {
+            return false;
+        }
+        if content.split_whitespace().count() != 3 {
+            return false;
+        }
+        rules += 1;
+    }
+    rules > 0
+}
+
+/// A rule line's content without its `# comment` (a `#` that starts a field).
+pub fn strip_rule_comment(line: &str) -> &str {
+    let mut prev_blank = true;
+    for (i, c) in line.char_indices() {
+        if c == '#' && prev_blank {
+            return &line[..i];
+        }
+        prev_blank = c == ' ' || c == '\t';
+    }
+    line
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset].matches('\n').count() + 1
+}
+
+/// Chooses the era: `--dialect`, else the mode header, else the content.
+pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
+    let m = markers();
+    let header = m.mode_header.captures(text).map(|c| {
+        let word = c.get(1).unwrap();
+        let mode = match word.as_str() {
+            "SER" => DollarMode::Ser,
+            "KAMAILIO" | "OPENSER" => DollarMode::Kamailio,
+            _ => DollarMode::MaxCompat,
+        };
+        (c.get(0).unwrap().as_str().trim().to_string(), line_of(text, word.start()), mode)
+    });
+    if let Some(era) = forced {
+        let mode = match &header {
+            Some((_, _, mode)) if era.has_preprocessor() => *mode,
+            _ => era.default_dollar_mode(),
+        };
+        return (EraChoice { era, reason: EraReason::CommandLine }, mode);
+    }
+    if let Some((h, line, mode)) = header {
+        let era = if m.modules_k_or_s.is_match(text) { Era::Kamailio3 } else { Era::Kamailio5 };
+        return (
+            EraChoice {
+                era,
+                reason: EraReason::ModeHeader(h, line),
+            },
+            mode,
+        );
+    }
+    let era_with = |era: Era, ev: Vec<String>| (EraChoice { era, reason: EraReason::Detected(ev) }, era.default_dollar_mode());
+    let first = |re: &Regex| re.find(text).map(|f| (f.as_str().trim().to_string(), line_of(text, f.start())));
+    if looks_like_rule_table(text) {
+        return era_with(Era::Rules2001, vec!["lines of `method_regex uri_regex destination` (the 2001 rule table)".into()]);
+    }
+    let pp = first(&m.preprocessor);
+    let k3 = first(&m.k3_syntax);
+    let mks = first(&m.modules_k_or_s);
+    if pp.is_some() || k3.is_some() || mks.is_some() {
+        let mut ev = Vec::new();
+        if let Some((t, l)) = &pp {
+            ev.push(format!("preprocessor directive `{t}` (line {l})"));
+        }
+        if let Some((t, l)) = &k3 {
+            ev.push(format!("Kamailio 3.0+ syntax `{t}` (line {l})"));
+        }
+        let era = if let Some((t, l)) = &mks {
+            ev.push(format!("module path `{t}` (line {l}) of the sip-router 3.x tree"));
+            Era::Kamailio3
+        } else {
+            Era::Kamailio5
+        };
+        return era_with(era, ev);
+    }
+    if let Some((t, l)) = first(&m.ser2) {
+        return era_with(Era::Ser2, vec![format!("SER 2.x construct `{t}` (line {l})")]);
+    }
+    if let Some((t, l)) = first(&m.pv) {
+        if let Some((rt, rl)) = first(&m.retcode) {
+            return era_with(Era::OpenSer10, vec![format!("`{rt}` (line {rl}) of OpenSER 1.0/1.1")]);
+        }
+        return era_with(Era::OpenSer12, vec![format!("pseudo-variable `{t}` (line {l}) of OpenSER 1.2+ / Kamailio 1.x")]);
+    }
+    if let Some((t, l)) = first(&m.retcode) {
+        return era_with(Era::OpenSer10, vec![format!("`{t}` (line {l}) of OpenSER 1.0/1.1")]);
+    }
+    if let Some((t, l)) = first(&m.ser08) {
+        return era_with(Era::Ser08, vec![format!("SER 0.8 construct `{t}` (line {l})")]);
+    }
+    if let Some((t, l)) = first(&m.openser_path) {
+        return era_with(Era::OpenSer10, vec![format!("`{t}` (line {l}) without pseudo-variables")]);
+    }
+    let ser = first(&m.ser_path);
+    if let Some((t, l)) = first(&m.ser09) {
+        let mut ev = vec![format!("SER 0.9 construct `{t}` (line {l})")];
+        if let Some((st, sl)) = &ser {
+            ev.push(format!("`{st}` (line {sl})"));
+        }
+        return era_with(Era::Ser09, ev);
+    }
+    if let Some((t, l)) = ser {
+        return era_with(Era::Ser08, vec![format!("SER setting `{t}` (line {l}) and no later construct")]);
+    }
+    (
+        EraChoice {
+            era: Era::Kamailio5,
+            reason: EraReason::Default,
+        },
+        DollarMode::MaxCompat,
+    )
+}

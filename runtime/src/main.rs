@@ -1,0 +1,7 @@
+//! The `sercompat` binary.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main());
+}
