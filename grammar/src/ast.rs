@@ -27,7 +27,10 @@ pub struct Item {
 #[derive(Clone, Debug)]
 pub enum ItemKind {
     /// `name = value` (core parameter).
-    CoreParam { name: Name, value: ParamValue },
+    CoreParam {
+        name: Name,
+        value: ParamValue,
+    },
     /// `group[.idx].var = value [desc "…"]` (cfg-framework variable).
     CfgVar {
         group: Name,
@@ -35,8 +38,13 @@ pub enum ItemKind {
         var: Name,
         value: ParamValue,
     },
-    LoadModule { path: StrLit, evaluated: bool },
-    LoadPath { path: StrLit },
+    LoadModule {
+        path: StrLit,
+        evaluated: bool,
+    },
+    LoadPath {
+        path: StrLit,
+    },
     ModParam {
         module: StrLit,
         param: StrLit,
@@ -109,7 +117,9 @@ pub enum RouteKind {
     Failure,
     /// `reply_route`: in SER 0.8.8–0.8.10 `reply_route[N]` is a failure
     /// route; in K3.2+ `reply_route { }` is the core reply route.
-    Reply { means_failure: bool },
+    Reply {
+        means_failure: bool,
+    },
     OnReply,
     Branch,
     OnSend,
@@ -251,6 +261,8 @@ pub enum ExprKind {
     /// OpenSER `[ expr ]` arithmetic test.
     Test(Box<Expr>),
     Paren(Box<Expr>),
+    /// `{ actions }` used as a value (SER 0.8 conditions).
+    Block(Block),
     /// `(lval = expr)` used as a value.
     AssignExpr(Box<Expr>, Box<Expr>),
     Error,

@@ -27,7 +27,7 @@ fn markers() -> &'static Markers {
         )
         .unwrap(),
         k3_syntax: Regex::new(r"(?m)\bevent_route[ \t]*\[|^[ \t]*request_route\b|^[ \t]*reply_route[ \t]*\{|\$xavp\(|\bmpath[ \t]*=.*\bmodules_k|\bloadpath\b|\$sel\(|\$shv\(|\bcfgengine\b").unwrap(),
-        modules_k_or_s: Regex::new(r"modules_[ks]/").unwrap(),
+        modules_k_or_s: Regex::new(r"modules_[ks]\b").unwrap(),
         ser2: Regex::new(r"(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_]|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b").unwrap(),
         pv: Regex::new(r"\$(?:var|avp|hdr|shv|ru|rU|rd|rp|fu|fU|fd|tu|tU|td|si|sp|rm|ci|du|ua|ct|Ri|Rp|br|dd|rs|rr|ft|tt|T_reply_code|mb|ml|Ts|TF|pp|retcode|rc)\b").unwrap(),
         retcode: Regex::new(r"\bswitch[ \t]*\([ \t]*retcode\b").unwrap(),
@@ -84,17 +84,31 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
             "KAMAILIO" | "OPENSER" => DollarMode::Kamailio,
             _ => DollarMode::MaxCompat,
         };
-        (c.get(0).unwrap().as_str().trim().to_string(), line_of(text, word.start()), mode)
+        (
+            c.get(0).unwrap().as_str().trim().to_string(),
+            line_of(text, word.start()),
+            mode,
+        )
     });
     if let Some(era) = forced {
         let mode = match &header {
             Some((_, _, mode)) if era.has_preprocessor() => *mode,
             _ => era.default_dollar_mode(),
         };
-        return (EraChoice { era, reason: EraReason::CommandLine }, mode);
+        return (
+            EraChoice {
+                era,
+                reason: EraReason::CommandLine,
+            },
+            mode,
+        );
     }
     if let Some((h, line, mode)) = header {
-        let era = if m.modules_k_or_s.is_match(text) { Era::Kamailio3 } else { Era::Kamailio5 };
+        let era = if m.modules_k_or_s.is_match(text) {
+            Era::Kamailio3
+        } else {
+            Era::Kamailio5
+        };
         return (
             EraChoice {
                 era,
@@ -103,10 +117,24 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
             mode,
         );
     }
-    let era_with = |era: Era, ev: Vec<String>| (EraChoice { era, reason: EraReason::Detected(ev) }, era.default_dollar_mode());
-    let first = |re: &Regex| re.find(text).map(|f| (f.as_str().trim().to_string(), line_of(text, f.start())));
+    let era_with = |era: Era, ev: Vec<String>| {
+        (
+            EraChoice {
+                era,
+                reason: EraReason::Detected(ev),
+            },
+            era.default_dollar_mode(),
+        )
+    };
+    let first = |re: &Regex| {
+        re.find(text)
+            .map(|f| (f.as_str().trim().to_string(), line_of(text, f.start())))
+    };
     if looks_like_rule_table(text) {
-        return era_with(Era::Rules2001, vec!["lines of `method_regex uri_regex destination` (the 2001 rule table)".into()]);
+        return era_with(
+            Era::Rules2001,
+            vec!["lines of `method_regex uri_regex destination` (the 2001 rule table)".into()],
+        );
     }
     let pp = first(&m.preprocessor);
     let k3 = first(&m.k3_syntax);
@@ -120,7 +148,9 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
             ev.push(format!("Kamailio 3.0+ syntax `{t}` (line {l})"));
         }
         let era = if let Some((t, l)) = &mks {
-            ev.push(format!("module path `{t}` (line {l}) of the sip-router 3.x tree"));
+            ev.push(format!(
+                "module path `{t}` (line {l}) of the sip-router 3.x tree"
+            ));
             Era::Kamailio3
         } else {
             Era::Kamailio5
@@ -128,22 +158,42 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
         return era_with(era, ev);
     }
     if let Some((t, l)) = first(&m.ser2) {
-        return era_with(Era::Ser2, vec![format!("SER 2.x construct `{t}` (line {l})")]);
+        return era_with(
+            Era::Ser2,
+            vec![format!("SER 2.x construct `{t}` (line {l})")],
+        );
     }
     if let Some((t, l)) = first(&m.pv) {
         if let Some((rt, rl)) = first(&m.retcode) {
-            return era_with(Era::OpenSer10, vec![format!("`{rt}` (line {rl}) of OpenSER 1.0/1.1")]);
+            return era_with(
+                Era::OpenSer10,
+                vec![format!("`{rt}` (line {rl}) of OpenSER 1.0/1.1")],
+            );
         }
-        return era_with(Era::OpenSer12, vec![format!("pseudo-variable `{t}` (line {l}) of OpenSER 1.2+ / Kamailio 1.x")]);
+        return era_with(
+            Era::OpenSer12,
+            vec![format!(
+                "pseudo-variable `{t}` (line {l}) of OpenSER 1.2+ / Kamailio 1.x"
+            )],
+        );
     }
     if let Some((t, l)) = first(&m.retcode) {
-        return era_with(Era::OpenSer10, vec![format!("`{t}` (line {l}) of OpenSER 1.0/1.1")]);
+        return era_with(
+            Era::OpenSer10,
+            vec![format!("`{t}` (line {l}) of OpenSER 1.0/1.1")],
+        );
     }
     if let Some((t, l)) = first(&m.ser08) {
-        return era_with(Era::Ser08, vec![format!("SER 0.8 construct `{t}` (line {l})")]);
+        return era_with(
+            Era::Ser08,
+            vec![format!("SER 0.8 construct `{t}` (line {l})")],
+        );
     }
     if let Some((t, l)) = first(&m.openser_path) {
-        return era_with(Era::OpenSer10, vec![format!("`{t}` (line {l}) without pseudo-variables")]);
+        return era_with(
+            Era::OpenSer10,
+            vec![format!("`{t}` (line {l}) without pseudo-variables")],
+        );
     }
     let ser = first(&m.ser_path);
     if let Some((t, l)) = first(&m.ser09) {
@@ -154,7 +204,12 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
         return era_with(Era::Ser09, ev);
     }
     if let Some((t, l)) = ser {
-        return era_with(Era::Ser08, vec![format!("SER setting `{t}` (line {l}) and no later construct")]);
+        return era_with(
+            Era::Ser08,
+            vec![format!(
+                "SER setting `{t}` (line {l}) and no later construct"
+            )],
+        );
     }
     (
         EraChoice {

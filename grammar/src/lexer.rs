@@ -207,9 +207,31 @@ pub enum RawTok {
 }
 
 const DIRECTIVES: &[&str] = &[
-    "define", "def", "trydef", "trydefine", "redef", "redefine", "undef", "undefine", "tryundef",
-    "tryundefine", "ifdef", "ifndef", "ifexp", "else", "endif", "subst", "substdef", "substdefs",
-    "defenv", "defenvs", "trydefenv", "trydefenvs", "defexp", "defexps", "include_file",
+    "define",
+    "def",
+    "trydef",
+    "trydefine",
+    "redef",
+    "redefine",
+    "undef",
+    "undefine",
+    "tryundef",
+    "tryundefine",
+    "ifdef",
+    "ifndef",
+    "ifexp",
+    "else",
+    "endif",
+    "subst",
+    "substdef",
+    "substdefs",
+    "defenv",
+    "defenvs",
+    "trydefenv",
+    "trydefenvs",
+    "defexp",
+    "defexps",
+    "include_file",
     "import_file",
 ];
 
@@ -228,7 +250,10 @@ fn mode_of(word: &str) -> Option<DollarMode> {
 /// Classifies `!…` text after the `#!`/`!!` prefix, and extends the token
 /// over continuation lines of a multi-line define.
 fn directive_after_prefix(lex: &mut Lexer<RawTok>, body: &str) -> HashKind {
-    let word_len = body.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    let word_len = body
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
     let word = &body[..word_len];
     let rest = &body[word_len..];
     if let Some(mode) = mode_of(word) {
@@ -274,7 +299,11 @@ fn hash_line(lex: &mut Lexer<RawTok>) -> HashKind {
 }
 
 fn slash_line(lex: &mut Lexer<RawTok>) -> HashKind {
-    match lex.slice().strip_prefix("//!").and_then(|b| mode_of(b.trim_end())) {
+    match lex
+        .slice()
+        .strip_prefix("//!")
+        .and_then(|b| mode_of(b.trim_end()))
+    {
         Some(mode) => HashKind::Mode(mode),
         None => HashKind::Comment,
     }
@@ -466,7 +495,12 @@ fn scan_variable(rem: &[u8], dollar: DollarMode, era: Era, sigil: u8) -> (Dollar
 }
 
 fn dollar(lex: &mut Lexer<RawTok>) -> DollarKind {
-    let (kind, len) = scan_variable(lex.remainder().as_bytes(), lex.extras.dollar, lex.extras.era, b'$');
+    let (kind, len) = scan_variable(
+        lex.remainder().as_bytes(),
+        lex.extras.dollar,
+        lex.extras.era,
+        b'$',
+    );
     lex.bump(len);
     kind
 }
@@ -507,13 +541,19 @@ fn number(lex: &mut Lexer<RawTok>) -> NumKind {
         return NumKind::Decimal;
     };
     // An identifier character right after means a host name such as `1.2.3.4x`: not an address.
-    if rem.get(ip).is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+    if rem
+        .get(ip)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
         return NumKind::Decimal;
     }
     let mut len = ip;
     let mut kind = NumKind::Ipv4;
     if rem.get(len) == Some(&b'/') {
-        let digits = rem[len + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let digits = rem[len + 1..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         if digits > 0 {
             len += 1 + digits;
             kind = NumKind::IpNet;
@@ -528,7 +568,10 @@ fn number(lex: &mut Lexer<RawTok>) -> NumKind {
 
 fn bracketed_ipv6(lex: &mut Lexer<RawTok>) -> bool {
     let rem = lex.remainder().as_bytes();
-    let len = rem.iter().take_while(|b| b.is_ascii_hexdigit() || **b == b':' || **b == b'.').count();
+    let len = rem
+        .iter()
+        .take_while(|b| b.is_ascii_hexdigit() || **b == b':' || **b == b'.')
+        .count();
     if len >= 2 && rem.get(len) == Some(&b']') && rem[..len].contains(&b':') {
         lex.bump(len + 1);
         return true;
@@ -597,14 +640,30 @@ mod tests {
     fn partial_matches_fall_back() {
         let k = kinds("case 1: x; 1.2 ; abc: ; route[AUTH] dead:beef");
         let texts: Vec<&str> = k.iter().map(|(_, s)| s.as_str()).collect();
-        assert_eq!(texts, ["case", "1", ":", "x", ";", "1", ".", "2", ";", "abc", ":", ";", "route", "[", "AUTH", "]", "dead", ":", "beef"]);
+        assert_eq!(
+            texts,
+            [
+                "case", "1", ":", "x", ";", "1", ".", "2", ";", "abc", ":", ";", "route", "[",
+                "AUTH", "]", "dead", ":", "beef"
+            ]
+        );
     }
 
     #[test]
     fn addresses() {
         let k = kinds("10.0.0.0/8 [::1] 2001:db8::1 ::1 uri:host msg:len");
         let kinds: Vec<RawTok> = k.iter().map(|(t, _)| *t).collect();
-        assert_eq!(kinds, [RawTok::Number(NumKind::IpNet), RawTok::LBracket(true), RawTok::Ipv6, RawTok::Ipv6, RawTok::ColonWord, RawTok::ColonWord]);
+        assert_eq!(
+            kinds,
+            [
+                RawTok::Number(NumKind::IpNet),
+                RawTok::LBracket(true),
+                RawTok::Ipv6,
+                RawTok::Ipv6,
+                RawTok::ColonWord,
+                RawTok::ColonWord
+            ]
+        );
     }
 
     #[test]

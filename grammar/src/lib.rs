@@ -40,6 +40,9 @@ pub struct Options {
     /// Directory that relative include names are tried against first.
     pub cwd: Option<PathBuf>,
     pub limits: Limits,
+    /// The file is an include fragment (a piece of a larger config): blocks
+    /// still open at its end are closed there instead of being an error.
+    pub fragment: bool,
 }
 
 /// A parsed config with everything needed to report on it and rewrite it.
@@ -62,12 +65,20 @@ impl Parsed {
 /// Parses a file from disk, includes resolved through the file system.
 pub fn parse_file(path: &Path, opts: &Options) -> std::io::Result<Parsed> {
     let bytes = std::fs::read(path)?;
-    let text = String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let mut opts = opts.clone();
     if opts.cwd.is_none() {
         opts.cwd = std::env::current_dir().ok();
     }
-    Ok(parse_text(&path.display().to_string(), text, path, &opts, &FsLoader, &|v| std::env::var(v).ok()))
+    Ok(parse_text(
+        &path.display().to_string(),
+        text,
+        path,
+        &opts,
+        &FsLoader,
+        &|v| std::env::var(v).ok(),
+    ))
 }
 
 /// Parses `text` (named `name`, located at `path` for include resolution).
@@ -105,6 +116,9 @@ pub fn parse_text(
         limits: opts.limits,
     };
     let mut tokens = preprocess::preprocess(&mut db, root, path, &pp_opts, &mut diagnostics);
+    if opts.fragment {
+        parser::close_open_blocks(&mut tokens);
+    }
     parser::mark_param_keys(&mut tokens);
     let (items, syntax) = parser::parse_tokens(&db, &tokens, era.era);
     diagnostics.extend(syntax);
@@ -113,7 +127,10 @@ pub fn parse_text(
         root,
         era: era.clone(),
         dollar,
-        config: ast::Config { era: era.era, items },
+        config: ast::Config {
+            era: era.era,
+            items,
+        },
         tokens,
         diagnostics,
     }

@@ -12,7 +12,13 @@ use crate::token::{Kw, Tok};
 use lalrpop_util::{ErrorRecovery, ParseError};
 
 lalrpop_util::lalrpop_mod!(
-    #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, dead_code)]
+    #[allow(
+        clippy::all,
+        clippy::pedantic,
+        unused_parens,
+        unused_imports,
+        dead_code
+    )]
     grammar
 );
 
@@ -35,7 +41,10 @@ impl<'c> Ctx<'c> {
         }
         if i >= n {
             let last = self.pp.site(n - 1);
-            return Span { start: last.end, ..last };
+            return Span {
+                start: last.end,
+                ..last
+            };
         }
         self.pp.site(i)
     }
@@ -64,11 +73,17 @@ impl<'c> Ctx<'c> {
     }
 
     pub fn item(&self, kind: ItemKind, l: usize, r: usize) -> Item {
-        Item { kind, span: self.span(l, r) }
+        Item {
+            kind,
+            span: self.span(l, r),
+        }
     }
 
     pub fn stmt(&self, kind: StmtKind, l: usize, r: usize) -> Stmt {
-        Stmt { kind, span: self.span(l, r) }
+        Stmt {
+            kind,
+            span: self.span(l, r),
+        }
     }
 
     pub fn expr(&self, kind: ExprKind, l: usize, r: usize) -> Expr {
@@ -122,7 +137,11 @@ impl<'c> Ctx<'c> {
             StopKeyword::Break => Some(self.era.break_meaning()),
             StopKeyword::Return => None,
         };
-        StmtKind::Stop { keyword, meaning, value }
+        StmtKind::Stop {
+            keyword,
+            meaning,
+            value,
+        }
     }
 
     pub fn assign_op(&self, i: usize) -> AssignOp {
@@ -144,8 +163,13 @@ impl<'c> Ctx<'c> {
     }
 
     pub fn strs(&self, l: usize, r: usize) -> StrLit {
-        let value = (l..r).map(|i| crate::strings::decode(self.text(i))).collect();
-        StrLit { value, span: self.span(l, r) }
+        let value = (l..r)
+            .map(|i| crate::strings::decode(self.text(i)))
+            .collect();
+        StrLit {
+            value,
+            span: self.span(l, r),
+        }
     }
 
     pub fn dotted(&self, l: usize, _r: usize, rest: &[usize]) -> String {
@@ -165,21 +189,36 @@ impl<'c> Ctx<'c> {
                 _ => self.text(i).to_string(),
             })
             .collect();
-        Name { text, span: self.span(l, r) }
+        Name {
+            text,
+            span: self.span(l, r),
+        }
     }
 
-    pub fn param_item(&self, key: usize, path: (Option<usize>, Vec<usize>), value: (usize, usize), l: usize, r: usize) -> Item {
+    pub fn param_item(
+        &self,
+        key: usize,
+        path: (Option<usize>, Vec<usize>),
+        value: (usize, usize),
+        l: usize,
+        r: usize,
+    ) -> Item {
         let (idx, segs) = path;
         let mut value = self.param_value(value.0, value.1);
         let kind = match segs.last() {
             None if idx.is_none() => {
                 value.desc = None;
-                ItemKind::CoreParam { name: self.name(key), value }
+                ItemKind::CoreParam {
+                    name: self.name(key),
+                    value,
+                }
             }
             _ => ItemKind::CfgVar {
                 group: self.name(key),
                 index: idx.map(|i| self.name(i)),
-                var: segs.last().map_or_else(|| self.name(key), |&s| self.name(s)),
+                var: segs
+                    .last()
+                    .map_or_else(|| self.name(key), |&s| self.name(s)),
                 value,
             },
         };
@@ -191,7 +230,10 @@ impl<'c> Ctx<'c> {
         let mut end = r;
         let mut desc = None;
         // `… desc "text"` (cfg variables).
-        if r - l >= 3 && toks[r - l - 1].tok == Tok::Str && matches!(self.text(r - 2), "desc" | "descr" | "description") {
+        if r - l >= 3
+            && toks[r - l - 1].tok == Tok::Str
+            && matches!(self.text(r - 2), "desc" | "descr" | "description")
+        {
             let mut s = r - 1;
             while s > l && self.pp.tokens[s - 1].tok == Tok::Str {
                 s -= 1;
@@ -204,10 +246,16 @@ impl<'c> Ctx<'c> {
         let words: Vec<String> = (l..end).map(|i| self.text(i).to_string()).collect();
         let kinds: Vec<Tok> = self.pp.tokens[l..end].iter().map(|t| t.tok).collect();
         let kind = match kinds.as_slice() {
-            [Tok::Int] => parse_int(&words[0]).map_or(ParamValueKind::Compound, ParamValueKind::Int),
-            [Tok::Minus, Tok::Int] => parse_int(&words[1]).map_or(ParamValueKind::Compound, |v| ParamValueKind::Int(-v)),
+            [Tok::Int] => {
+                parse_int(&words[0]).map_or(ParamValueKind::Compound, ParamValueKind::Int)
+            }
+            [Tok::Minus, Tok::Int] => {
+                parse_int(&words[1]).map_or(ParamValueKind::Compound, |v| ParamValueKind::Int(-v))
+            }
             [Tok::Ident] => ParamValueKind::Word(words[0].clone()),
-            k if !k.is_empty() && k.iter().all(|t| *t == Tok::Str) => ParamValueKind::Str(self.strs(l, end).value),
+            k if !k.is_empty() && k.iter().all(|t| *t == Tok::Str) => {
+                ParamValueKind::Str(self.strs(l, end).value)
+            }
             _ => ParamValueKind::Compound,
         };
         ParamValue {
@@ -233,6 +281,40 @@ pub fn parse_int(t: &str) -> Option<i64> {
     t.parse().ok()
 }
 
+/// Appends a `}` (at the end of the text) for each `{` still open, so that
+/// an include fragment cut inside a route parses as the piece it is.
+pub fn close_open_blocks(pp: &mut Output) {
+    let mut open = 0usize;
+    for t in &pp.tokens {
+        match t.tok {
+            Tok::LBrace => open += 1,
+            Tok::RBrace => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let Some(last) = pp.tokens.iter().rev().find(|t| t.expansion == 0).copied() else {
+        return;
+    };
+    let at = Span {
+        start: last.span.end,
+        ..last.span
+    };
+    for _ in 0..open {
+        pp.tokens.push(crate::token::Token {
+            tok: Tok::RBrace,
+            span: at,
+            lead: at.start,
+            expansion: 0,
+            owned: 1 + push_owned(&mut pp.owned, "}"),
+        });
+    }
+}
+
+fn push_owned(owned: &mut Vec<Box<str>>, s: &str) -> u32 {
+    owned.push(s.into());
+    owned.len() as u32 - 1
+}
+
 /// Marks the identifiers that start a top-level `name = value` statement
 /// (outside any braces or parentheses, followed by `=` or by a cfg-variable
 /// path `.var` / `[N].var` and `=`). The grammar needs this to know where a
@@ -252,9 +334,17 @@ pub fn mark_param_keys(pp: &mut Output) {
                 let mut j = i + 1;
                 loop {
                     match toks.get(j).map(|t| t.tok) {
-                        Some(Tok::Dot) if matches!(toks.get(j + 1).map(|t| t.tok), Some(Tok::Ident | Tok::Int | Tok::Kw(Kw::Default))) => j += 2,
+                        Some(Tok::Dot)
+                            if matches!(
+                                toks.get(j + 1).map(|t| t.tok),
+                                Some(Tok::Ident | Tok::Int | Tok::Kw(Kw::Default))
+                            ) =>
+                        {
+                            j += 2
+                        }
                         Some(Tok::LBracket)
-                            if toks.get(j + 1).map(|t| t.tok) == Some(Tok::Int) && toks.get(j + 2).map(|t| t.tok) == Some(Tok::RBracket) =>
+                            if toks.get(j + 1).map(|t| t.tok) == Some(Tok::Int)
+                                && toks.get(j + 2).map(|t| t.tok) == Some(Tok::RBracket) =>
                         {
                             j += 3
                         }
@@ -275,9 +365,14 @@ pub fn mark_param_keys(pp: &mut Output) {
 pub fn parse_tokens(db: &SourceDb, pp: &Output, era: Era) -> (Vec<Item>, Vec<Diagnostic>) {
     let ctx = Ctx { db, pp, era };
     let mut recovered: Vec<ErrorRecovery<usize, Tok, ()>> = Vec::new();
-    let tokens = pp.tokens.iter().enumerate().map(|(i, t)| Ok::<_, ()>((i, t.tok, i + 1)));
+    let tokens = pp
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Ok::<_, ()>((i, t.tok, i + 1)));
     let result = grammar::ConfigParser::new().parse(&ctx, &mut recovered, tokens);
-    let mut errors: Vec<ParseError<usize, Tok, ()>> = recovered.into_iter().map(|e| e.error).collect();
+    let mut errors: Vec<ParseError<usize, Tok, ()>> =
+        recovered.into_iter().map(|e| e.error).collect();
     let items = match result {
         Ok(items) => items,
         Err(e) => {
@@ -289,14 +384,18 @@ pub fn parse_tokens(db: &SourceDb, pp: &Output, era: Era) -> (Vec<Item>, Vec<Dia
     let mut last: Option<usize> = None;
     for e in errors {
         let at = match &e {
-            ParseError::InvalidToken { location } | ParseError::UnrecognizedEof { location, .. } => *location,
-            ParseError::UnrecognizedToken { token, .. } | ParseError::ExtraToken { token } => token.0,
+            ParseError::InvalidToken { location }
+            | ParseError::UnrecognizedEof { location, .. } => *location,
+            ParseError::UnrecognizedToken { token, .. } | ParseError::ExtraToken { token } => {
+                token.0
+            }
             ParseError::User { .. } => continue,
         };
         // One report per broken statement: a second error before the parser
         // got past a `;`, `{` or `}` is a consequence of the first.
         if let Some(prev) = last {
-            let synced = (prev + 1..at.min(pp.tokens.len())).any(|i| matches!(pp.tokens[i].tok, Tok::Semi | Tok::LBrace | Tok::RBrace));
+            let synced = (prev + 1..at.min(pp.tokens.len()))
+                .any(|i| matches!(pp.tokens[i].tok, Tok::Semi | Tok::LBrace | Tok::RBrace));
             if !synced && at >= prev {
                 continue;
             }
@@ -316,7 +415,9 @@ fn describe_expected(e: &str) -> String {
         "number" => "a number".into(),
         "variable" => "a variable".into(),
         "select" => "a select".into(),
-        "IPv4 address" | "IPv6 address" | "network" => format!("an {bare}").replace("an network", "a network"),
+        "IPv4 address" | "IPv6 address" | "network" => {
+            format!("an {bare}").replace("an network", "a network")
+        }
         other => format!("`{other}`"),
     }
 }
@@ -356,7 +457,9 @@ fn what_precedes(ctx: &Ctx, i: usize) -> Option<String> {
                 j -= 1;
             }
             match j.checked_sub(1).map(|k| (k, ctx.pp.tokens[k].tok)) {
-                Some((k, Tok::Ident | Tok::Kw(Kw::Route))) => Some(format!("`{}(...)`", ctx.text(k))),
+                Some((k, Tok::Ident | Tok::Kw(Kw::Route))) => {
+                    Some(format!("`{}(...)`", ctx.text(k)))
+                }
                 _ => Some("`)`".into()),
             }
         }
@@ -381,7 +484,10 @@ fn unclosed_brace(ctx: &Ctx) -> Option<usize> {
 
 fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
     match e {
-        ParseError::UnrecognizedToken { token: (i, _, _), expected } => {
+        ParseError::UnrecognizedToken {
+            token: (i, _, _),
+            expected,
+        } => {
             let i = *i;
             let wants_semi = expected.iter().any(|x| x == "\";\"");
             let site = ctx.site(i);
@@ -397,10 +503,16 @@ fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
             let mut names: Vec<String> = expected.iter().map(|x| describe_expected(x)).collect();
             names.sort();
             names.dedup();
-            let mut d = Diagnostic::error(codes::SYNTAX, format!("unexpected {}", token_desc(ctx, i))).primary(site, "not expected here");
+            let mut d =
+                Diagnostic::error(codes::SYNTAX, format!("unexpected {}", token_desc(ctx, i)))
+                    .primary(site, "not expected here");
             if !names.is_empty() {
                 let list = if names.len() > 10 {
-                    format!("{} or another of {} possible tokens", names[..6].join(", "), names.len() - 6)
+                    format!(
+                        "{} or another of {} possible tokens",
+                        names[..6].join(", "),
+                        names.len() - 6
+                    )
                 } else {
                     names.join(", ")
                 };
@@ -410,7 +522,8 @@ fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
         }
         ParseError::UnrecognizedEof { location, expected } => {
             let site = ctx.site(*location);
-            let mut d = Diagnostic::error(codes::UNEXPECTED_EOF, "unexpected end of file").primary(site, "the config ends here");
+            let mut d = Diagnostic::error(codes::UNEXPECTED_EOF, "unexpected end of file")
+                .primary(site, "the config ends here");
             if let Some(b) = unclosed_brace(ctx) {
                 d = d.secondary(ctx.site(b), "this `{` is never closed");
             } else if !expected.is_empty() {
@@ -420,9 +533,13 @@ fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
             d
         }
         ParseError::ExtraToken { token: (i, _, _) } => {
-            Diagnostic::error(codes::SYNTAX, format!("unexpected {}", token_desc(ctx, *i))).primary(ctx.site(*i), "extra token")
+            Diagnostic::error(codes::SYNTAX, format!("unexpected {}", token_desc(ctx, *i)))
+                .primary(ctx.site(*i), "extra token")
         }
-        ParseError::InvalidToken { location } => Diagnostic::error(codes::INVALID_TOKEN, "invalid token").primary(ctx.site(*location), "here"),
+        ParseError::InvalidToken { location } => {
+            Diagnostic::error(codes::INVALID_TOKEN, "invalid token")
+                .primary(ctx.site(*location), "here")
+        }
         ParseError::User { .. } => Diagnostic::error(codes::SYNTAX, "syntax error"),
     }
 }

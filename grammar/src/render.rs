@@ -11,7 +11,11 @@ fn with_include_notes(db: &SourceDb, d: &Diagnostic) -> Vec<String> {
     if let Some(span) = d.primary_span() {
         for site in db.include_chain(span.file) {
             let (line, _) = db.line_col(site.file, site.start as usize);
-            notes.push(format!("included from {}:{}", db.file(site.file).name, line));
+            notes.push(format!(
+                "included from {}:{}",
+                db.file(site.file).name,
+                line
+            ));
         }
     }
     notes
@@ -27,7 +31,11 @@ pub fn to_codespan(db: &SourceDb, d: &Diagnostic) -> cs::Diagnostic<crate::span:
         .labels
         .iter()
         .map(|l| {
-            let style = if l.primary { cs::LabelStyle::Primary } else { cs::LabelStyle::Secondary };
+            let style = if l.primary {
+                cs::LabelStyle::Primary
+            } else {
+                cs::LabelStyle::Secondary
+            };
             cs::Label::new(style, l.span.file, l.span.range()).with_message(l.message.clone())
         })
         .collect();
@@ -41,7 +49,8 @@ pub fn to_codespan(db: &SourceDb, d: &Diagnostic) -> cs::Diagnostic<crate::span:
 /// Writes one diagnostic in rustc style.
 pub fn human(db: &SourceDb, d: &Diagnostic, out: &mut dyn WriteColor) -> std::io::Result<()> {
     let config = term::Config::default();
-    term::emit(out, &config, db, &to_codespan(db, d)).map_err(|e| std::io::Error::other(e.to_string()))
+    term::emit(out, &config, db, &to_codespan(db, d))
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// One JSON object (a single line) for a diagnostic.
@@ -58,7 +67,10 @@ pub fn json(db: &SourceDb, d: &Diagnostic) -> String {
             fields.push(format!("\"file\":{}", quote(&db.file(s.file).name)));
             fields.push(format!("\"line\":{line},\"column\":{column},\"end_line\":{end_line},\"end_column\":{end_column}"));
         }
-        None => fields.push("\"file\":null,\"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null".into()),
+        None => fields.push(
+            "\"file\":null,\"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null"
+                .into(),
+        ),
     }
     let notes = with_include_notes(db, d);
     if !notes.is_empty() {

@@ -26,7 +26,12 @@ impl SourceDb {
         SourceDb::default()
     }
 
-    pub fn add(&mut self, name: impl Into<String>, text: String, included_from: Option<Span>) -> FileId {
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        text: String,
+        included_from: Option<Span>,
+    ) -> FileId {
         let line_starts = std::iter::once(0)
             .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
             .collect();
@@ -76,7 +81,10 @@ impl SourceDb {
             Err(l) => l - 1,
         };
         let start = f.line_starts[line];
-        let col = f.text.get(start..offset.min(f.text.len())).map_or(offset - start, |s| s.chars().count());
+        let col = f
+            .text
+            .get(start..offset.min(f.text.len()))
+            .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
@@ -101,15 +109,24 @@ impl<'a> Files<'a> for SourceDb {
     type Source = &'a str;
 
     fn name(&'a self, id: FileId) -> Result<&'a str, files::Error> {
-        self.files.get(id.0 as usize).map(|f| f.name.as_str()).ok_or(files::Error::FileMissing)
+        self.files
+            .get(id.0 as usize)
+            .map(|f| f.name.as_str())
+            .ok_or(files::Error::FileMissing)
     }
 
     fn source(&'a self, id: FileId) -> Result<&'a str, files::Error> {
-        self.files.get(id.0 as usize).map(|f| &*f.text).ok_or(files::Error::FileMissing)
+        self.files
+            .get(id.0 as usize)
+            .map(|f| &*f.text)
+            .ok_or(files::Error::FileMissing)
     }
 
     fn line_index(&'a self, id: FileId, byte_index: usize) -> Result<usize, files::Error> {
-        let f = self.files.get(id.0 as usize).ok_or(files::Error::FileMissing)?;
+        let f = self
+            .files
+            .get(id.0 as usize)
+            .ok_or(files::Error::FileMissing)?;
         Ok(match f.line_starts.binary_search(&byte_index) {
             Ok(l) => l,
             Err(l) => l - 1,
@@ -117,12 +134,22 @@ impl<'a> Files<'a> for SourceDb {
     }
 
     fn line_range(&'a self, id: FileId, line_index: usize) -> Result<Range<usize>, files::Error> {
-        let f = self.files.get(id.0 as usize).ok_or(files::Error::FileMissing)?;
-        let start = *f.line_starts.get(line_index).ok_or(files::Error::LineTooLarge {
-            given: line_index,
-            max: f.line_starts.len() - 1,
-        })?;
-        let end = f.line_starts.get(line_index + 1).copied().unwrap_or(f.text.len());
+        let f = self
+            .files
+            .get(id.0 as usize)
+            .ok_or(files::Error::FileMissing)?;
+        let start = *f
+            .line_starts
+            .get(line_index)
+            .ok_or(files::Error::LineTooLarge {
+                given: line_index,
+                max: f.line_starts.len() - 1,
+            })?;
+        let end = f
+            .line_starts
+            .get(line_index + 1)
+            .copied()
+            .unwrap_or(f.text.len());
         Ok(start..end)
     }
 }

@@ -85,8 +85,13 @@ fn name_at(text: &str, start: usize, what: &str) -> Result<Range<usize>, Directi
         }
     }
     if end == start {
-        let stop = text[start..].find(['\n', ' ', '\t']).map_or(text.len(), |n| start + n);
-        return Err((start..stop.max(start + 1).min(text.len().max(start)), format!("expected {what}")));
+        let stop = text[start..]
+            .find(['\n', ' ', '\t'])
+            .map_or(text.len(), |n| start + n);
+        return Err((
+            start..stop.max(start + 1).min(text.len().max(start)),
+            format!("expected {what}"),
+        ));
     }
     if t.get(end) == Some(&b'-') {
         return Err((end..end + 1, "'-' not allowed in a define name".to_string()));
@@ -124,7 +129,8 @@ pub fn parse(text: &str) -> Result<Directive, DirectiveError> {
             while vend > vstart && (t[vend - 1] == b'\n' || t[vend - 1] == b'\r') {
                 vend -= 1;
             }
-            let value = (vstart < vend && !text[vstart..vend].trim().is_empty()).then_some(vstart..vend);
+            let value =
+                (vstart < vend && !text[vstart..vend].trim().is_empty()).then_some(vstart..vend);
             Directive::Define { kind, name, value }
         }
         "undef" | "undefine" | "tryundef" | "tryundefine" => Directive::Undef {
@@ -144,7 +150,10 @@ pub fn parse(text: &str) -> Result<Directive, DirectiveError> {
             let end = line_end(text, args);
             let arg = args..text[..end].trim_end().len().max(args);
             if !text[arg.clone()].starts_with(['"', '\'']) {
-                return Err((arg, "the substitution must be a quoted string: \"/regex/replacement/flags\"".into()));
+                return Err((
+                    arg,
+                    "the substitution must be a quoted string: \"/regex/replacement/flags\"".into(),
+                ));
             }
             Directive::Subst {
                 kind: match kw {
@@ -158,7 +167,11 @@ pub fn parse(text: &str) -> Result<Directive, DirectiveError> {
         "defenv" | "defenvs" | "trydefenv" | "trydefenvs" => {
             let first = need_name("an environment variable name")?;
             let (id, var) = if t.get(first.end) == Some(&b'=') {
-                let var = name_at(text, first.end + 1, "an environment variable name after `=`")?;
+                let var = name_at(
+                    text,
+                    first.end + 1,
+                    "an environment variable name after `=`",
+                )?;
                 (first, var)
             } else {
                 (first.clone(), first)
@@ -197,7 +210,9 @@ mod tests {
     #[test]
     fn define_with_value_keeps_it_verbatim() {
         let d = parse("#!define V 5 # x").unwrap();
-        let Directive::Define { name, value, .. } = d else { panic!() };
+        let Directive::Define { name, value, .. } = d else {
+            panic!()
+        };
         assert_eq!(name, 9..10);
         assert_eq!(&"#!define V 5 # x"[value.unwrap()], "5 # x");
     }
@@ -210,7 +225,9 @@ mod tests {
     #[test]
     fn defenv_forms() {
         let text = "#!defenv ID=HOME";
-        let Directive::DefEnv { id, var, .. } = parse(text).unwrap() else { panic!() };
+        let Directive::DefEnv { id, var, .. } = parse(text).unwrap() else {
+            panic!()
+        };
         assert_eq!((&text[id], &text[var]), ("ID", "HOME"));
     }
 }

@@ -31,7 +31,8 @@ pub struct FsLoader;
 impl FileLoader for FsLoader {
     fn load(&self, path: &Path) -> std::io::Result<String> {
         let bytes = std::fs::read(path)?;
-        Ok(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(String::from_utf8(bytes)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 }
 
@@ -40,7 +41,10 @@ pub struct NoFiles;
 
 impl FileLoader for NoFiles {
     fn load(&self, _: &Path) -> std::io::Result<String> {
-        Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no file system"))
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no file system",
+        ))
     }
 }
 
@@ -145,7 +149,10 @@ enum Body {
     Source(Span),
     /// Text no file holds (from the environment, a quoted `#!substdefs`
     /// value); its tokens are shown at `anchor`.
-    Owned { text: Arc<str>, anchor: Span },
+    Owned {
+        text: Arc<str>,
+        anchor: Span,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -187,7 +194,13 @@ struct Pp<'a> {
 }
 
 /// Preprocesses `root` (already in `db`), reading includes through the loader.
-pub fn preprocess(db: &mut SourceDb, root: FileId, root_path: &Path, opts: &Options, diags: &mut Vec<Diagnostic>) -> Output {
+pub fn preprocess(
+    db: &mut SourceDb,
+    root: FileId,
+    root_path: &Path,
+    opts: &Options,
+    diags: &mut Vec<Diagnostic>,
+) -> Output {
     let mut pp = Pp {
         db,
         opts,
@@ -211,18 +224,20 @@ pub fn preprocess(db: &mut SourceDb, root: FileId, root_path: &Path, opts: &Opti
     pp.include_stack.pop();
     pp.finish_pending();
     for c in std::mem::take(&mut pp.conds) {
-        pp.diags.push(
-            Diagnostic::error(codes::UNCLOSED_IFDEF, "this conditional is never closed with `#!endif`")
-                .primary(c.site, "opened here")
-                .note("Kamailio 5.4 and later refuse to start: \"different number of preprocessor directives\""),
+        let d = pp.unbalanced(
+            codes::UNCLOSED_IFDEF,
+            "this conditional is never closed with `#!endif`",
         );
+        pp.diags.push(d.primary(c.site, "opened here"));
     }
     pp.out
 }
 
 fn is_ident_text(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty() && (b[0].is_ascii_alphabetic() || b[0] == b'_') && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
 }
 
 impl<'a> Pp<'a> {
@@ -230,11 +245,26 @@ impl<'a> Pp<'a> {
         self.conds.last().is_none_or(|c| c.active)
     }
 
+    /// Unbalanced conditionals: Kamailio 3.x–5.3 warn and go on; 5.4 and
+    /// later refuse to start. Reported at the severity of the file's era.
+    fn unbalanced(&self, code: &'static str, message: &str) -> Diagnostic {
+        let note = "Kamailio 3.x to 5.3 warn and ignore the directive; 5.4 and later refuse to start: \"different number of preprocessor directives\"";
+        match self.opts.era {
+            Era::Kamailio3 | Era::Kamailio4 => Diagnostic::warning(code, message).note(note),
+            _ => Diagnostic::error(code, message).note(note),
+        }
+    }
+
     fn cli_defines(&mut self) {
         if self.opts.cli_defines.is_empty() {
             return;
         }
-        let text: String = self.opts.cli_defines.iter().map(|d| format!("-A {d}\n")).collect();
+        let text: String = self
+            .opts
+            .cli_defines
+            .iter()
+            .map(|d| format!("-A {d}\n"))
+            .collect();
         let file = self.db.add("<command line>", text.clone(), None);
         let mut pos = 0;
         for line in text.lines() {
@@ -248,8 +278,11 @@ impl<'a> Pp<'a> {
             let site = Span::new(file, start, start + name.len());
             if !is_ident_text(name) {
                 self.diags.push(
-                    Diagnostic::error(codes::BAD_DIRECTIVE, format!("`-A {def}`: `{name}` is not a valid define name"))
-                        .primary(site, "expected a name made of letters, digits and `_`"),
+                    Diagnostic::error(
+                        codes::BAD_DIRECTIVE,
+                        format!("`-A {def}`: `{name}` is not a valid define name"),
+                    )
+                    .primary(site, "expected a name made of letters, digits and `_`"),
                 );
                 continue;
             }
@@ -273,8 +306,11 @@ impl<'a> Pp<'a> {
                 Err(()) => {
                     if self.active() {
                         self.diags.push(
-                            Diagnostic::error(codes::INVALID_TOKEN, format!("unexpected character `{}`", &text[range.clone()]))
-                                .primary(span, "not part of any token of the config language"),
+                            Diagnostic::error(
+                                codes::INVALID_TOKEN,
+                                format!("unexpected character `{}`", &text[range.clone()]),
+                            )
+                            .primary(span, "not part of any token of the config language"),
                         );
                     }
                     continue;
@@ -311,8 +347,14 @@ impl<'a> Pp<'a> {
                 }
                 RawTok::BlockComment(false) => {
                     self.diags.push(
-                        Diagnostic::error(codes::UNTERMINATED_COMMENT, "block comment is not closed")
-                            .primary(Span::new(file, range.start, range.start + 2), "opened here; `*/` never follows (block comments nest)"),
+                        Diagnostic::error(
+                            codes::UNTERMINATED_COMMENT,
+                            "block comment is not closed",
+                        )
+                        .primary(
+                            Span::new(file, range.start, range.start + 2),
+                            "opened here; `*/` never follows (block comments nest)",
+                        ),
                     );
                     continue;
                 }
@@ -323,10 +365,28 @@ impl<'a> Pp<'a> {
                 RawTok::BangBang(false) => {
                     // `!!name` where name is no directive: two negations and a name.
                     let l = lead.take().unwrap_or(span.start);
-                    self.push(Tok::Bang, Span::new(file, range.start, range.start + 1), l, 0, None);
-                    self.push(Tok::Bang, Span::new(file, range.start + 1, range.start + 2), range.start as u32 + 1, 0, None);
+                    self.push(
+                        Tok::Bang,
+                        Span::new(file, range.start, range.start + 1),
+                        l,
+                        0,
+                        None,
+                    );
+                    self.push(
+                        Tok::Bang,
+                        Span::new(file, range.start + 1, range.start + 2),
+                        range.start as u32 + 1,
+                        0,
+                        None,
+                    );
                     let word = Span::new(file, range.start + 2, range.end);
-                    self.token(RawTok::Ident, word, word.start, 0, &text[range.start + 2..range.end]);
+                    self.token(
+                        RawTok::Ident,
+                        word,
+                        word.start,
+                        0,
+                        &text[range.start + 2..range.end],
+                    );
                 }
                 raw => {
                     let l = lead.take().unwrap_or(span.start);
@@ -344,8 +404,14 @@ impl<'a> Pp<'a> {
             if !self.overflowed {
                 self.overflowed = true;
                 self.diags.push(
-                    Diagnostic::error(codes::EXPANSION_LIMIT, format!("the config expands to more than {} tokens", self.opts.limits.max_tokens))
-                        .primary(span, "stopped reading here"),
+                    Diagnostic::error(
+                        codes::EXPANSION_LIMIT,
+                        format!(
+                            "the config expands to more than {} tokens",
+                            self.opts.limits.max_tokens
+                        ),
+                    )
+                    .primary(span, "stopped reading here"),
                 );
             }
             return;
@@ -403,12 +469,21 @@ impl<'a> Pp<'a> {
                 if !closed {
                     self.diags.push(
                         Diagnostic::error(codes::UNTERMINATED_STRING, "string is not closed")
-                            .primary(Span::new(span.file, span.start as usize, span.start as usize + 1), "opened here; the closing quote never follows"),
+                            .primary(
+                                Span::new(span.file, span.start as usize, span.start as usize + 1),
+                                "opened here; the closing quote never follows",
+                            ),
                     );
                 }
-                if let Pending::Include { import, site } = std::mem::replace(&mut self.pending, Pending::None) {
+                if let Pending::Include { import, site } =
+                    std::mem::replace(&mut self.pending, Pending::None)
+                {
                     let name = self.substituted(text).unwrap_or_else(|| text.to_string());
-                    self.include(&crate::strings::decode(&name), import, site.to(self.report_site(span, exp)));
+                    self.include(
+                        &crate::strings::decode(&name),
+                        import,
+                        site.to(self.report_site(span, exp)),
+                    );
                     return;
                 }
                 if let Pending::LoadModule = self.pending {
@@ -426,7 +501,10 @@ impl<'a> Pp<'a> {
             RawTok::Dollar(DollarKind::Lone) => {
                 self.diags.push(
                     Diagnostic::error(codes::INVALID_TOKEN, "`$` does not start a variable here")
-                        .primary(self.report_site(span, exp), "expected a name or `(` after `$`"),
+                        .primary(
+                            self.report_site(span, exp),
+                            "expected a name or `(` after `$`",
+                        ),
                 );
                 return;
             }
@@ -496,7 +574,8 @@ impl<'a> Pp<'a> {
         };
         self.finish_pending();
         // Tokens of a define body that is not in a file carry their text.
-        let owned = (span.len() != text.len() || exp > 0 && self.db.slice(span) != text).then(|| text.to_string());
+        let owned = (span.len() != text.len() || exp > 0 && self.db.slice(span) != text)
+            .then(|| text.to_string());
         self.push(tok, span, lead, exp, owned);
     }
 
@@ -504,8 +583,11 @@ impl<'a> Pp<'a> {
     fn finish_pending(&mut self) {
         if let Pending::Include { site, .. } = std::mem::replace(&mut self.pending, Pending::None) {
             self.diags.push(
-                Diagnostic::error(codes::INCLUDE_NAME, "included file name must be between double quotes")
-                    .primary(site, "expected a quoted file name after this"),
+                Diagnostic::error(
+                    codes::INCLUDE_NAME,
+                    "included file name must be between double quotes",
+                )
+                .primary(site, "expected a quoted file name after this"),
             );
         }
     }
@@ -529,7 +611,11 @@ impl<'a> Pp<'a> {
             return None;
         }
         let (open, inner) = text.split_at(1);
-        let (inner, close) = if inner.ends_with(open) { inner.split_at(inner.len() - 1) } else { (inner, "") };
+        let (inner, close) = if inner.ends_with(open) {
+            inner.split_at(inner.len() - 1)
+        } else {
+            (inner, "")
+        };
         let mut cur: Option<String> = None;
         for rule in &self.substs {
             if let Some(next) = rule.apply(cur.as_deref().unwrap_or(inner)) {
@@ -545,10 +631,16 @@ impl<'a> Pp<'a> {
             let mut cycle: Vec<&str> = self.expanding[pos..].iter().map(|s| s.as_str()).collect();
             cycle.push(name);
             let def_site = self.defines[name].site;
-            let mut d = Diagnostic::error(codes::RECURSIVE_DEFINE, format!("define `{name}` expands to itself"))
-                .primary(site, format!("expanding `{}` never ends", self.expanding[0]))
-                .note(format!("expansion cycle: {}", cycle.join(" → ")))
-                .note("Kamailio has no guard against this and hangs while reading the config");
+            let mut d = Diagnostic::error(
+                codes::RECURSIVE_DEFINE,
+                format!("define `{name}` expands to itself"),
+            )
+            .primary(
+                site,
+                format!("expanding `{}` never ends", self.expanding[0]),
+            )
+            .note(format!("expansion cycle: {}", cycle.join(" → ")))
+            .note("Kamailio has no guard against this and hangs while reading the config");
             if def_site != Span::default() {
                 d = d.secondary(def_site, format!("`{name}` is defined here"));
             }
@@ -557,8 +649,14 @@ impl<'a> Pp<'a> {
         }
         if self.expanding.len() >= self.opts.limits.expansion_depth {
             self.diags.push(
-                Diagnostic::error(codes::EXPANSION_LIMIT, format!("defines nest deeper than {} levels", self.opts.limits.expansion_depth))
-                    .primary(site, "while expanding this"),
+                Diagnostic::error(
+                    codes::EXPANSION_LIMIT,
+                    format!(
+                        "defines nest deeper than {} levels",
+                        self.opts.limits.expansion_depth
+                    ),
+                )
+                .primary(site, "while expanding this"),
             );
             return;
         }
@@ -596,9 +694,15 @@ impl<'a> Pp<'a> {
                     self.token(raw, tspan, tspan.start, exp, t);
                 }
                 Err(()) => self.diags.push(
-                    Diagnostic::error(codes::INVALID_TOKEN, format!("unexpected character `{}` in the value of `{name}`", &body_text[r]))
-                        .primary(site, "expanded here")
-                        .secondary(tspan, "in this define"),
+                    Diagnostic::error(
+                        codes::INVALID_TOKEN,
+                        format!(
+                            "unexpected character `{}` in the value of `{name}`",
+                            &body_text[r]
+                        ),
+                    )
+                    .primary(site, "expanded here")
+                    .secondary(tspan, "in this define"),
                 ),
             }
             if self.overflowed {
@@ -613,13 +717,25 @@ impl<'a> Pp<'a> {
             Ok(d) => d,
             Err((r, msg)) => {
                 if self.active() {
-                    let at = Span::new(span.file, span.start as usize + r.start, span.start as usize + r.end.max(r.start));
-                    self.diags.push(Diagnostic::error(codes::BAD_DIRECTIVE, msg.clone()).primary(at, msg));
+                    let at = Span::new(
+                        span.file,
+                        span.start as usize + r.start,
+                        span.start as usize + r.end.max(r.start),
+                    );
+                    self.diags.push(
+                        Diagnostic::error(codes::BAD_DIRECTIVE, msg.clone()).primary(at, msg),
+                    );
                 }
                 return;
             }
         };
-        let sub = |r: &std::ops::Range<usize>| Span::new(span.file, span.start as usize + r.start, span.start as usize + r.end);
+        let sub = |r: &std::ops::Range<usize>| {
+            Span::new(
+                span.file,
+                span.start as usize + r.start,
+                span.start as usize + r.end,
+            )
+        };
         let word = |r: &std::ops::Range<usize>| text[r.clone()].to_string();
         match d {
             Directive::IfDef { negate, name } => {
@@ -628,7 +744,8 @@ impl<'a> Pp<'a> {
                 let parent_active = self.active();
                 if self.conds.len() >= self.opts.limits.cond_depth {
                     self.diags.push(
-                        Diagnostic::error(codes::EXPANSION_LIMIT, "conditionals nest too deep").primary(span, "at this `#!ifdef`"),
+                        Diagnostic::error(codes::EXPANSION_LIMIT, "conditionals nest too deep")
+                            .primary(span, "at this `#!ifdef`"),
                     );
                 }
                 let defined = self.defines.contains_key(&n);
@@ -645,7 +762,10 @@ impl<'a> Pp<'a> {
                     match crate::ppexpr::eval(&text[expr.clone()], &|n| self.define_text(n)) {
                         Ok(v) => v.truthy(),
                         Err(msg) => {
-                            self.diags.push(Diagnostic::error(codes::BAD_EXPRESSION, msg).primary(sub(&expr), "in this expression"));
+                            self.diags.push(
+                                Diagnostic::error(codes::BAD_EXPRESSION, msg)
+                                    .primary(sub(&expr), "in this expression"),
+                            );
                             false
                         }
                     }
@@ -667,24 +787,29 @@ impl<'a> Pp<'a> {
                 Some(c) => {
                     let first = c.site;
                     self.diags.push(
-                        Diagnostic::error(codes::UNBALANCED_ELSE_ENDIF, "a second `#!else` for the same conditional")
-                            .primary(span, "second `#!else`")
-                            .secondary(first, "conditional opened here"),
+                        Diagnostic::error(
+                            codes::UNBALANCED_ELSE_ENDIF,
+                            "a second `#!else` for the same conditional",
+                        )
+                        .primary(span, "second `#!else`")
+                        .secondary(first, "conditional opened here"),
                     );
                 }
-                None => self.diags.push(
-                    Diagnostic::error(codes::UNBALANCED_ELSE_ENDIF, "`#!else` without an open `#!ifdef`/`#!ifndef`")
-                        .primary(span, "nothing to toggle here")
-                        .note("Kamailio 5.4 and later refuse to start: \"different number of preprocessor directives\""),
-                ),
+                None => {
+                    let d = self.unbalanced(
+                        codes::UNBALANCED_ELSE_ENDIF,
+                        "`#!else` without an open `#!ifdef`/`#!ifndef`",
+                    );
+                    self.diags.push(d.primary(span, "nothing to toggle here"));
+                }
             },
             Directive::Endif => {
                 if self.conds.pop().is_none() {
-                    self.diags.push(
-                        Diagnostic::error(codes::UNBALANCED_ELSE_ENDIF, "`#!endif` without an open `#!ifdef`/`#!ifndef`")
-                            .primary(span, "nothing to close here")
-                            .note("Kamailio 5.4 and later refuse to start: \"different number of preprocessor directives\""),
+                    let d = self.unbalanced(
+                        codes::UNBALANCED_ELSE_ENDIF,
+                        "`#!endif` without an open `#!ifdef`/`#!ifndef`",
                     );
+                    self.diags.push(d.primary(span, "nothing to close here"));
                 }
             }
             _ if !self.active() => {}
@@ -697,16 +822,26 @@ impl<'a> Pp<'a> {
                 let n = word(&name);
                 if self.defines.remove(&n).is_none() && !try_only {
                     self.diags.push(
-                        Diagnostic::error(codes::UNDEFINED_UNDEF, format!("`{n}` is not defined")).primary(sub(&name), "cannot undefine it"),
+                        Diagnostic::error(codes::UNDEFINED_UNDEF, format!("`{n}` is not defined"))
+                            .primary(sub(&name), "cannot undefine it"),
                     );
                 }
             }
             Directive::Subst { kind, arg } => self.subst(kind, sub(&arg), &text[arg]),
-            Directive::DefEnv { quoted, try_only, id, var } => {
+            Directive::DefEnv {
+                quoted,
+                try_only,
+                id,
+                var,
+            } => {
                 let v = word(&var);
                 match (self.opts.env)(&v) {
                     Some(value) => {
-                        let value = if quoted { format!("\"{value}\"") } else { value };
+                        let value = if quoted {
+                            format!("\"{value}\"")
+                        } else {
+                            value
+                        };
                         let body = Body::Owned {
                             text: value.into(),
                             anchor: sub(&var),
@@ -715,9 +850,12 @@ impl<'a> Pp<'a> {
                     }
                     None if try_only => {}
                     None => self.diags.push(
-                        Diagnostic::error(codes::MISSING_ENV, format!("environment variable `{v}` is not set"))
-                            .primary(sub(&var), "needed by this directive")
-                            .note("use `#!trydefenv` to skip it when unset"),
+                        Diagnostic::error(
+                            codes::MISSING_ENV,
+                            format!("environment variable `{v}` is not set"),
+                        )
+                        .primary(sub(&var), "needed by this directive")
+                        .note("use `#!trydefenv` to skip it when unset"),
                     ),
                 }
             }
@@ -731,14 +869,21 @@ impl<'a> Pp<'a> {
                         };
                         self.define(word(&name), DefineKind::Define, body, sub(&name));
                     }
-                    Err(msg) => self.diags.push(Diagnostic::error(codes::BAD_EXPRESSION, msg).primary(sub(&expr), "in this expression")),
+                    Err(msg) => self.diags.push(
+                        Diagnostic::error(codes::BAD_EXPRESSION, msg)
+                            .primary(sub(&expr), "in this expression"),
+                    ),
                 }
             }
             Directive::Include { import, arg } => {
                 let raw = &text[arg.clone()];
                 if !raw.starts_with('"') || raw.len() < 2 || !raw.ends_with('"') {
                     self.diags.push(
-                        Diagnostic::error(codes::INCLUDE_NAME, "included file name must be between double quotes").primary(sub(&arg), "expected \"file name\""),
+                        Diagnostic::error(
+                            codes::INCLUDE_NAME,
+                            "included file name must be between double quotes",
+                        )
+                        .primary(sub(&arg), "expected \"file name\""),
                     );
                     return;
                 }
@@ -775,7 +920,10 @@ impl<'a> Pp<'a> {
             }
         }
         if self.defines.len() >= self.opts.limits.max_defines {
-            self.diags.push(Diagnostic::error(codes::EXPANSION_LIMIT, "too many defines").primary(site, "one too many"));
+            self.diags.push(
+                Diagnostic::error(codes::EXPANSION_LIMIT, "too many defines")
+                    .primary(site, "one too many"),
+            );
             return;
         }
         self.defines.insert(name, Define { body, site });
@@ -790,8 +938,11 @@ impl<'a> Pp<'a> {
                 if kind != SubstKind::Subst {
                     if !is_ident_text(&parts.regex) {
                         self.diags.push(
-                            Diagnostic::error(codes::BAD_SUBST, format!("`{}` is not a name that can be defined", parts.regex))
-                                .primary(arg_span, "the pattern of #!substdef must be a plain name"),
+                            Diagnostic::error(
+                                codes::BAD_SUBST,
+                                format!("`{}` is not a name that can be defined", parts.regex),
+                            )
+                            .primary(arg_span, "the pattern of #!substdef must be a plain name"),
                         );
                         return;
                     }
@@ -811,20 +962,33 @@ impl<'a> Pp<'a> {
                     self.define(parts.regex, DefineKind::Define, body, arg_span);
                 }
             }
-            Err(msg) => self.diags.push(Diagnostic::error(codes::BAD_SUBST, format!("bad substitution: {msg}")).primary(arg_span, msg)),
+            Err(msg) => self.diags.push(
+                Diagnostic::error(codes::BAD_SUBST, format!("bad substitution: {msg}"))
+                    .primary(arg_span, msg),
+            ),
         }
     }
 
     fn include(&mut self, name: &str, import: bool, site: Span) {
         if self.include_stack.len() > self.opts.limits.include_depth {
             self.diags.push(
-                Diagnostic::error(codes::INCLUDE_DEPTH, format!("includes nest deeper than {} files", self.opts.limits.include_depth))
-                    .primary(site, "this include is one too deep")
-                    .note(self.chain_note()),
+                Diagnostic::error(
+                    codes::INCLUDE_DEPTH,
+                    format!(
+                        "includes nest deeper than {} files",
+                        self.opts.limits.include_depth
+                    ),
+                )
+                .primary(site, "this include is one too deep")
+                .note(self.chain_note()),
             );
             return;
         }
-        let (cur_file, cur_path) = self.include_stack.last().cloned().expect("include stack has the root");
+        let (cur_file, cur_path) = self
+            .include_stack
+            .last()
+            .cloned()
+            .expect("include stack has the root");
         let _ = cur_file;
         let given = Path::new(name);
         let mut candidates = Vec::new();
@@ -840,7 +1004,11 @@ impl<'a> Pp<'a> {
         }
         for cand in &candidates {
             let key = normalize(cand);
-            if let Some(pos) = self.include_stack.iter().position(|(_, p)| normalize(p) == key) {
+            if let Some(pos) = self
+                .include_stack
+                .iter()
+                .position(|(_, p)| normalize(p) == key)
+            {
                 let cycle: Vec<String> = self.include_stack[pos..]
                     .iter()
                     .map(|(_, p)| p.display().to_string())
@@ -867,16 +1035,23 @@ impl<'a> Pp<'a> {
         if !import {
             let tried: Vec<String> = candidates.iter().map(|c| c.display().to_string()).collect();
             self.diags.push(
-                Diagnostic::error(codes::MISSING_INCLUDE, format!("cannot open included file `{name}`"))
-                    .primary(site, "included here")
-                    .note(format!("tried: {}", tried.join(", ")))
-                    .note("use `import_file` for a file that may be absent"),
+                Diagnostic::error(
+                    codes::MISSING_INCLUDE,
+                    format!("cannot open included file `{name}`"),
+                )
+                .primary(site, "included here")
+                .note(format!("tried: {}", tried.join(", ")))
+                .note("use `import_file` for a file that may be absent"),
             );
         }
     }
 
     fn chain_note(&self) -> String {
-        let names: Vec<String> = self.include_stack.iter().map(|(_, p)| p.display().to_string()).collect();
+        let names: Vec<String> = self
+            .include_stack
+            .iter()
+            .map(|(_, p)| p.display().to_string())
+            .collect();
         format!("include chain: {}", names.join(" → "))
     }
 }

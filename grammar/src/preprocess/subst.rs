@@ -60,7 +60,11 @@ pub fn split(expr: &str) -> Result<SubstParts, String> {
     let flags = fields.remove(2);
     let replacement = fields.remove(1);
     let regex = fields.remove(0);
-    Ok(SubstParts { regex, replacement, flags })
+    Ok(SubstParts {
+        regex,
+        replacement,
+        flags,
+    })
 }
 
 impl SubstRule {

@@ -1,0 +1,211 @@
+//! Every routing config of the public corpus parses with no error, except
+//! the few in `tests/corpus-allowlist.tsv` that were broken in history
+//! (each with its reason). Include fragments parse too.
+//!
+//! The corpus stores each file under a flattened name, so includes are
+//! resolved through `INDEX.tsv`: an include name is looked up by its
+//! original path next to the including file, taking the newest version not
+//! newer than the including file. An include the public corpus does not
+//! hold (holdout part, or a file that was never committed) is read as empty
+//! and counted, so that the rest of the file is still checked.
+
+use sercompat_grammar::preprocess::FileLoader;
+use sercompat_grammar::{parse_text, Era, Options, Severity};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+struct Entry {
+    file: String,
+    original: String,
+    date: String,
+    era: String,
+    fragment: bool,
+}
+
+fn read_index(corpus: &Path) -> Vec<Entry> {
+    let text = std::fs::read_to_string(corpus.join("INDEX.tsv")).expect("INDEX.tsv");
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() >= 6).then(|| Entry {
+                file: f[0].to_string(),
+                original: f[1].to_string(),
+                date: f[3].to_string(),
+                era: f[4].to_string(),
+                fragment: f[5] == "1",
+            })
+        })
+        .collect()
+}
+
+/// Resolves include names of one corpus file through the index.
+struct CorpusLoader<'a> {
+    corpus: &'a Path,
+    by_original: &'a HashMap<String, Vec<(String, String)>>,
+    by_basename: &'a HashMap<String, Vec<String>>,
+    root_dir: PathBuf,
+    original_dir: String,
+    date: String,
+    missing: RefCell<Vec<String>>,
+}
+
+fn normalize(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.join("/")
+}
+
+impl FileLoader for CorpusLoader<'_> {
+    fn load(&self, path: &Path) -> std::io::Result<String> {
+        let rel = path
+            .strip_prefix(&self.root_dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .to_string();
+        let wanted = if rel.starts_with('/') {
+            None
+        } else {
+            Some(normalize(&format!("{}/{}", self.original_dir, rel)))
+        };
+        let versions = wanted
+            .as_ref()
+            .and_then(|w| self.by_original.get(w))
+            .or_else(|| {
+                // Absolute paths (`/usr/local/etc/kamailio/x.cfg`): the file of that name.
+                let base = rel.rsplit('/').next().unwrap_or(&rel);
+                self.by_basename
+                    .get(base)
+                    .and_then(|origs| origs.first())
+                    .and_then(|o| self.by_original.get(o))
+            });
+        let Some(versions) = versions else {
+            self.missing.borrow_mut().push(rel);
+            return Ok(String::new());
+        };
+        let pick = versions
+            .iter()
+            .filter(|(d, _)| *d <= self.date)
+            .next_back()
+            .or_else(|| versions.first());
+        let (_, file) = pick.expect("non-empty version list");
+        std::fs::read_to_string(self.corpus.join(file))
+    }
+}
+
+#[test]
+fn public_corpus_parses() {
+    let Some(shared) = sercompat_tests::shared_dir() else {
+        return;
+    };
+    let corpus = shared.join("corpus");
+    let index = read_index(&corpus);
+    let mut by_original: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut by_basename: HashMap<String, Vec<String>> = HashMap::new();
+    for e in &index {
+        by_original
+            .entry(e.original.clone())
+            .or_default()
+            .push((e.date.clone(), e.file.clone()));
+        let base = e.original.rsplit('/').next().unwrap().to_string();
+        let v = by_basename.entry(base).or_default();
+        if !v.contains(&e.original) {
+            v.push(e.original.clone());
+        }
+    }
+    for v in by_original.values_mut() {
+        v.sort();
+    }
+    let allow_text =
+        std::fs::read_to_string(sercompat_tests::repo_root().join("tests/corpus-allowlist.tsv"))
+            .expect("allowlist");
+    let allow: BTreeMap<&str, &str> = allow_text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_once('\t').expect("allowlist line: file<TAB>reason"))
+        .collect();
+    for (file, reason) in &allow {
+        assert!(
+            reason.trim().len() > 10,
+            "allowlist entry {file} needs a reason"
+        );
+    }
+    let total = index.len();
+
+    let mut failures = Vec::new();
+    let mut clean_but_allowed = Vec::new();
+    let mut missing_includes = 0;
+    let mut counted = 0;
+    for e in &index {
+        let path = corpus.join(&e.file);
+        let text = std::fs::read(&path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .expect("corpus file");
+        let loader = CorpusLoader {
+            corpus: &corpus,
+            by_original: &by_original,
+            by_basename: &by_basename,
+            root_dir: path.parent().unwrap().to_path_buf(),
+            original_dir: e
+                .original
+                .rsplit_once('/')
+                .map_or(String::new(), |(d, _)| d.to_string()),
+            date: e.date.clone(),
+            missing: RefCell::new(Vec::new()),
+        };
+        // The index knows each file's era; detection is tested on our own configs.
+        let opts = Options {
+            dialect: Era::from_corpus_label(&e.era),
+            fragment: e.fragment,
+            ..Options::default()
+        };
+        let parsed = parse_text(&e.file, text, &path, &opts, &loader, &|_| None);
+        missing_includes += loader.missing.borrow().len();
+        counted += 1;
+        let errors: Vec<String> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| {
+                let (line, col) = d
+                    .primary_span()
+                    .map_or((0, 0), |s| parsed.db.line_col(s.file, s.start as usize));
+                format!("{}:{line}:{col}: [{}] {}", e.file, d.code, d.message)
+            })
+            .collect();
+        match (errors.is_empty(), allow.contains_key(e.file.as_str())) {
+            (false, false) => failures.push(format!(
+                "{} ({}):\n    {}",
+                e.file,
+                if e.fragment { "fragment" } else { "config" },
+                errors.join("\n    ")
+            )),
+            (true, true) => clean_but_allowed.push(e.file.clone()),
+            _ => {}
+        }
+    }
+    eprintln!(
+        "corpus: {counted} files, {} allowlisted as broken in history ({:.2}%), {missing_includes} includes not in the public corpus read as empty",
+        allow.len(),
+        allow.len() as f64 * 100.0 / total as f64
+    );
+    assert!(
+        failures.is_empty(),
+        "{} corpus files have errors:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        clean_but_allowed.is_empty(),
+        "allowlisted files now parse cleanly; remove them: {clean_but_allowed:?}"
+    );
+}
