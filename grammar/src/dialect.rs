@@ -48,8 +48,24 @@ impl Era {
             Era::Ser09 => &["ser-0.9", "ser09"],
             Era::Ser2 => &["ser-2", "ser-2.x", "ser2"],
             Era::OpenSer10 => &["openser-1.0", "openser-1.1"],
-            Era::OpenSer12 => &["openser-1.2", "openser-1.3", "openser-1.x", "openser", "kamailio-1", "kamailio-1.x", "kamailio-1.4", "kamailio-1.5"],
-            Era::Kamailio3 => &["kamailio-3", "kamailio-3.x", "sr-3", "sr-3.x", "ser-3", "sip-router"],
+            Era::OpenSer12 => &[
+                "openser-1.2",
+                "openser-1.3",
+                "openser-1.x",
+                "openser",
+                "kamailio-1",
+                "kamailio-1.x",
+                "kamailio-1.4",
+                "kamailio-1.5",
+            ],
+            Era::Kamailio3 => &[
+                "kamailio-3",
+                "kamailio-3.x",
+                "sr-3",
+                "sr-3.x",
+                "ser-3",
+                "sip-router",
+            ],
             Era::Kamailio4 => &["kamailio-4", "kamailio-4.x"],
             Era::Kamailio5 => &["kamailio-5", "kamailio-5.x", "kamailio"],
             Era::Kamailio6 => &["kamailio-6", "kamailio-6.x"],
@@ -62,7 +78,9 @@ impl Era {
 
     pub fn from_name(s: &str) -> Option<Era> {
         let s = s.to_ascii_lowercase();
-        ALL_ERAS.into_iter().find(|e| e.names().contains(&s.as_str()))
+        ALL_ERAS
+            .into_iter()
+            .find(|e| e.names().contains(&s.as_str()))
     }
 
     /// The era label of `../shared/corpus/INDEX.tsv`.
@@ -81,7 +99,10 @@ impl Era {
     }
 
     pub fn is_merged_core(self) -> bool {
-        matches!(self, Era::Kamailio3 | Era::Kamailio4 | Era::Kamailio5 | Era::Kamailio6)
+        matches!(
+            self,
+            Era::Kamailio3 | Era::Kamailio4 | Era::Kamailio5 | Era::Kamailio6
+        )
     }
 
     pub fn is_old_ser(self) -> bool {
@@ -101,7 +122,10 @@ impl Era {
     /// `%` is the modulo operator in OpenSER 1.2 – Kamailio 1.5; in SER 2 and
     /// Kamailio 3.0+ it marks a SER AVP (`%f.x`).
     pub fn percent_is_modulo(self) -> bool {
-        matches!(self, Era::OpenSer12 | Era::OpenSer10 | Era::Ser08 | Era::Ser09)
+        matches!(
+            self,
+            Era::OpenSer12 | Era::OpenSer10 | Era::Ser08 | Era::Ser09
+        )
     }
 
     /// What `break;` means in this era.
@@ -199,7 +223,9 @@ impl fmt::Display for EraReason {
             EraReason::CommandLine => f.write_str("chosen with --dialect"),
             EraReason::ModeHeader(h, line) => write!(f, "mode header `{h}` on line {line}"),
             EraReason::Detected(ev) => write!(f, "detected from {}", ev.join("; ")),
-            EraReason::Default => f.write_str("no era-specific construct found; assuming current Kamailio"),
+            EraReason::Default => {
+                f.write_str("no era-specific construct found; assuming current Kamailio")
+            }
         }
     }
 }

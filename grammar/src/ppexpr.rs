@@ -44,7 +44,8 @@ enum T {
 }
 
 const OPS: &[&str] = &[
-    "**", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "+", "-", "*", "/", "%", "<", ">", "!", "~", "&", "|", "^", "(", ")", ",",
+    "**", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "+", "-", "*", "/", "%", "<", ">", "!",
+    "~", "&", "|", "^", "(", ")", ",",
 ];
 
 fn lex(src: &str) -> Result<Vec<T>, String> {
@@ -99,7 +100,10 @@ fn lex(src: &str) -> Result<Vec<T>, String> {
                 continue 'outer;
             }
         }
-        return Err(format!("unexpected `{}`", &src[i..].chars().next().unwrap_or(' ')));
+        return Err(format!(
+            "unexpected `{}`",
+            &src[i..].chars().next().unwrap_or(' ')
+        ));
     }
     Ok(out)
 }
@@ -172,7 +176,11 @@ impl P<'_> {
     }
 
     fn primary(&mut self) -> Result<Value, String> {
-        let t = self.toks.get(self.pos).cloned().ok_or("expression ends too early")?;
+        let t = self
+            .toks
+            .get(self.pos)
+            .cloned()
+            .ok_or("expression ends too early")?;
         self.pos += 1;
         match t {
             T::Int(i) => Ok(Value::Int(i)),
@@ -267,7 +275,9 @@ mod tests {
     #[test]
     fn arithmetic_and_defines() {
         let look = |n: &str| (n == "KAMAILIO_VERSION").then(|| "5007000".to_string());
-        assert!(eval("KAMAILIO_VERSION >= 5007000 && 1", &look).unwrap().truthy());
+        assert!(eval("KAMAILIO_VERSION >= 5007000 && 1", &look)
+            .unwrap()
+            .truthy());
         assert_eq!(eval("2 ** 3 + 1", &look).unwrap(), Value::Int(9));
         assert!(eval("1 / 0", &look).is_err());
     }

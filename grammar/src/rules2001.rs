@@ -18,7 +18,10 @@ pub fn parse(db: &SourceDb, file: FileId) -> (Config, Vec<Diagnostic>) {
         let content = strip_rule_comment(line);
         let mut fields = Vec::new();
         let mut start = None;
-        for (i, c) in content.char_indices().chain(std::iter::once((content.len(), ' '))) {
+        for (i, c) in content
+            .char_indices()
+            .chain(std::iter::once((content.len(), ' ')))
+        {
             match (c.is_whitespace(), start) {
                 (false, None) => start = Some(i),
                 (true, Some(s)) => {
@@ -44,9 +47,15 @@ pub fn parse(db: &SourceDb, file: FileId) -> (Config, Vec<Diagnostic>) {
                 });
             }
             n => diags.push(
-                Diagnostic::error(codes::BAD_RULE, format!("a rule has three fields, this line has {n}"))
-                    .primary(fields[0].span.to(fields[n - 1].span), "expected `method_regex uri_regex destination`")
-                    .note("regular expressions in the rule table cannot contain blanks"),
+                Diagnostic::error(
+                    codes::BAD_RULE,
+                    format!("a rule has three fields, this line has {n}"),
+                )
+                .primary(
+                    fields[0].span.to(fields[n - 1].span),
+                    "expected `method_regex uri_regex destination`",
+                )
+                .note("regular expressions in the rule table cannot contain blanks"),
             ),
         }
         offset += line.len();

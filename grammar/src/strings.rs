@@ -35,22 +35,35 @@ pub fn decode(raw: &str) -> String {
             b'"' => out.push(b'"'),
             b'\n' => {}
             b'x' => {
-                let digits = b[i..].iter().take(2).take_while(|d| d.is_ascii_hexdigit()).count();
+                let digits = b[i..]
+                    .iter()
+                    .take(2)
+                    .take_while(|d| d.is_ascii_hexdigit())
+                    .count();
                 if digits == 0 {
                     out.extend_from_slice(b"\\x");
                 } else {
-                    let v = u8::from_str_radix(std::str::from_utf8(&b[i..i + digits]).unwrap(), 16).unwrap();
+                    let v = u8::from_str_radix(std::str::from_utf8(&b[i..i + digits]).unwrap(), 16)
+                        .unwrap();
                     out.push(v);
                     i += digits;
                 }
             }
             b'0'..=b'7' => {
-                let digits = 1 + b[i..].iter().take(2).take_while(|d| (b'0'..=b'7').contains(d)).count();
+                let digits = 1 + b[i..]
+                    .iter()
+                    .take(2)
+                    .take_while(|d| (b'0'..=b'7').contains(d))
+                    .count();
                 if digits < 2 {
                     out.push(b'\\');
                     out.push(c);
                 } else {
-                    let v = u32::from_str_radix(std::str::from_utf8(&b[i - 1..i - 1 + digits]).unwrap(), 8).unwrap();
+                    let v = u32::from_str_radix(
+                        std::str::from_utf8(&b[i - 1..i - 1 + digits]).unwrap(),
+                        8,
+                    )
+                    .unwrap();
                     out.push((v & 0xff) as u8);
                     i += digits - 1;
                 }

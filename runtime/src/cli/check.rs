@@ -39,14 +39,21 @@ pub struct CheckArgs {
 
 fn parse_era(s: &str) -> Result<Era, String> {
     Era::from_name(s).ok_or_else(|| {
-        let names: Vec<&str> = sercompat_grammar::dialect::ALL_ERAS.iter().map(|e| e.name()).collect();
+        let names: Vec<&str> = sercompat_grammar::dialect::ALL_ERAS
+            .iter()
+            .map(|e| e.name())
+            .collect();
         format!("unknown era `{s}`; one of: {}", names.join(", "))
     })
 }
 
 fn era_note(p: &Parsed) -> Diagnostic {
     let span = sercompat_grammar::Span::new(p.root, 0, 0);
-    Diagnostic::note_diag(codes::ERA, format!("read as {} ({})", p.era.era, p.era.reason)).primary(span, "")
+    Diagnostic::note_diag(
+        codes::ERA,
+        format!("read as {} ({})", p.era.era, p.era.reason),
+    )
+    .primary(span, "")
 }
 
 pub fn run(args: CheckArgs) -> i32 {
@@ -55,11 +62,12 @@ pub fn run(args: CheckArgs) -> i32 {
         defines: args.defines.clone(),
         ..Options::default()
     };
-    let mut stdout = StandardStream::stdout(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-        ColorChoice::Auto
-    } else {
-        ColorChoice::Never
-    });
+    let mut stdout =
+        StandardStream::stdout(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            ColorChoice::Auto
+        } else {
+            ColorChoice::Never
+        });
     let mut status = 0;
     let total = Instant::now();
     for path in &args.files {
@@ -73,7 +81,11 @@ pub fn run(args: CheckArgs) -> i32 {
             }
         };
         if args.timings {
-            eprintln!("{:>10.3} ms  {}", started.elapsed().as_secs_f64() * 1e3, path.display());
+            eprintln!(
+                "{:>10.3} ms  {}",
+                started.elapsed().as_secs_f64() * 1e3,
+                path.display()
+            );
         }
         let mut diags: Vec<Diagnostic> = Vec::new();
         if !args.quiet {
@@ -94,7 +106,11 @@ pub fn run(args: CheckArgs) -> i32 {
         }
     }
     if args.timings {
-        eprintln!("{:>10.3} ms  total, {} files", total.elapsed().as_secs_f64() * 1e3, args.files.len());
+        eprintln!(
+            "{:>10.3} ms  total, {} files",
+            total.elapsed().as_secs_f64() * 1e3,
+            args.files.len()
+        );
     }
     status
 }

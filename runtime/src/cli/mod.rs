@@ -5,7 +5,11 @@ mod check;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "sercompat", version, about = "Check, translate and run SER / OpenSER / Kamailio routing configs")]
+#[command(
+    name = "sercompat",
+    version,
+    about = "Check, translate and run SER / OpenSER / Kamailio routing configs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
