@@ -468,9 +468,31 @@ fn what_precedes(ctx: &Ctx, i: usize) -> Option<String> {
     }
 }
 
-fn unclosed_brace(ctx: &Ctx) -> Option<usize> {
+fn starts_top_level(kw: Kw) -> bool {
+    matches!(
+        kw,
+        Kw::Route
+            | Kw::RequestRoute
+            | Kw::ReplyRoute
+            | Kw::OnReplyRoute
+            | Kw::FailureRoute
+            | Kw::BranchRoute
+            | Kw::OnSendRoute
+            | Kw::EventRoute
+            | Kw::ErrorRoute
+            | Kw::LocalRoute
+            | Kw::LoadModule
+            | Kw::LoadModuleX
+            | Kw::ModParam
+            | Kw::ModParamX
+            | Kw::LoadPath
+    )
+}
+
+/// The innermost `{` still open before token `upto`.
+fn unclosed_brace(ctx: &Ctx, upto: usize) -> Option<usize> {
     let mut stack = Vec::new();
-    for (i, t) in ctx.pp.tokens.iter().enumerate() {
+    for (i, t) in ctx.pp.tokens.iter().enumerate().take(upto) {
         match t.tok {
             Tok::LBrace => stack.push(i),
             Tok::RBrace => {
@@ -491,6 +513,20 @@ fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
             let i = *i;
             let wants_semi = expected.iter().any(|x| x == "\";\"");
             let site = ctx.site(i);
+            if let Tok::Kw(kw) = ctx.pp.tokens[i].tok {
+                let is_call = kw == Kw::Route && ctx.pp.tokens.get(i + 1).map(|t| t.tok) == Some(Tok::LParen);
+                if starts_top_level(kw) && !is_call {
+                    if let Some(b) = unclosed_brace(ctx, i) {
+                        return Diagnostic::error(
+                            codes::SYNTAX,
+                            format!("`{}` starts inside another block", ctx.text(i)),
+                        )
+                        .primary(site, "a top-level statement cannot appear here")
+                        .secondary(ctx.site(b), "this `{` is still open: a `}` is missing after it")
+                        .note("count the braces of the block above; Kamailio reports a syntax error here too");
+                    }
+                }
+            }
             if wants_semi {
                 if let Some(prev) = what_precedes(ctx, i) {
                     let p = ctx.site(i - 1);
@@ -524,7 +560,7 @@ fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
             let site = ctx.site(*location);
             let mut d = Diagnostic::error(codes::UNEXPECTED_EOF, "unexpected end of file")
                 .primary(site, "the config ends here");
-            if let Some(b) = unclosed_brace(ctx) {
+            if let Some(b) = unclosed_brace(ctx, ctx.pp.tokens.len()) {
                 d = d.secondary(ctx.site(b), "this `{` is never closed");
             } else if !expected.is_empty() {
                 let names: Vec<String> = expected.iter().map(|x| describe_expected(x)).collect();
