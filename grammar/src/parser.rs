@@ -504,7 +504,36 @@ fn unclosed_brace(ctx: &Ctx, upto: usize) -> Option<usize> {
     stack.last().copied()
 }
 
+/// Adds "from the value of `NAME`" labels when the tokens at or just before
+/// the error came from a define, so the reader sees the text that was parsed.
+fn with_expansion_labels(ctx: &Ctx, at: usize, mut d: Diagnostic) -> Diagnostic {
+    let mut seen = Vec::new();
+    for i in [at.checked_sub(1), Some(at)].into_iter().flatten() {
+        if i >= ctx.pp.tokens.len() {
+            continue;
+        }
+        for e in ctx.pp.expansion_chain(i) {
+            if !seen.contains(&e.name) && e.body != Span::default() {
+                seen.push(e.name.clone());
+                d = d.secondary(e.body, format!("from the value of `{}`", e.name));
+            }
+        }
+    }
+    d
+}
+
 fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
+    let at = match e {
+        ParseError::UnrecognizedToken { token, .. } | ParseError::ExtraToken { token } => token.0,
+        ParseError::UnrecognizedEof { location, .. } | ParseError::InvalidToken { location } => {
+            *location
+        }
+        ParseError::User { .. } => 0,
+    };
+    with_expansion_labels(ctx, at, bare_syntax_diagnostic(ctx, e))
+}
+
+fn bare_syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
     match e {
         ParseError::UnrecognizedToken {
             token: (i, _, _),
@@ -514,7 +543,8 @@ fn syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnostic {
             let wants_semi = expected.iter().any(|x| x == "\";\"");
             let site = ctx.site(i);
             if let Tok::Kw(kw) = ctx.pp.tokens[i].tok {
-                let is_call = kw == Kw::Route && ctx.pp.tokens.get(i + 1).map(|t| t.tok) == Some(Tok::LParen);
+                let is_call =
+                    kw == Kw::Route && ctx.pp.tokens.get(i + 1).map(|t| t.tok) == Some(Tok::LParen);
                 if starts_top_level(kw) && !is_call {
                     if let Some(b) = unclosed_brace(ctx, i) {
                         return Diagnostic::error(
