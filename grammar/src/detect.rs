@@ -21,19 +21,19 @@ struct Markers {
 fn markers() -> &'static Markers {
     static M: OnceLock<Markers> = OnceLock::new();
     M.get_or_init(|| Markers {
-        mode_header: Regex::new(r"(?m)^[ \t]*(?:#!|//!)(SER|KAMAILIO|OPENSER|MAXCOMPAT|ALL)[ \t\r]*$").unwrap(),
+        mode_header: Regex::new(r"(?-u)(?m)^[ \t]*(?:#!|//!)(SER|KAMAILIO|OPENSER|MAXCOMPAT|ALL)[ \t\r]*$").unwrap(),
         preprocessor: Regex::new(
-            r"(?m)^[ \t]*(?:(?:#!|!!)(?:define|def|ifdef|ifndef|trydef|redefine|subst|substdef|substdefs|include_file|import_file|defenv)\b|(?:include_file|import_file)[ \t]+\x22)",
+            r"(?-u)(?m)^[ \t]*(?:(?:#!|!!)(?:define|def|ifdef|ifndef|trydef|redefine|subst|substdef|substdefs|include_file|import_file|defenv)\b|(?:include_file|import_file)[ \t]+\x22)",
         )
         .unwrap(),
-        k3_syntax: Regex::new(r"(?m)\bevent_route[ \t]*\[|^[ \t]*request_route\b|^[ \t]*reply_route[ \t]*\{|\$xavp\(|\bmpath[ \t]*=.*\bmodules_k|\bloadpath\b|\$sel\(|\$shv\(|\bcfgengine\b").unwrap(),
-        modules_k_or_s: Regex::new(r"modules_[ks]\b").unwrap(),
-        ser2: Regex::new(r"(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_]|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b").unwrap(),
-        pv: Regex::new(r"\$(?:var|avp|hdr|shv|ru|rU|rd|rp|fu|fU|fd|tu|tU|td|si|sp|rm|ci|du|ua|ct|Ri|Rp|br|dd|rs|rr|ft|tt|T_reply_code|mb|ml|Ts|TF|pp|retcode|rc)\b").unwrap(),
-        retcode: Regex::new(r"\bswitch[ \t]*\([ \t]*retcode\b").unwrap(),
-        ser08: Regex::new(r"\b(?:t_on_negative|rewriteFromRoute|addRecordRoute|sl_filter_ACK|len_gt)\b|(?m)^[ \t]*reply_route[ \t]*\[").unwrap(),
-        ser09: Regex::new(r"\b(?:fifo_dir|unix_sock|force_tcp_alias|force_send_socket|failure_route|from_uri|to_uri|avp_write|avp_load_radius|lookup_domain)\b").unwrap(),
-        ser_path: Regex::new(r"/ser/modules|\bser\.cfg\b|\bfifo[ \t]*=").unwrap(),
+        k3_syntax: Regex::new(r"(?-u)(?m)\bevent_route[ \t]*\[|^[ \t]*request_route\b|^[ \t]*reply_route[ \t]*\{|\$xavp\(|\bmpath[ \t]*=[\t -~]*\bmodules_k|\bloadpath\b|\$sel\(|\$shv\(|\bcfgengine\b").unwrap(),
+        modules_k_or_s: Regex::new(r"(?-u)modules_[ks]\b").unwrap(),
+        ser2: Regex::new(r"(?-u)(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_]|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b").unwrap(),
+        pv: Regex::new(r"(?-u)\$(?:var|avp|hdr|shv|ru|rU|rd|rp|fu|fU|fd|tu|tU|td|si|sp|rm|ci|du|ua|ct|Ri|Rp|br|dd|rs|rr|ft|tt|T_reply_code|mb|ml|Ts|TF|pp|retcode|rc)\b").unwrap(),
+        retcode: Regex::new(r"(?-u)\bswitch[ \t]*\([ \t]*retcode\b").unwrap(),
+        ser08: Regex::new(r"(?-u)\b(?:t_on_negative|rewriteFromRoute|addRecordRoute|sl_filter_ACK|len_gt)\b|(?m)^[ \t]*reply_route[ \t]*\[").unwrap(),
+        ser09: Regex::new(r"(?-u)\b(?:fifo_dir|unix_sock|force_tcp_alias|force_send_socket|failure_route|from_uri|to_uri|avp_write|avp_load_radius|lookup_domain)\b").unwrap(),
+        ser_path: Regex::new(r"(?-u)/ser/modules|\bser\.cfg\b|\bfifo[ \t]*=").unwrap(),
         openser_path: Regex::new(r"openser").unwrap(),
     })
 }
