@@ -92,7 +92,10 @@ impl FileLoader for CorpusLoader<'_> {
             self.missing.borrow_mut().push(rel);
             return Ok(String::new());
         };
-        let pick = versions.iter().rfind(|(d, _)| *d <= self.date).or_else(|| versions.first());
+        let pick = versions
+            .iter()
+            .rfind(|(d, _)| *d <= self.date)
+            .or_else(|| versions.first());
         let (_, file) = pick.expect("non-empty version list");
         std::fs::read_to_string(self.corpus.join(file))
     }

@@ -16,6 +16,7 @@ struct Markers {
     ser09: Regex,
     ser_path: Regex,
     openser_path: Regex,
+    k6: Regex,
 }
 
 fn markers() -> &'static Markers {
@@ -35,6 +36,7 @@ fn markers() -> &'static Markers {
         ser09: Regex::new(r"(?-u)\b(?:fifo_dir|unix_sock|force_tcp_alias|force_send_socket|failure_route|from_uri|to_uri|avp_write|avp_load_radius|lookup_domain)\b").unwrap(),
         ser_path: Regex::new(r"(?-u)/ser/modules|\bser\.cfg\b|\bfifo[ \t]*=").unwrap(),
         openser_path: Regex::new(r"openser").unwrap(),
+        k6: Regex::new(r"(?-u)(?m)^[ \t]*(?:return_mode|xavp_via_reply_params|maxsndbuffer|msg_recv_max_size|tcp_msg_read_timeout|tcp_msg_data_timeout|tcp_accept_iplimit|tcp_check_timer|async_tkv_gname|async_tkv_evcb|mem_add_size|tcp_close_rst|tls_threads_mode|auto_domains|rpc_exec_delta|udp_receiver_mode)[ \t]*=").unwrap(),
     })
 }
 
@@ -42,20 +44,24 @@ fn markers() -> &'static Markers {
 /// assignments, and lines of exactly three whitespace-separated fields.
 pub fn looks_like_rule_table(text: &str) -> bool {
     let mut rules = 0;
+    let mut other = 0;
     for line in text.lines() {
         let content = strip_rule_comment(line).trim();
         if content.is_empty() {
             continue;
         }
-        if content.contains('{') || content.contains(';') || content.contains('"') {
+        // Anything of the route language rules the table out.
+        if content.contains(['{', ';', '"', '=']) {
             return false;
         }
-        if content.split_whitespace().count() != 3 {
-            return false;
+        if content.split_whitespace().count() == 3 {
+            rules += 1;
+        } else {
+            other += 1;
         }
-        rules += 1;
     }
-    rules > 0
+    // A broken line or two must not turn a table into a route script.
+    rules > 0 && other <= rules
 }
 
 /// A rule line's content without its `# comment` (a `#` that starts a field).
@@ -106,6 +112,8 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
     if let Some((h, line, mode)) = header {
         let era = if m.modules_k_or_s.is_match(text) {
             Era::Kamailio3
+        } else if m.k6.is_match(text) {
+            Era::Kamailio6
         } else {
             Era::Kamailio5
         };
@@ -152,6 +160,9 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
                 "module path `{t}` (line {l}) of the sip-router 3.x tree"
             ));
             Era::Kamailio3
+        } else if let Some((t, l)) = first(&m.k6) {
+            ev.push(format!("Kamailio 6 parameter `{t}` (line {l})"));
+            Era::Kamailio6
         } else {
             Era::Kamailio5
         };

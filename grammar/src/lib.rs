@@ -81,6 +81,15 @@ pub fn parse_file(path: &Path, opts: &Options) -> std::io::Result<Parsed> {
     ))
 }
 
+/// Orders diagnostics as a reader meets them: by file (the root first,
+/// then includes in the order they were read), then by position.
+fn sort_by_position(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| {
+        d.primary_span()
+            .map_or((u32::MAX, u32::MAX), |s| (s.file.0, s.start))
+    });
+}
+
 /// Parses `text` (named `name`, located at `path` for include resolution).
 pub fn parse_text(
     name: &str,
@@ -94,7 +103,8 @@ pub fn parse_text(
     let mut db = SourceDb::new();
     let root = db.add(name, text, None);
     if era.era == Era::Rules2001 {
-        let (config, diagnostics) = rules2001::parse(&db, root);
+        let (config, mut diagnostics) = rules2001::parse(&db, root);
+        sort_by_position(&mut diagnostics);
         return Parsed {
             db,
             root,
@@ -121,7 +131,18 @@ pub fn parse_text(
     }
     parser::mark_param_keys(&mut tokens);
     let (items, syntax) = parser::parse_tokens(&db, &tokens, era.era);
-    diagnostics.extend(syntax);
+    // An unterminated string or comment swallows the rest of the file: the
+    // end-of-file error that follows says nothing new.
+    let swallowed = diagnostics.iter().any(|d| {
+        d.code == diagnostic::codes::UNTERMINATED_STRING
+            || d.code == diagnostic::codes::UNTERMINATED_COMMENT
+    });
+    diagnostics.extend(
+        syntax
+            .into_iter()
+            .filter(|d| !(swallowed && d.code == diagnostic::codes::UNEXPECTED_EOF)),
+    );
+    sort_by_position(&mut diagnostics);
     Parsed {
         db,
         root,

@@ -400,6 +400,15 @@ pub fn parse_tokens(db: &SourceDb, pp: &Output, era: Era) -> (Vec<Item>, Vec<Dia
                 continue;
             }
         }
+        // A brace already reported as left open explains the end of file too.
+        let names_open_brace = |d: &Diagnostic| {
+            d.labels
+                .iter()
+                .any(|l| !l.primary && l.message.contains("is still open"))
+        };
+        if matches!(e, ParseError::UnrecognizedEof { .. }) && diags.iter().any(names_open_brace) {
+            continue;
+        }
         last = Some(at);
         diags.push(syntax_diagnostic(&ctx, &e));
     }
@@ -489,6 +498,38 @@ fn starts_top_level(kw: Kw) -> bool {
     )
 }
 
+fn closing_char(t: Tok) -> Option<&'static str> {
+    match t {
+        Tok::RBrace => Some("}"),
+        Tok::RParen => Some(")"),
+        Tok::RBracket => Some("]"),
+        _ => None,
+    }
+}
+
+/// Whether the closing delimiter at `i` has no opening one before it (in
+/// the same expansion or the file).
+fn unmatched_close(ctx: &Ctx, i: usize) -> bool {
+    let (open, close) = match ctx.pp.tokens[i].tok {
+        Tok::RBrace => (Tok::LBrace, Tok::RBrace),
+        Tok::RParen => (Tok::LParen, Tok::RParen),
+        _ => (Tok::LBracket, Tok::RBracket),
+    };
+    let mut depth = 0i64;
+    for t in &ctx.pp.tokens[..i] {
+        if t.tok == open {
+            depth += 1;
+        } else if t.tok == close {
+            depth = (depth - 1).max(0);
+        }
+        // Parentheses never span statements: a `;` or a brace resets them.
+        if open == Tok::LParen && matches!(t.tok, Tok::Semi | Tok::LBrace | Tok::RBrace) {
+            depth = 0;
+        }
+    }
+    depth == 0
+}
+
 /// The innermost `{` still open before token `upto`.
 fn unclosed_brace(ctx: &Ctx, upto: usize) -> Option<usize> {
     let mut stack = Vec::new();
@@ -539,10 +580,33 @@ fn bare_syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnost
             token: (i, _, _),
             expected,
         } => {
-            let i = *i;
+            let mut i = *i;
             let wants_semi = expected.iter().any(|x| x == "\";\"");
+            // `route[X]` inside a block fails at the `[`: report it at `route`.
+            if ctx.pp.tokens[i].tok == Tok::LBracket
+                && i > 0
+                && ctx.pp.tokens[i - 1].tok == Tok::Kw(Kw::Route)
+            {
+                i -= 1;
+            }
             let site = ctx.site(i);
-            if let Tok::Kw(kw) = ctx.pp.tokens[i].tok {
+            let tok = ctx.pp.tokens[i].tok;
+            if let Some(close) = closing_char(tok) {
+                if !expected.iter().any(|x| x.trim_matches('"') == close) && unmatched_close(ctx, i)
+                {
+                    let open = match close {
+                        "}" => "{",
+                        ")" => "(",
+                        _ => "[",
+                    };
+                    return Diagnostic::error(
+                        codes::SYNTAX,
+                        format!("`{close}` without a matching `{open}`"),
+                    )
+                    .primary(site, format!("nothing to close here: no `{open}` is open"));
+                }
+            }
+            if let Tok::Kw(kw) = tok {
                 let is_call =
                     kw == Kw::Route && ctx.pp.tokens.get(i + 1).map(|t| t.tok) == Some(Tok::LParen);
                 if starts_top_level(kw) && !is_call {
@@ -566,9 +630,28 @@ fn bare_syntax_diagnostic(ctx: &Ctx, e: &ParseError<usize, Tok, ()>) -> Diagnost
                         .secondary(site, format!("found {} instead", token_desc(ctx, i)));
                 }
             }
+            let expects_value = expected.iter().any(|x| x == "\"number\"")
+                && expected.iter().any(|x| x == "\"variable\"");
+            if expects_value && !expected.iter().any(|x| x == "\";\"") {
+                return Diagnostic::error(
+                    codes::SYNTAX,
+                    format!("expected an expression, found {}", token_desc(ctx, i)),
+                )
+                .primary(
+                    site,
+                    "an expression (a value, variable or call) must come here",
+                );
+            }
             let mut names: Vec<String> = expected.iter().map(|x| describe_expected(x)).collect();
             names.sort();
             names.dedup();
+            if let [only] = names.as_slice() {
+                return Diagnostic::error(
+                    codes::SYNTAX,
+                    format!("expected {only}, found {}", token_desc(ctx, i)),
+                )
+                .primary(site, format!("expected {only} here"));
+            }
             let mut d =
                 Diagnostic::error(codes::SYNTAX, format!("unexpected {}", token_desc(ctx, i)))
                     .primary(site, "not expected here");

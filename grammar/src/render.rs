@@ -55,6 +55,11 @@ pub fn human(db: &SourceDb, d: &Diagnostic, out: &mut dyn WriteColor) -> std::io
 
 /// One JSON object (a single line) for a diagnostic.
 pub fn json(db: &SourceDb, d: &Diagnostic) -> String {
+    json_in(db, d, None)
+}
+
+/// Like [`json`]; a diagnostic about a whole file (no span) names `file`.
+pub fn json_in(db: &SourceDb, d: &Diagnostic, file: Option<crate::span::FileId>) -> String {
     let mut fields = vec![
         format!("\"severity\":{}", quote(d.severity.as_str())),
         format!("\"code\":{}", quote(d.code)),
@@ -67,10 +72,12 @@ pub fn json(db: &SourceDb, d: &Diagnostic) -> String {
             fields.push(format!("\"file\":{}", quote(&db.file(s.file).name)));
             fields.push(format!("\"line\":{line},\"column\":{column},\"end_line\":{end_line},\"end_column\":{end_column}"));
         }
-        None => fields.push(
-            "\"file\":null,\"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null"
-                .into(),
-        ),
+        None => {
+            let name = file.map_or_else(|| "null".to_string(), |f| quote(&db.file(f).name));
+            fields.push(format!(
+                "\"file\":{name},\"line\":null,\"column\":null,\"end_line\":null,\"end_column\":null"
+            ));
+        }
     }
     let notes = with_include_notes(db, d);
     if !notes.is_empty() {

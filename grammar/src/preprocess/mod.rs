@@ -191,6 +191,11 @@ struct Pp<'a> {
     state: LexState,
     pending: Pending,
     overflowed: bool,
+    /// The current outermost define expansion ran away (already reported).
+    poisoned: bool,
+    /// `#!else`/`#!endif` lines lost to trailing text, to explain what
+    /// they unbalance.
+    lost: Vec<Span>,
 }
 
 /// Preprocesses `root` (already in `db`), reading includes through the loader.
@@ -217,7 +222,10 @@ pub fn preprocess(
         },
         pending: Pending::None,
         overflowed: false,
+        poisoned: false,
+        lost: Vec::new(),
     };
+    pp.predefine();
     pp.cli_defines();
     pp.include_stack.push((root, root_path.to_path_buf()));
     pp.run_file(root);
@@ -228,7 +236,15 @@ pub fn preprocess(
             codes::UNCLOSED_IFDEF,
             "this conditional is never closed with `#!endif`",
         );
-        pp.diags.push(d.primary(c.site, "opened here"));
+        let mut d = d.primary(c.site, "opened here");
+        for lost in pp
+            .lost
+            .iter()
+            .filter(|l| l.file != c.site.file || l.start > c.site.start)
+        {
+            d = d.secondary(*lost, "this line is a comment, not an `#!endif`/`#!else`");
+        }
+        pp.diags.push(d);
     }
     pp.out
 }
@@ -248,10 +264,51 @@ impl<'a> Pp<'a> {
     /// Unbalanced conditionals: Kamailio 3.x–5.3 warn and go on; 5.4 and
     /// later refuse to start. Reported at the severity of the file's era.
     fn unbalanced(&self, code: &'static str, message: &str) -> Diagnostic {
-        let note = "Kamailio 3.x to 5.3 warn and ignore the directive; 5.4 and later refuse to start: \"different number of preprocessor directives\"";
+        let note = if code == codes::UNCLOSED_IFDEF {
+            "Kamailio 3.x to 5.3 warn at the end of the file; 5.4 and later refuse to start: \"different number of preprocessor directives\""
+        } else {
+            "Kamailio 3.x to 5.3 warn and ignore the directive; 5.4 and later refuse to start: \"different number of preprocessor directives\""
+        };
         match self.opts.era {
             Era::Kamailio3 | Era::Kamailio4 => Diagnostic::warning(code, message).note(note),
             _ => Diagnostic::error(code, message).note(note),
+        }
+    }
+
+    /// Names the Kamailio binary of the era defines before reading (5.2+:
+    /// `KAMAILIO_X[_Y[_Z]]`; 5.7+: `KAMAILIO_VERSION`, `OS_NAME`). Kamailio
+    /// 5.x is taken as 5.6.3, the reference binary; 6.x as 6.0.0.
+    fn predefine(&mut self) {
+        let (version, number): (&[&str], Option<&str>) = match self.opts.era {
+            Era::Kamailio5 => (&["KAMAILIO_5", "KAMAILIO_5_6", "KAMAILIO_5_6_3"], None),
+            Era::Kamailio6 => (
+                &["KAMAILIO_6", "KAMAILIO_6_0", "KAMAILIO_6_0_0"],
+                Some("6000000"),
+            ),
+            _ => return,
+        };
+        for name in version {
+            self.defines.insert(
+                name.to_string(),
+                Define {
+                    body: Body::Empty,
+                    site: Span::default(),
+                },
+            );
+        }
+        if let Some(n) = number {
+            for (name, value) in [("KAMAILIO_VERSION", n), ("OS_NAME", "\"linux\"")] {
+                self.defines.insert(
+                    name.to_string(),
+                    Define {
+                        body: Body::Owned {
+                            text: value.into(),
+                            anchor: Span::default(),
+                        },
+                        site: Span::default(),
+                    },
+                );
+            }
         }
     }
 
@@ -308,7 +365,10 @@ impl<'a> Pp<'a> {
                         self.diags.push(
                             Diagnostic::error(
                                 codes::INVALID_TOKEN,
-                                format!("unexpected character `{}`", &text[range.clone()]),
+                                format!(
+                                    "unexpected character {}",
+                                    describe_char(&text[range.clone()])
+                                ),
                             )
                             .primary(span, "not part of any token of the config language"),
                         );
@@ -335,16 +395,19 @@ impl<'a> Pp<'a> {
                     }
                     continue;
                 }
-                _ if !self.active() => continue,
                 RawTok::Hash(HashKind::LostDirective) => {
+                    // Reported even in an inactive region: that is where a
+                    // lost `#!endif` does its damage.
                     self.diags.push(
                         Diagnostic::warning(codes::LOST_DIRECTIVE, "text after this directive turns the whole line into a comment")
                             .primary(span, "Kamailio ignores this line")
                             .note("`#!else` and `#!endif` must be alone on their line; move the comment to the line above"),
                     );
+                    self.lost.push(span);
                     lead.get_or_insert(span.start);
                     continue;
                 }
+                _ if !self.active() => continue,
                 RawTok::BlockComment(false) => {
                     self.diags.push(
                         Diagnostic::error(
@@ -626,25 +689,37 @@ impl<'a> Pp<'a> {
     }
 
     fn expand(&mut self, name: &str, span: Span, parent: u32) {
+        if self.poisoned {
+            return;
+        }
         let site = self.report_site(span, parent);
         if let Some(pos) = self.expanding.iter().position(|n| n == name) {
+            let through: Vec<&str> = self.expanding[pos + 1..]
+                .iter()
+                .map(|s| s.as_str())
+                .collect();
             let mut cycle: Vec<&str> = self.expanding[pos..].iter().map(|s| s.as_str()).collect();
             cycle.push(name);
-            let def_site = self.defines[name].site;
-            let mut d = Diagnostic::error(
-                codes::RECURSIVE_DEFINE,
-                format!("define `{name}` expands to itself"),
-            )
-            .primary(
-                site,
-                format!("expanding `{}` never ends", self.expanding[0]),
-            )
-            .note(format!("expansion cycle: {}", cycle.join(" → ")))
-            .note("Kamailio has no guard against this and hangs while reading the config");
-            if def_site != Span::default() {
-                d = d.secondary(def_site, format!("`{name}` is defined here"));
+            let message = if through.is_empty() {
+                format!("define `{name}` expands to itself")
+            } else {
+                format!(
+                    "define `{name}` expands to itself through `{}`",
+                    through.join("`, `")
+                )
+            };
+            let mut d = Diagnostic::error(codes::RECURSIVE_DEFINE, message)
+                .primary(
+                    span,
+                    format!("`{name}` is used again inside its own expansion"),
+                )
+                .note(format!("expansion cycle: {}", cycle.join(" → ")))
+                .note("Kamailio has no guard against this and hangs while reading the config");
+            if site != span {
+                d = d.secondary(site, "the expansion starts here");
             }
             self.diags.push(d);
+            self.poisoned = true;
             return;
         }
         if self.expanding.len() >= self.opts.limits.expansion_depth {
@@ -658,8 +733,32 @@ impl<'a> Pp<'a> {
                 )
                 .primary(site, "while expanding this"),
             );
+            self.poisoned = true;
             return;
         }
+        if self.expanding.is_empty() {
+            self.expand_outermost(name, span);
+            return;
+        }
+        self.expand_body(name, span, parent);
+    }
+
+    /// Expands a name written in a file. When the expansion runs away
+    /// (recursion, nesting limit), everything it produced is replaced by the
+    /// name itself, so that the parser sees one plain name there instead of
+    /// a broken fragment (one error, no cascade).
+    fn expand_outermost(&mut self, name: &str, span: Span) {
+        let start = self.out.tokens.len();
+        self.expand_body(name, span, 0);
+        if self.poisoned {
+            self.poisoned = false;
+            self.out.tokens.truncate(start);
+            self.push(Tok::Ident, span, span.start, 0, Some(name.to_string()));
+        }
+    }
+
+    fn expand_body(&mut self, name: &str, span: Span, parent: u32) {
+        let site = self.report_site(span, parent);
         let def = self.defines[name].clone();
         let (text, base, anchor) = match &def.body {
             Body::Empty => return,
@@ -697,15 +796,15 @@ impl<'a> Pp<'a> {
                     Diagnostic::error(
                         codes::INVALID_TOKEN,
                         format!(
-                            "unexpected character `{}` in the value of `{name}`",
-                            &body_text[r]
+                            "unexpected character {} in the value of `{name}`",
+                            describe_char(&body_text[r])
                         ),
                     )
                     .primary(site, "expanded here")
                     .secondary(tspan, "in this define"),
                 ),
             }
-            if self.overflowed {
+            if self.overflowed || self.poisoned {
                 break;
             }
         }
@@ -979,27 +1078,38 @@ impl<'a> Pp<'a> {
                         self.opts.limits.include_depth
                     ),
                 )
-                .primary(site, "this include is one too deep")
-                .note(self.chain_note()),
+                .primary(site, "this include is one too deep"),
             );
             return;
         }
-        let (cur_file, cur_path) = self
+        let (_, cur_path) = self
             .include_stack
             .last()
             .cloned()
             .expect("include stack has the root");
-        let _ = cur_file;
         let given = Path::new(name);
-        let mut candidates = Vec::new();
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        let mut keys: Vec<PathBuf> = Vec::new();
+        let mut add = |p: PathBuf| {
+            // Both tries may name one file (a relative including path is
+            // relative to the working directory): try it once.
+            let key = match &self.opts.cwd {
+                Some(cwd) if p.is_relative() => normalize(&cwd.join(&p)),
+                _ => normalize(&p),
+            };
+            if !keys.contains(&key) {
+                keys.push(key);
+                candidates.push(normalize(&p));
+            }
+        };
         if given.is_absolute() {
-            candidates.push(given.to_path_buf());
+            add(given.to_path_buf());
         } else {
             if let Some(cwd) = &self.opts.cwd {
-                candidates.push(cwd.join(given));
+                add(cwd.join(given));
             }
             if let Some(dir) = cur_path.parent() {
-                candidates.push(dir.join(given));
+                add(dir.join(given));
             }
         }
         for cand in &candidates {
@@ -1014,10 +1124,17 @@ impl<'a> Pp<'a> {
                     .map(|(_, p)| p.display().to_string())
                     .chain(std::iter::once(cand.display().to_string()))
                     .collect();
+                let current = cur_path.file_name().map_or_else(
+                    || cur_path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                );
                 self.diags.push(
-                    Diagnostic::error(codes::INCLUDE_CYCLE, format!("`{name}` includes itself"))
-                        .primary(site, "this include closes a cycle")
-                        .note(format!("include cycle: {}", cycle.join(" → "))),
+                    Diagnostic::error(
+                        codes::INCLUDE_CYCLE,
+                        format!("`{current}` includes `{name}`, which is already being read"),
+                    )
+                    .primary(site, "this include closes a cycle")
+                    .note(format!("include cycle: {}", cycle.join(" → "))),
                 );
                 return;
             }
@@ -1045,14 +1162,16 @@ impl<'a> Pp<'a> {
             );
         }
     }
+}
 
-    fn chain_note(&self) -> String {
-        let names: Vec<String> = self
-            .include_stack
-            .iter()
-            .map(|(_, p)| p.display().to_string())
-            .collect();
-        format!("include chain: {}", names.join(" → "))
+/// A character for a message: quoted, with its code point when it is not
+/// plainly visible (a backtick inside backticks would vanish).
+fn describe_char(text: &str) -> String {
+    match text.chars().next() {
+        Some(c) if text.chars().count() == 1 && (c == '`' || c.is_control() || !c.is_ascii()) => {
+            format!("'{}' (U+{:04X})", c.escape_debug(), c as u32)
+        }
+        _ => format!("`{text}`"),
     }
 }
 

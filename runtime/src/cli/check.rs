@@ -47,13 +47,17 @@ fn parse_era(s: &str) -> Result<Era, String> {
     })
 }
 
+/// Which era the file was read as, and why: about the whole file, so no span.
 fn era_note(p: &Parsed) -> Diagnostic {
-    let span = sercompat_grammar::Span::new(p.root, 0, 0);
     Diagnostic::note_diag(
         codes::ERA,
-        format!("read as {} ({})", p.era.era, p.era.reason),
+        format!(
+            "{}: read as {} ({})",
+            p.db.file(p.root).name,
+            p.era.era,
+            p.era.reason
+        ),
     )
-    .primary(span, "")
 }
 
 pub fn run(args: CheckArgs) -> i32 {
@@ -98,7 +102,11 @@ pub fn run(args: CheckArgs) -> i32 {
         for d in &diags {
             let res = match args.format {
                 Format::Human => render::human(&parsed.db, d, &mut stdout),
-                Format::Json => writeln!(stdout, "{}", render::json(&parsed.db, d)),
+                Format::Json => writeln!(
+                    stdout,
+                    "{}",
+                    render::json_in(&parsed.db, d, Some(parsed.root))
+                ),
             };
             if res.is_err() {
                 return 2;

@@ -1,0 +1,201 @@
+//! The `sercompat check` command line, run as a process from the repository
+//! root (so that file names in the output are relative and stable).
+//!
+//! The snapshots live with the workspace's others, in `tests/snapshots/`
+//! (`cli__*.snap`). Update them with `cargo insta test -p sercompat --accept`
+//! (or `INSTA_UPDATE=always cargo test -p sercompat --test cli`), then read them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const BROKEN: &str = "tests/broken/missing-semicolon.cfg";
+const GOOD: &str = "compat-configs/kamailio-5.x/kamailio-5.cfg";
+const IFDEF: &str = "tests/broken/cli/ifdef-branch.cfg";
+
+/// Snapshots `value` as `tests/snapshots/cli__<name>.snap`.
+fn snapshot(name: &str, value: String) {
+    insta::with_settings!({ snapshot_path => repo_root().join("tests/snapshots"), omit_expression => true }, {
+        insta::assert_snapshot!(name, value);
+    });
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("runtime/ has a parent")
+        .to_path_buf()
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    /// Exit status, stdout and stderr, for a snapshot.
+    fn transcript(&self) -> String {
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn sercompat(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_sercompat"))
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("SERCOMPAT_TEST_SURELY_UNSET")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running sercompat");
+    Run {
+        code: out.status.code().expect("sercompat exited normally"),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+#[test]
+fn human_output_of_a_broken_config() {
+    let run = sercompat(&["check", BROKEN]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout
+            .contains("expected `;` after `sl_send_reply(...)`"),
+        "{}",
+        run.transcript()
+    );
+    snapshot("check-human-broken", run.transcript());
+}
+
+const JSON_KEYS: &[&str] = &[
+    "severity",
+    "code",
+    "message",
+    "file",
+    "line",
+    "column",
+    "end_line",
+    "end_column",
+];
+
+#[test]
+fn json_output_of_a_broken_config() {
+    let run = sercompat(&["check", "--format", "json", BROKEN]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let mut codes = Vec::new();
+    for line in run.stdout.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"));
+        let obj = v
+            .as_object()
+            .unwrap_or_else(|| panic!("not a JSON object: {line}"));
+        for key in JSON_KEYS {
+            assert!(obj.contains_key(*key), "key `{key}` missing in {line}");
+        }
+        codes.push(obj["code"].as_str().expect("code is a string").to_string());
+    }
+    assert_eq!(codes, ["N0001", "E2001"], "{}", run.transcript());
+    let error: serde_json::Value =
+        serde_json::from_str(run.stdout.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(error["severity"], "error");
+    assert_eq!(error["file"], BROKEN);
+    assert_eq!(error["message"], "expected `;` after `sl_send_reply(...)`");
+    assert_eq!(error["line"], 4);
+    snapshot("check-json-broken", run.transcript());
+}
+
+#[test]
+fn exit_0_for_a_good_config() {
+    let run = sercompat(&["check", "-q", GOOD]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stdout, "", "-q and no problems: nothing to say");
+}
+
+#[test]
+fn exit_1_for_a_broken_config() {
+    let run = sercompat(&["check", "-q", BROKEN]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+}
+
+#[test]
+fn exit_1_when_any_file_is_broken() {
+    let run = sercompat(&["check", "-q", GOOD, BROKEN, GOOD]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+}
+
+#[test]
+fn exit_2_for_a_missing_file() {
+    let run = sercompat(&["check", "tests/broken/no-such-file.cfg"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(run.stderr.contains("E0001"), "{}", run.transcript());
+    snapshot("check-missing-file", run.transcript());
+}
+
+#[test]
+fn exit_2_for_an_unknown_dialect() {
+    let run = sercompat(&["check", "--dialect", "ser-0.7", GOOD]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("unknown era `ser-0.7`"),
+        "{}",
+        run.transcript()
+    );
+    snapshot("check-unknown-dialect", run.transcript());
+}
+
+#[test]
+fn exit_2_without_a_file() {
+    let run = sercompat(&["check"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+}
+
+#[test]
+fn define_on_the_command_line_activates_an_ifdef_branch() {
+    let without = sercompat(&["check", "-q", IFDEF]);
+    assert_eq!(without.code, 0, "{}", without.transcript());
+    assert_eq!(without.stdout, "");
+    let with = sercompat(&["check", "-q", "-A", "WITH_BROKEN", IFDEF]);
+    assert_eq!(with.code, 1, "{}", with.transcript());
+    assert!(
+        with.stdout
+            .contains("expected `;` after `sl_send_reply(...)`"),
+        "{}",
+        with.transcript()
+    );
+    snapshot("check-define-activates-ifdef", with.transcript());
+}
+
+/// The era note (first JSON line) of `check --format json ARGS…`.
+fn era_note(args: &[&str]) -> String {
+    let mut all = vec!["check", "--format", "json"];
+    all.extend_from_slice(args);
+    let run = sercompat(&all);
+    let first = run
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_else(|| panic!("no output: {}", run.transcript()));
+    let v: serde_json::Value = serde_json::from_str(first).expect("JSON");
+    assert_eq!(v["code"], "N0001", "{first}");
+    let message = v["message"].as_str().expect("message");
+    // The note is about the whole file: "<file>: read as …".
+    message
+        .split_once(": ")
+        .map_or(message, |(_, rest)| rest)
+        .to_string()
+}
+
+#[test]
+fn dialect_overrides_detection() {
+    let file = "compat-configs/ser-0.9/ser-0.9.cfg";
+    let detected = era_note(&[file]);
+    assert!(
+        detected.starts_with("read as ser-0.9 (detected from"),
+        "{detected}"
+    );
+    let forced = era_note(&["--dialect", "ser-0.8", file]);
+    assert_eq!(forced, "read as ser-0.8 (chosen with --dialect)");
+}
