@@ -4,40 +4,114 @@ use crate::dialect::{DollarMode, Era, EraChoice, EraReason};
 use regex::Regex;
 use std::sync::OnceLock;
 
-struct Markers {
-    mode_header: Regex,
-    preprocessor: Regex,
-    k3_syntax: Regex,
-    modules_k_or_s: Regex,
-    ser2: Regex,
-    pv: Regex,
-    retcode: Regex,
-    ser08: Regex,
-    ser09: Regex,
-    ser_path: Regex,
-    openser_path: Regex,
-    k6: Regex,
+/// One lazily compiled regex per marker: a file with a mode header, or a
+/// run with `--dialect`, compiles only the few it needs (compiling all of
+/// them dominated a one-file check).
+macro_rules! marker {
+    ($name:ident, $re:expr) => {
+        fn $name() -> &'static Regex {
+            static RE: OnceLock<Regex> = OnceLock::new();
+            RE.get_or_init(|| Regex::new($re).expect("marker regex"))
+        }
+    };
 }
 
-fn markers() -> &'static Markers {
-    static M: OnceLock<Markers> = OnceLock::new();
-    M.get_or_init(|| Markers {
-        mode_header: Regex::new(r"(?-u)(?m)^[ \t]*(?:#!|//!)(SER|KAMAILIO|OPENSER|MAXCOMPAT|ALL)[ \t\r]*$").unwrap(),
-        preprocessor: Regex::new(
-            r"(?-u)(?m)^[ \t]*(?:(?:#!|!!)(?:define|def|ifdef|ifndef|trydef|redefine|subst|substdef|substdefs|include_file|import_file|defenv)\b|(?:include_file|import_file)[ \t]+\x22)",
-        )
-        .unwrap(),
-        k3_syntax: Regex::new(r"(?-u)(?m)\bevent_route[ \t]*\[|^[ \t]*request_route\b|^[ \t]*reply_route[ \t]*\{|\$xavp\(|\bmpath[ \t]*=[\t -~]*\bmodules_k|\bloadpath\b|\$sel\(|\$shv\(|\bcfgengine\b").unwrap(),
-        modules_k_or_s: Regex::new(r"(?-u)modules_[ks]\b").unwrap(),
-        ser2: Regex::new(r"(?-u)(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_]|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b").unwrap(),
-        pv: Regex::new(r"(?-u)\$(?:var|avp|hdr|shv|ru|rU|rd|rp|fu|fU|fd|tu|tU|td|si|sp|rm|ci|du|ua|ct|Ri|Rp|br|dd|rs|rr|ft|tt|T_reply_code|mb|ml|Ts|TF|pp|retcode|rc)\b").unwrap(),
-        retcode: Regex::new(r"(?-u)\bswitch[ \t]*\([ \t]*retcode\b").unwrap(),
-        ser08: Regex::new(r"(?-u)\b(?:t_on_negative|rewriteFromRoute|addRecordRoute|sl_filter_ACK|len_gt)\b|(?m)^[ \t]*reply_route[ \t]*\[").unwrap(),
-        ser09: Regex::new(r"(?-u)\b(?:fifo_dir|unix_sock|force_tcp_alias|force_send_socket|failure_route|from_uri|to_uri|avp_write|avp_load_radius|lookup_domain)\b").unwrap(),
-        ser_path: Regex::new(r"(?-u)/ser/modules|\bser\.cfg\b|\bfifo[ \t]*=").unwrap(),
-        openser_path: Regex::new(r"openser").unwrap(),
-        k6: Regex::new(r"(?-u)(?m)^[ \t]*(?:return_mode|xavp_via_reply_params|maxsndbuffer|msg_recv_max_size|tcp_msg_read_timeout|tcp_msg_data_timeout|tcp_accept_iplimit|tcp_check_timer|async_tkv_gname|async_tkv_evcb|mem_add_size|tcp_close_rst|tls_threads_mode|auto_domains|rpc_exec_delta|udp_receiver_mode)[ \t]*=").unwrap(),
+marker!(
+    preprocessor,
+    r"(?-u)(?m)^[ \t]*(?:(?:#!|!!)(?:define|def|ifdef|ifndef|trydef|redefine|subst|substdef|substdefs|include_file|import_file|defenv)\b|(?:include_file|import_file)[ \t]+\x22)"
+);
+marker!(
+    k3_syntax,
+    r"(?-u)(?m)\bevent_route[ \t]*\[|^[ \t]*request_route\b|^[ \t]*reply_route[ \t]*\{|\$xavp\(|\bmpath[ \t]*=[\t -~]*\bmodules_k|\bloadpath\b|\$sel\(|\$shv\(|\bcfgengine\b"
+);
+marker!(modules_k_or_s, r"(?-u)modules_[ks]\b");
+marker!(
+    ser2,
+    r"(?-u)(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_]|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b"
+);
+marker!(
+    pv,
+    r"(?-u)\$(?:var|avp|hdr|shv|ru|rU|rd|rp|fu|fU|fd|tu|tU|td|si|sp|rm|ci|du|ua|ct|Ri|Rp|br|dd|rs|rr|ft|tt|T_reply_code|mb|ml|Ts|TF|pp|retcode|rc)\b"
+);
+marker!(retcode, r"(?-u)\bswitch[ \t]*\([ \t]*retcode\b");
+marker!(
+    ser08,
+    r"(?-u)\b(?:t_on_negative|rewriteFromRoute|addRecordRoute|sl_filter_ACK|len_gt)\b|(?m)^[ \t]*reply_route[ \t]*\["
+);
+marker!(
+    ser09,
+    r"(?-u)\b(?:fifo_dir|unix_sock|force_tcp_alias|force_send_socket|failure_route|from_uri|to_uri|avp_write|avp_load_radius|lookup_domain)\b"
+);
+marker!(ser_path, r"(?-u)/ser/modules|\bser\.cfg\b|\bfifo[ \t]*=");
+marker!(openser_path, r"openser");
+marker!(
+    k6,
+    r"(?-u)(?m)^[ \t]*(?:return_mode|xavp_via_reply_params|maxsndbuffer|msg_recv_max_size|tcp_msg_read_timeout|tcp_msg_data_timeout|tcp_accept_iplimit|tcp_check_timer|async_tkv_gname|async_tkv_evcb|mem_add_size|tcp_close_rst|tls_threads_mode|auto_domains|rpc_exec_delta|udp_receiver_mode)[ \t]*="
+);
+
+/// Core parameters that only Kamailio 6 has.
+const K6_PARAMS: &[&str] = &[
+    "return_mode",
+    "xavp_via_reply_params",
+    "maxsndbuffer",
+    "msg_recv_max_size",
+    "tcp_msg_read_timeout",
+    "tcp_msg_data_timeout",
+    "tcp_accept_iplimit",
+    "tcp_check_timer",
+    "async_tkv_gname",
+    "async_tkv_evcb",
+    "mem_add_size",
+    "tcp_close_rst",
+    "tls_threads_mode",
+    "auto_domains",
+    "rpc_exec_delta",
+    "udp_receiver_mode",
+];
+
+/// Whether a line starts with a Kamailio 6 core parameter (one pass, no regex).
+fn has_k6_param(text: &str) -> bool {
+    text.lines().any(|line| {
+        let t = line.trim_start_matches([' ', '\t']);
+        let word = &t[..t
+            .bytes()
+            .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            .count()];
+        !word.is_empty()
+            && K6_PARAMS.contains(&word)
+            && t[word.len()..]
+                .trim_start_matches([' ', '\t'])
+                .starts_with('=')
     })
+}
+
+fn has_modules_k_or_s(text: &str) -> bool {
+    text.match_indices("modules_").any(|(i, _)| {
+        let rest = &text.as_bytes()[i + 8..];
+        matches!(rest.first(), Some(b'k' | b's'))
+            && !rest
+                .get(1)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    })
+}
+
+/// The first mode header line (`#!KAMAILIO`, `//!SER`, …): the whole line
+/// text, its 1-based number, its mode.
+fn mode_header(text: &str) -> Option<(String, usize, DollarMode)> {
+    for (n, line) in text.lines().enumerate() {
+        let t = line.trim_start_matches([' ', '\t']);
+        let Some(word) = t.strip_prefix("#!").or_else(|| t.strip_prefix("//!")) else {
+            continue;
+        };
+        let mode = match word.trim_end_matches([' ', '\t', '\r']) {
+            "SER" => DollarMode::Ser,
+            "KAMAILIO" | "OPENSER" => DollarMode::Kamailio,
+            "MAXCOMPAT" | "ALL" => DollarMode::MaxCompat,
+            _ => continue,
+        };
+        return Some((t.trim_end().to_string(), n + 1, mode));
+    }
+    None
 }
 
 /// Whether the text looks like the 2001 rule table: no route blocks or
@@ -82,20 +156,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 
 /// Chooses the era: `--dialect`, else the mode header, else the content.
 pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
-    let m = markers();
-    let header = m.mode_header.captures(text).map(|c| {
-        let word = c.get(1).unwrap();
-        let mode = match word.as_str() {
-            "SER" => DollarMode::Ser,
-            "KAMAILIO" | "OPENSER" => DollarMode::Kamailio,
-            _ => DollarMode::MaxCompat,
-        };
-        (
-            c.get(0).unwrap().as_str().trim().to_string(),
-            line_of(text, word.start()),
-            mode,
-        )
-    });
+    let header = mode_header(text);
     if let Some(era) = forced {
         let mode = match &header {
             Some((_, _, mode)) if era.has_preprocessor() => *mode,
@@ -110,9 +171,10 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
         );
     }
     if let Some((h, line, mode)) = header {
-        let era = if m.modules_k_or_s.is_match(text) {
+        // Plain substring tests: with a header, no marker regex is compiled.
+        let era = if has_modules_k_or_s(text) {
             Era::Kamailio3
-        } else if m.k6.is_match(text) {
+        } else if has_k6_param(text) {
             Era::Kamailio6
         } else {
             Era::Kamailio5
@@ -144,9 +206,9 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
             vec!["lines of `method_regex uri_regex destination` (the 2001 rule table)".into()],
         );
     }
-    let pp = first(&m.preprocessor);
-    let k3 = first(&m.k3_syntax);
-    let mks = first(&m.modules_k_or_s);
+    let pp = first(preprocessor());
+    let k3 = first(k3_syntax());
+    let mks = first(modules_k_or_s());
     if pp.is_some() || k3.is_some() || mks.is_some() {
         let mut ev = Vec::new();
         if let Some((t, l)) = &pp {
@@ -160,7 +222,7 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
                 "module path `{t}` (line {l}) of the sip-router 3.x tree"
             ));
             Era::Kamailio3
-        } else if let Some((t, l)) = first(&m.k6) {
+        } else if let Some((t, l)) = first(k6()) {
             ev.push(format!("Kamailio 6 parameter `{t}` (line {l})"));
             Era::Kamailio6
         } else {
@@ -168,14 +230,14 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
         };
         return era_with(era, ev);
     }
-    if let Some((t, l)) = first(&m.ser2) {
+    if let Some((t, l)) = first(ser2()) {
         return era_with(
             Era::Ser2,
             vec![format!("SER 2.x construct `{t}` (line {l})")],
         );
     }
-    if let Some((t, l)) = first(&m.pv) {
-        if let Some((rt, rl)) = first(&m.retcode) {
+    if let Some((t, l)) = first(pv()) {
+        if let Some((rt, rl)) = first(retcode()) {
             return era_with(
                 Era::OpenSer10,
                 vec![format!("`{rt}` (line {rl}) of OpenSER 1.0/1.1")],
@@ -188,26 +250,26 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
             )],
         );
     }
-    if let Some((t, l)) = first(&m.retcode) {
+    if let Some((t, l)) = first(retcode()) {
         return era_with(
             Era::OpenSer10,
             vec![format!("`{t}` (line {l}) of OpenSER 1.0/1.1")],
         );
     }
-    if let Some((t, l)) = first(&m.ser08) {
+    if let Some((t, l)) = first(ser08()) {
         return era_with(
             Era::Ser08,
             vec![format!("SER 0.8 construct `{t}` (line {l})")],
         );
     }
-    if let Some((t, l)) = first(&m.openser_path) {
+    if let Some((t, l)) = first(openser_path()) {
         return era_with(
             Era::OpenSer10,
             vec![format!("`{t}` (line {l}) without pseudo-variables")],
         );
     }
-    let ser = first(&m.ser_path);
-    if let Some((t, l)) = first(&m.ser09) {
+    let ser = first(ser_path());
+    if let Some((t, l)) = first(ser09()) {
         let mut ev = vec![format!("SER 0.9 construct `{t}` (line {l})")];
         if let Some((st, sl)) = &ser {
             ev.push(format!("`{st}` (line {sl})"));

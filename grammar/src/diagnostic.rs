@@ -120,5 +120,6 @@ pub mod codes {
     pub const UNEXPECTED_EOF: &str = "E2005";
     pub const BAD_RULE: &str = "E2006";
     pub const EMPTY_BLOCK: &str = "W2007";
+    pub const TOO_DEEP: &str = "E2008";
     pub const ERA: &str = "N0001";
 }

@@ -27,9 +27,78 @@ pub struct Ctx<'c> {
     pub db: &'c SourceDb,
     pub pp: &'c Output,
     pub era: Era,
+    /// Delimiter facts, computed once on the first syntax error.
+    delims: std::cell::OnceCell<Delims>,
+}
+
+/// Per-token facts about delimiters, computed in one pass so that reporting
+/// many errors stays linear.
+struct Delims {
+    /// Number of `;`, `{`, `}` tokens before index i (len n+1).
+    sync_before: Vec<u32>,
+    /// Whether the closer at i has no opener (false for non-closers).
+    unmatched: Vec<bool>,
+    /// Innermost `{` still open before index i, `u32::MAX` if none (len n+1).
+    open_brace_before: Vec<u32>,
+}
+
+impl Delims {
+    fn new(tokens: &[crate::token::Token]) -> Delims {
+        let n = tokens.len();
+        let mut sync_before = Vec::with_capacity(n + 1);
+        let mut unmatched = vec![false; n];
+        let mut open_brace_before = Vec::with_capacity(n + 1);
+        let mut braces: Vec<u32> = Vec::new();
+        let (mut parens, mut brackets) = (0u32, 0u32);
+        let mut syncs = 0u32;
+        for (i, t) in tokens.iter().enumerate() {
+            sync_before.push(syncs);
+            open_brace_before.push(braces.last().copied().unwrap_or(u32::MAX));
+            match t.tok {
+                Tok::LBrace => braces.push(i as u32),
+                Tok::RBrace => unmatched[i] = braces.pop().is_none(),
+                Tok::LParen => parens += 1,
+                Tok::RParen => {
+                    unmatched[i] = parens == 0;
+                    parens = parens.saturating_sub(1);
+                }
+                Tok::LBracket => brackets += 1,
+                Tok::RBracket => {
+                    unmatched[i] = brackets == 0;
+                    brackets = brackets.saturating_sub(1);
+                }
+                _ => {}
+            }
+            if matches!(t.tok, Tok::Semi | Tok::LBrace | Tok::RBrace) {
+                syncs += 1;
+                // Parentheses never span statements.
+                parens = 0;
+            }
+        }
+        sync_before.push(syncs);
+        open_brace_before.push(braces.last().copied().unwrap_or(u32::MAX));
+        Delims {
+            sync_before,
+            unmatched,
+            open_brace_before,
+        }
+    }
 }
 
 impl<'c> Ctx<'c> {
+    pub fn new(db: &'c SourceDb, pp: &'c Output, era: Era) -> Ctx<'c> {
+        Ctx {
+            db,
+            pp,
+            era,
+            delims: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn delims(&self) -> &Delims {
+        self.delims.get_or_init(|| Delims::new(&self.pp.tokens))
+    }
+
     pub fn text(&self, i: usize) -> &'c str {
         self.pp.text(self.db, i)
     }
@@ -363,7 +432,10 @@ pub fn mark_param_keys(pp: &mut Output) {
 
 /// Parses the token stream; returns the items and the syntax diagnostics.
 pub fn parse_tokens(db: &SourceDb, pp: &Output, era: Era) -> (Vec<Item>, Vec<Diagnostic>) {
-    let ctx = Ctx { db, pp, era };
+    let ctx = Ctx::new(db, pp, era);
+    if let Some(d) = too_deep(&ctx) {
+        return (Vec::new(), vec![d]);
+    }
     let mut recovered: Vec<ErrorRecovery<usize, Tok, ()>> = Vec::new();
     let tokens = pp
         .tokens
@@ -394,11 +466,19 @@ pub fn parse_tokens(db: &SourceDb, pp: &Output, era: Era) -> (Vec<Item>, Vec<Dia
         // One report per broken statement: a second error before the parser
         // got past a `;`, `{` or `}` is a consequence of the first.
         if let Some(prev) = last {
-            let synced = (prev + 1..at.min(pp.tokens.len()))
-                .any(|i| matches!(pp.tokens[i].tok, Tok::Semi | Tok::LBrace | Tok::RBrace));
+            let sync = &ctx.delims().sync_before;
+            let end = at.min(pp.tokens.len());
+            let synced = end > prev + 1 && sync[end] > sync[prev + 1];
             if !synced && at >= prev {
                 continue;
             }
+        }
+        if diags.len() >= MAX_SYNTAX_ERRORS {
+            diags.push(Diagnostic::note_diag(
+                codes::SYNTAX,
+                format!("stopped after {MAX_SYNTAX_ERRORS} syntax errors"),
+            ));
+            break;
         }
         // A brace already reported as left open explains the end of file too.
         let names_open_brace = |d: &Diagnostic| {
@@ -507,42 +587,73 @@ fn closing_char(t: Tok) -> Option<&'static str> {
     }
 }
 
-/// Whether the closing delimiter at `i` has no opening one before it (in
-/// the same expansion or the file).
+/// Whether the closing delimiter at `i` has no opening one before it.
 fn unmatched_close(ctx: &Ctx, i: usize) -> bool {
-    let (open, close) = match ctx.pp.tokens[i].tok {
-        Tok::RBrace => (Tok::LBrace, Tok::RBrace),
-        Tok::RParen => (Tok::LParen, Tok::RParen),
-        _ => (Tok::LBracket, Tok::RBracket),
-    };
-    let mut depth = 0i64;
-    for t in &ctx.pp.tokens[..i] {
-        if t.tok == open {
-            depth += 1;
-        } else if t.tok == close {
-            depth = (depth - 1).max(0);
-        }
-        // Parentheses never span statements: a `;` or a brace resets them.
-        if open == Tok::LParen && matches!(t.tok, Tok::Semi | Tok::LBrace | Tok::RBrace) {
-            depth = 0;
-        }
-    }
-    depth == 0
+    ctx.delims().unmatched[i]
 }
 
 /// The innermost `{` still open before token `upto`.
 fn unclosed_brace(ctx: &Ctx, upto: usize) -> Option<usize> {
-    let mut stack = Vec::new();
-    for (i, t) in ctx.pp.tokens.iter().enumerate().take(upto) {
+    let b = ctx.delims().open_brace_before[upto.min(ctx.pp.tokens.len())];
+    (b != u32::MAX).then_some(b as usize)
+}
+
+/// More syntax errors than this in one file are not worth reading.
+const MAX_SYNTAX_ERRORS: usize = 200;
+/// Deeper nesting than this is refused before parsing: the tree would be
+/// too deep to walk (and no real config comes near it).
+const MAX_NESTING: usize = 1000;
+/// Longer operator chains in one statement are refused for the same reason.
+const MAX_OPERATORS: usize = 10_000;
+
+/// Refuses token streams whose syntax tree would be pathologically deep.
+fn too_deep(ctx: &Ctx) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    let mut operators = 0usize;
+    // `else if` chains nest without braces.
+    let mut elses = 0usize;
+    for (i, t) in ctx.pp.tokens.iter().enumerate() {
         match t.tok {
-            Tok::LBrace => stack.push(i),
-            Tok::RBrace => {
-                stack.pop();
-            }
+            Tok::LParen | Tok::LBracket | Tok::LBrace => depth += 1,
+            Tok::RParen | Tok::RBracket | Tok::RBrace => depth = depth.saturating_sub(1),
+            Tok::Kw(Kw::Else) => elses += 1,
             _ => {}
         }
+        if matches!(t.tok, Tok::LBrace | Tok::RBrace) {
+            elses = 0;
+        }
+        if matches!(t.tok, Tok::Semi | Tok::LBrace | Tok::RBrace) {
+            operators = 0;
+        } else if !matches!(
+            t.tok,
+            Tok::Ident
+                | Tok::ParamKey
+                | Tok::Str
+                | Tok::Int
+                | Tok::Ipv4
+                | Tok::Ipv6
+                | Tok::IpNet
+                | Tok::Var(_)
+                | Tok::Select
+                | Tok::Comma
+                | Tok::RParen
+                | Tok::RBracket
+        ) {
+            operators += 1;
+        }
+        if depth.max(elses) > MAX_NESTING || operators > MAX_OPERATORS {
+            let what = if depth.max(elses) > MAX_NESTING {
+                format!("nesting deeper than {MAX_NESTING} levels")
+            } else {
+                format!("a statement with more than {MAX_OPERATORS} operators")
+            };
+            return Some(
+                Diagnostic::error(codes::TOO_DEEP, format!("{what}: the file is not parsed"))
+                    .primary(ctx.site(i), "the limit is reached here"),
+            );
+        }
     }
-    stack.last().copied()
+    None
 }
 
 /// Adds "from the value of `NAME`" labels when the tokens at or just before

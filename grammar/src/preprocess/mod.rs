@@ -65,7 +65,7 @@ impl Default for Limits {
         Limits {
             include_depth: 10,
             expansion_depth: 64,
-            max_tokens: 4_000_000,
+            max_tokens: 1_000_000,
             max_defines: 4096,
             cond_depth: 512,
         }
@@ -225,6 +225,8 @@ pub fn preprocess(
         poisoned: false,
         lost: Vec::new(),
     };
+    // About one token per five bytes of config: avoid regrowing the stream.
+    pp.out.tokens.reserve(pp.db.text(root).len() / 5);
     pp.predefine();
     pp.cli_defines();
     pp.include_stack.push((root, root_path.to_path_buf()));
@@ -759,6 +761,23 @@ impl<'a> Pp<'a> {
 
     fn expand_body(&mut self, name: &str, span: Span, parent: u32) {
         let site = self.report_site(span, parent);
+        if self.out.expansions.len() >= self.opts.limits.max_tokens {
+            if !self.overflowed {
+                self.overflowed = true;
+                self.diags.push(
+                    Diagnostic::error(
+                        codes::EXPANSION_LIMIT,
+                        format!(
+                            "defines are expanded more than {} times",
+                            self.opts.limits.max_tokens
+                        ),
+                    )
+                    .primary(site, "while expanding this"),
+                );
+            }
+            self.poisoned = true;
+            return;
+        }
         let def = self.defines[name].clone();
         let (text, base, anchor) = match &def.body {
             Body::Empty => return,
