@@ -141,18 +141,18 @@ impl<'c> Ctx<'c> {
         }
     }
 
-    pub fn item(&self, kind: ItemKind, l: usize, r: usize) -> Item {
-        Item {
+    pub fn item(&self, kind: ItemKind, l: usize, r: usize) -> Box<Item> {
+        Box::new(Item {
             kind,
             span: self.span(l, r),
-        }
+        })
     }
 
-    pub fn stmt(&self, kind: StmtKind, l: usize, r: usize) -> Stmt {
-        Stmt {
+    pub fn stmt(&self, kind: StmtKind, l: usize, r: usize) -> Box<Stmt> {
+        Box::new(Stmt {
             kind,
             span: self.span(l, r),
-        }
+        })
     }
 
     pub fn expr(&self, kind: ExprKind, l: usize, r: usize) -> Expr {
@@ -271,7 +271,7 @@ impl<'c> Ctx<'c> {
         value: (usize, usize),
         l: usize,
         r: usize,
-    ) -> Item {
+    ) -> Box<Item> {
         let (idx, segs) = path;
         let mut value = self.param_value(value.0, value.1);
         let kind = match segs.last() {
@@ -334,6 +334,11 @@ impl<'c> Ctx<'c> {
             span: self.span(l, end.max(l + 1)),
         }
     }
+}
+
+/// Statements as the tree keeps them (the parser moves them boxed).
+pub fn unbox(v: Vec<Box<Stmt>>) -> Vec<Stmt> {
+    v.into_iter().map(|b| *b).collect()
 }
 
 /// Decimal, `0x` hex, leading-zero octal and `101b` binary integers.
