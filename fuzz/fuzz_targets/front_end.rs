@@ -18,18 +18,7 @@ use sercompat_grammar::preprocess::NoFiles;
 use sercompat_grammar::{parse_text, Options, Parsed};
 use std::path::Path;
 
-const ERAS: [Era; 10] = [
-    Era::Rules2001,
-    Era::Ser08,
-    Era::Ser09,
-    Era::Ser2,
-    Era::OpenSer10,
-    Era::OpenSer12,
-    Era::Kamailio3,
-    Era::Kamailio4,
-    Era::Kamailio5,
-    Era::Kamailio6,
-];
+const ERAS: [Era; 10] = sercompat_grammar::dialect::ALL_ERAS;
 
 fn no_env(_: &str) -> Option<String> {
     None

@@ -725,17 +725,8 @@ impl<'a> Pp<'a> {
             return;
         }
         if self.expanding.len() >= self.opts.limits.expansion_depth {
-            self.diags.push(
-                Diagnostic::error(
-                    codes::EXPANSION_LIMIT,
-                    format!(
-                        "defines nest deeper than {} levels",
-                        self.opts.limits.expansion_depth
-                    ),
-                )
-                .primary(site, "while expanding this"),
-            );
-            self.poisoned = true;
+            let depth = self.opts.limits.expansion_depth;
+            self.expansion_limit(site, format!("defines nest deeper than {depth} levels"));
             return;
         }
         if self.expanding.is_empty() {
@@ -743,6 +734,15 @@ impl<'a> Pp<'a> {
             return;
         }
         self.expand_body(name, span, parent);
+    }
+
+    /// Reports a runaway expansion once and stops the outermost one.
+    fn expansion_limit(&mut self, site: Span, message: String) {
+        self.diags.push(
+            Diagnostic::error(codes::EXPANSION_LIMIT, message)
+                .primary(site, "while expanding this"),
+        );
+        self.poisoned = true;
     }
 
     /// Expands a name written in a file. When the expansion runs away
@@ -764,16 +764,8 @@ impl<'a> Pp<'a> {
         if self.out.expansions.len() >= self.opts.limits.max_tokens {
             if !self.overflowed {
                 self.overflowed = true;
-                self.diags.push(
-                    Diagnostic::error(
-                        codes::EXPANSION_LIMIT,
-                        format!(
-                            "defines are expanded more than {} times",
-                            self.opts.limits.max_tokens
-                        ),
-                    )
-                    .primary(site, "while expanding this"),
-                );
+                let most = self.opts.limits.max_tokens;
+                self.expansion_limit(site, format!("defines are expanded more than {most} times"));
             }
             self.poisoned = true;
             return;
