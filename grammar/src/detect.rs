@@ -42,7 +42,10 @@ marker!(
     ser09,
     r"(?-u)\b(?:fifo_dir|unix_sock|force_tcp_alias|force_send_socket|failure_route|from_uri|to_uri|avp_write|avp_load_radius|lookup_domain)\b"
 );
-marker!(ser_path, r"(?-u)/ser/modules|\bser\.cfg\b|\bfifo[ \t]*=");
+marker!(
+    ser_path,
+    r"(?-u)/ser/modules|\bsip_router/modules|\bloop_checks[ \t]*=|\bser\.cfg\b|\bfifo[ \t]*="
+);
 marker!(openser_path, r"openser");
 marker!(
     k6,
@@ -68,6 +71,19 @@ const K6_PARAMS: &[&str] = &[
     "rpc_exec_delta",
     "udp_receiver_mode",
 ];
+
+/// Whether `$` or `@` appears outside `#` comment lines (CVS `$Id$`
+/// keywords in comments do not count).
+fn uses_variables(text: &str) -> bool {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .any(|l| l.contains(['$', '@']))
+}
+
+/// Whether some line opens a route block (`route {`, `route[1] {`).
+fn has_route_block(text: &str) -> bool {
+    text.lines().any(|l| l.trim_start().starts_with("route"))
+}
 
 /// Whether a line starts with a Kamailio 6 core parameter (one pass, no regex).
 fn has_k6_param(text: &str) -> bool {
@@ -282,6 +298,16 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
             vec![format!(
                 "SER setting `{t}` (line {l}) and no later construct"
             )],
+        );
+    }
+    // Every later dialect has variables; SER 0.8/0.9 had none.
+    if has_route_block(text) && !uses_variables(text) {
+        return era_with(
+            Era::Ser08,
+            vec![
+                "route blocks without any `$` variable or `@` select (SER 0.8/0.9 had neither)"
+                    .into(),
+            ],
         );
     }
     (
