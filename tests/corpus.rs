@@ -10,7 +10,7 @@
 //! and counted, so that the rest of the file is still checked.
 
 use sercompat_grammar::preprocess::FileLoader;
-use sercompat_grammar::{parse_text, Era, Options, Severity};
+use sercompat_grammar::{parse_text, Era, Options, Parsed, Severity};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -101,11 +101,12 @@ impl FileLoader for CorpusLoader<'_> {
     }
 }
 
-#[test]
-fn public_corpus_parses() {
-    let Some(shared) = sercompat_tests::shared_dir() else {
-        return;
-    };
+/// Parses every file of the corpus index (with its labelled era, includes
+/// resolved through the index) and hands each to `f`. Returns the number of
+/// includes the public corpus does not hold (read as empty), or `None` when
+/// `../shared` is absent (the caller skips).
+fn for_each_corpus_file(mut f: impl FnMut(&Entry, &Parsed, usize)) -> Option<(usize, usize)> {
+    let shared = sercompat_tests::shared_dir()?;
     let corpus = shared.join("corpus");
     let index = read_index(&corpus);
     let mut by_original: HashMap<String, Vec<(String, String)>> = HashMap::new();
@@ -124,26 +125,7 @@ fn public_corpus_parses() {
     for v in by_original.values_mut() {
         v.sort();
     }
-    let allow_text =
-        std::fs::read_to_string(sercompat_tests::repo_root().join("tests/corpus-allowlist.tsv"))
-            .expect("allowlist");
-    let allow: BTreeMap<&str, &str> = allow_text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split_once('\t').expect("allowlist line: file<TAB>reason"))
-        .collect();
-    for (file, reason) in &allow {
-        assert!(
-            reason.trim().len() > 10,
-            "allowlist entry {file} needs a reason"
-        );
-    }
-    let total = index.len();
-
-    let mut failures = Vec::new();
-    let mut clean_but_allowed = Vec::new();
     let mut missing_includes = 0;
-    let mut counted = 0;
     for e in &index {
         let path = corpus.join(&e.file);
         let text = std::fs::read(&path)
@@ -168,19 +150,49 @@ fn public_corpus_parses() {
             ..Options::default()
         };
         let parsed = parse_text(&e.file, text, &path, &opts, &loader, &|_| None);
-        missing_includes += loader.missing.borrow().len();
-        counted += 1;
-        let errors: Vec<String> = parsed
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| {
-                let (line, col) = d
-                    .primary_span()
-                    .map_or((0, 0), |s| parsed.db.line_col(s.file, s.start as usize));
-                format!("{}:{line}:{col}: [{}] {}", e.file, d.code, d.message)
-            })
-            .collect();
+        let missing = loader.missing.borrow().len();
+        missing_includes += missing;
+        f(e, &parsed, missing);
+    }
+    Some((index.len(), missing_includes))
+}
+
+/// `file<TAB>first field<TAB>reason` lines of a list under tests/, comments skipped.
+fn read_list(name: &str) -> String {
+    std::fs::read_to_string(sercompat_tests::repo_root().join("tests").join(name)).expect(name)
+}
+
+fn error_lines(e: &Entry, parsed: &Parsed, diags: &[sercompat_grammar::Diagnostic]) -> Vec<String> {
+    diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            let (line, col) = d
+                .primary_span()
+                .map_or((0, 0), |s| parsed.db.line_col(s.file, s.start as usize));
+            format!("{}:{line}:{col}: [{}] {}", e.file, d.code, d.message)
+        })
+        .collect()
+}
+
+#[test]
+fn public_corpus_parses() {
+    let allow_text = read_list("corpus-allowlist.tsv");
+    let allow: BTreeMap<&str, &str> = allow_text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_once('\t').expect("allowlist line: file<TAB>reason"))
+        .collect();
+    for (file, reason) in &allow {
+        assert!(
+            reason.trim().len() > 10,
+            "allowlist entry {file} needs a reason"
+        );
+    }
+    let mut failures = Vec::new();
+    let mut clean_but_allowed = Vec::new();
+    let Some((total, missing_includes)) = for_each_corpus_file(|e, parsed, _| {
+        let errors = error_lines(e, parsed, &parsed.diagnostics);
         match (errors.is_empty(), allow.contains_key(e.file.as_str())) {
             (false, false) => failures.push(format!(
                 "{} ({}):\n    {}",
@@ -191,9 +203,11 @@ fn public_corpus_parses() {
             (true, true) => clean_but_allowed.push(e.file.clone()),
             _ => {}
         }
-    }
+    }) else {
+        return;
+    };
     eprintln!(
-        "corpus: {counted} files, {} allowlisted as broken in history ({:.2}%), {missing_includes} includes not in the public corpus read as empty",
+        "corpus: {total} files, {} allowlisted as broken in history ({:.2}%), {missing_includes} includes not in the public corpus read as empty",
         allow.len(),
         allow.len() as f64 * 100.0 / total as f64
     );
@@ -206,5 +220,68 @@ fn public_corpus_parses() {
     assert!(
         clean_but_allowed.is_empty(),
         "allowlisted files now parse cleanly; remove them: {clean_but_allowed:?}"
+    );
+}
+
+/// No false errors from the lints: every error-severity lint finding on a
+/// corpus file is a real defect recorded in `tests/lint-fixtures.tsv`
+/// (file, code, reason), and every fixture still fires.
+#[test]
+fn corpus_lint_errors_are_real_defects() {
+    let fixtures_text = read_list("lint-fixtures.tsv");
+    let mut fixtures: BTreeMap<(String, String), String> = BTreeMap::new();
+    for l in fixtures_text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let mut f = l.splitn(3, '\t');
+        let (file, code, reason) = (
+            f.next().unwrap(),
+            f.next().expect("code"),
+            f.next().expect("reason"),
+        );
+        assert!(
+            reason.trim().len() > 10,
+            "fixture {file} {code} needs a reason"
+        );
+        fixtures.insert((file.to_string(), code.to_string()), reason.to_string());
+    }
+    let mut unexpected = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut skipped = 0;
+    let found = for_each_corpus_file(|e, parsed, missing| {
+        // Read without its includes, a file's routes and defines are
+        // incomplete: lint findings on it would be artifacts of the corpus.
+        // A fragment calls routes of the file that includes it.
+        if missing > 0 || e.fragment {
+            skipped += 1;
+            return;
+        }
+        let lints = sercompat_compiler::check(parsed);
+        for d in lints.iter().filter(|d| d.severity == Severity::Error) {
+            let key = (e.file.clone(), d.code.to_string());
+            if fixtures.contains_key(&key) {
+                seen.insert(key);
+            } else {
+                unexpected.extend(error_lines(e, parsed, std::slice::from_ref(d)));
+            }
+        }
+    });
+    if found.is_none() {
+        return;
+    }
+    eprintln!(
+        "corpus lints: {skipped} files skipped (fragments, or includes not in the public corpus)"
+    );
+    let stale: Vec<_> = fixtures.keys().filter(|k| !seen.contains(*k)).collect();
+    assert!(
+        unexpected.is_empty(),
+        "{} lint errors not in tests/lint-fixtures.tsv (fix the lint, or record the defect):\n{}",
+        unexpected.len(),
+        unexpected.join("\n")
+    );
+    assert!(
+        stale.is_empty(),
+        "fixtures that no longer fire; remove them: {stale:?}"
     );
 }

@@ -1,1 +1,23 @@
+//! sercompat's compiler: everything that reasons about a parsed config.
+//! Today: the route table (the first part of the IR) and the lints that
+//! need only the syntax tree; the module catalog, typed lowering and
+//! translation follow (issues 3 and 4).
 
+pub mod lints;
+pub mod routes;
+pub mod walk;
+
+use sercompat_grammar::{Diagnostic, Parsed};
+
+/// Runs the checks after parsing. A file with syntax errors is not linted:
+/// what is missing from its tree would show up as false findings.
+pub fn check(parsed: &Parsed) -> Vec<Diagnostic> {
+    if parsed.has_errors() {
+        return Vec::new();
+    }
+    let routes = routes::RouteTable::build(&parsed.config, parsed.era.era);
+    lints::run(&lints::LintCtx {
+        parsed,
+        routes: &routes,
+    })
+}

@@ -96,7 +96,12 @@ pub fn run(args: CheckArgs) -> i32 {
             diags.push(era_note(&parsed));
         }
         diags.extend(parsed.diagnostics.iter().cloned());
-        if parsed.has_errors() && status == 0 {
+        if !args.parse_only {
+            let mut lints = sercompat_compiler::check(&parsed);
+            lints.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));
+            diags.extend(lints);
+        }
+        if diags.iter().any(Diagnostic::is_error) && status == 0 {
             status = 1;
         }
         for d in &diags {

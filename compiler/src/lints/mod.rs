@@ -1,0 +1,63 @@
+//! Lints: checks over the parsed config that find what Kamailio's own
+//! `kamailio -c` does not. Each lint has a stable code, a name, a default
+//! severity and a paragraph in `docs/lints.md`; one file per family.
+
+mod flags;
+mod flow;
+mod routes;
+
+use crate::routes::RouteTable;
+use sercompat_grammar::{Diagnostic, Parsed, Severity};
+
+/// A lint's identity. `code` and `name` never change once published.
+#[derive(Clone, Copy, Debug)]
+pub struct Lint {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    /// One line: what it finds.
+    pub summary: &'static str,
+}
+
+impl Lint {
+    /// A diagnostic of this lint at its default severity.
+    pub fn diag(&self, message: impl Into<String>) -> Diagnostic {
+        self.diag_at(self.severity, message)
+    }
+
+    /// A diagnostic of this lint at another severity (for findings whose
+    /// weight depends on the era).
+    pub fn diag_at(&self, severity: Severity, message: impl Into<String>) -> Diagnostic {
+        let mut d = Diagnostic::error(self.code, message).note(format!(
+            "lint `{}` ({}); see docs/lints.md",
+            self.name, self.code
+        ));
+        d.severity = severity;
+        d
+    }
+}
+
+/// Every lint, in code order (the docs test walks this list).
+pub const ALL: &[&Lint] = &[
+    &routes::UNDEFINED_ROUTE,
+    &routes::DUPLICATE_ROUTE,
+    &routes::UNUSED_ROUTE,
+    &flow::UNREACHABLE,
+    &flags::FLAG_OUT_OF_RANGE,
+    &flags::UNDECLARED_FLAG,
+];
+
+/// What every lint may look at.
+pub struct LintCtx<'a> {
+    pub parsed: &'a Parsed,
+    pub routes: &'a RouteTable<'a>,
+}
+
+/// Runs every lint.
+pub fn run(cx: &LintCtx) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    routes::check(cx, &mut out);
+    flow::check(cx, &mut out);
+    flags::check(cx, &mut out);
+    out
+}
