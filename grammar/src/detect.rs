@@ -27,7 +27,7 @@ marker!(
 marker!(modules_k_or_s, r"(?-u)modules_[ks]\b");
 marker!(
     ser2,
-    r"(?-u)(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_]|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b"
+    r"(?-u)(?m)^[ \t]*(?:flags|avpflags)[ \t]+[A-Za-z_]|\$(?:f|t|fr|tr|fu|tu|fd|td|g)\.[A-Za-z_][A-Za-z0-9_]*|(?:^|[\s(=!])@(?:from|to|ruri|msg|via|contact|cseq|call_id|src|dst|sys|next_hop|authorization)\b|\bonsend_route\b"
 );
 marker!(
     pv,

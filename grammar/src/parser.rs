@@ -160,6 +160,23 @@ impl<'c> Ctx<'c> {
     }
 
     pub fn binary(&self, op: BinOp, a: Expr, b: Expr, l: usize, r: usize) -> Expr {
+        // `!uri==myself` negates the whole match: in every era the
+        // condition words form one element (`uri == myself`), so `!` does
+        // not bind to `uri` alone as operator precedence would make it.
+        if is_comparison(op) {
+            if let ExprKind::Unary(UnOp::Not, inner) = &a.kind {
+                if matches!(&inner.kind, ExprKind::Name(n) if CONDITION_WORDS.contains(&n.as_str()))
+                {
+                    let ExprKind::Unary(_, inner) = a.kind else {
+                        unreachable!()
+                    };
+                    let span = self.span(l, r);
+                    let test_span = inner.span.to(b.span);
+                    let test = Expr::new(ExprKind::Binary(op, inner, Box::new(b)), test_span);
+                    return Expr::new(ExprKind::Unary(UnOp::Not, Box::new(test)), span);
+                }
+            }
+        }
         self.expr(ExprKind::Binary(op, Box::new(a), Box::new(b)), l, r)
     }
 
@@ -334,6 +351,50 @@ impl<'c> Ctx<'c> {
             span: self.span(l, end.max(l + 1)),
         }
     }
+}
+
+/// The built-in condition words (left side of a condition element).
+const CONDITION_WORDS: &[&str] = &[
+    "method",
+    "uri",
+    "status",
+    "from_uri",
+    "to_uri",
+    "src_ip",
+    "src_port",
+    "dst_ip",
+    "dst_port",
+    "snd_ip",
+    "snd_port",
+    "snd_proto",
+    "snd_af",
+    "to_ip",
+    "to_port",
+    "to_proto",
+    "to_af",
+    "proto",
+    "af",
+    "msg:len",
+    "myself",
+    "retcode",
+];
+
+fn is_comparison(op: BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Eq
+            | BinOp::Ne
+            | BinOp::Match
+            | BinOp::NotMatch
+            | BinOp::StrEq
+            | BinOp::StrNe
+            | BinOp::IntEq
+            | BinOp::IntNe
+            | BinOp::Lt
+            | BinOp::Gt
+            | BinOp::Le
+            | BinOp::Ge
+    )
 }
 
 /// Statements as the tree keeps them (the parser moves them boxed).

@@ -2,9 +2,11 @@
 //! `kamailio -c` does not. Each lint has a stable code, a name, a default
 //! severity and a paragraph in `docs/lints.md`; one file per family.
 
+mod era;
 mod flags;
 mod flow;
 mod routes;
+mod security;
 
 use crate::routes::RouteTable;
 use sercompat_grammar::{Diagnostic, Parsed, Severity};
@@ -45,6 +47,13 @@ pub const ALL: &[&Lint] = &[
     &flow::UNREACHABLE,
     &flags::FLAG_OUT_OF_RANGE,
     &flags::UNDECLARED_FLAG,
+    &era::STOP_MEANING,
+    &era::TIMER_UNITS,
+    &era::LOG_LEVELS,
+    &era::AVP_TRUTH,
+    &security::OPEN_RELAY,
+    &security::NO_MAX_FORWARDS,
+    &security::UNAUTHENTICATED_REGISTER,
 ];
 
 /// What every lint may look at.
@@ -59,5 +68,7 @@ pub fn run(cx: &LintCtx) -> Vec<Diagnostic> {
     routes::check(cx, &mut out);
     flow::check(cx, &mut out);
     flags::check(cx, &mut out);
+    era::check(cx, &mut out);
+    security::check(cx, &mut out);
     out
 }
