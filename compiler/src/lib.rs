@@ -16,8 +16,11 @@ pub fn check(parsed: &Parsed) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let routes = routes::RouteTable::build(&parsed.config, parsed.era.era);
-    lints::run(&lints::LintCtx {
+    let mut found = lints::run(&lints::LintCtx {
         parsed,
         routes: &routes,
-    })
+    });
+    // As a reader meets them: by file, then position.
+    found.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));
+    found
 }

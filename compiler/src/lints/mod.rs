@@ -5,6 +5,7 @@
 mod era;
 mod flags;
 mod flow;
+mod regex;
 mod routes;
 mod security;
 
@@ -45,6 +46,7 @@ pub const ALL: &[&Lint] = &[
     &routes::DUPLICATE_ROUTE,
     &routes::UNUSED_ROUTE,
     &flow::UNREACHABLE,
+    &regex::INVALID_REGEX,
     &flags::FLAG_OUT_OF_RANGE,
     &flags::UNDECLARED_FLAG,
     &era::STOP_MEANING,
@@ -67,6 +69,7 @@ pub fn run(cx: &LintCtx) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     routes::check(cx, &mut out);
     flow::check(cx, &mut out);
+    regex::check(cx, &mut out);
     flags::check(cx, &mut out);
     era::check(cx, &mut out);
     security::check(cx, &mut out);

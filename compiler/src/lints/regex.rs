@@ -1,0 +1,132 @@
+//! Regular expressions that do not compile. Kamailio compiles them with
+//! POSIX `regcomp` (extended, case-insensitive for `=~`) when the config is
+//! loaded, after `kamailio -c` has already said the file is fine.
+
+use super::{Lint, LintCtx};
+use crate::walk;
+use sercompat_grammar::ast::*;
+use sercompat_grammar::{Diagnostic, Severity};
+
+pub const INVALID_REGEX: Lint = Lint {
+    code: "L0105",
+    name: "invalid-regex",
+    severity: Severity::Error,
+    summary: "a constant regular expression that does not compile",
+};
+
+/// Module functions whose first argument is a POSIX extended regex.
+const REGEX_FIRST_ARG: &[&str] = &[
+    "t_check_status",
+    "search",
+    "search_body",
+    "search_append",
+    "search_append_body",
+    "replace",
+    "replace_all",
+    "replace_body",
+    "replace_body_all",
+    "search_hf",
+];
+
+/// Compiles `re` as POSIX extended: GNU's `\<`/`\>` word boundaries are
+/// spelled `\b` in the `regex` crate; the rest of ERE is a subset of it.
+pub fn compile(re: &str, case_insensitive: bool) -> Result<regex::Regex, String> {
+    let translated = re.replace("\\<", "\\b").replace("\\>", "\\b");
+    regex::RegexBuilder::new(&translated)
+        .case_insensitive(case_insensitive)
+        .size_limit(1 << 22)
+        .build()
+        .map_err(|e| match e {
+            regex::Error::Syntax(s) => s
+                .lines()
+                .last()
+                .unwrap_or("invalid")
+                .trim_start_matches("error: ")
+                .to_string(),
+            other => other.to_string(),
+        })
+}
+
+fn report(out: &mut Vec<Diagnostic>, e: &Expr, re: &str, what: &str, icase: bool) {
+    if let Err(why) = compile(re, icase) {
+        out.push(
+            INVALID_REGEX
+                .diag(format!("{what} is not a valid regular expression: {why}"))
+                .primary(e.span, "does not compile")
+                .note("Kamailio compiles it when it loads the config (POSIX extended syntax) and fails to start, although `kamailio -c` accepted the file"),
+        );
+    }
+}
+
+fn constant(e: &Expr) -> Option<&str> {
+    match &e.kind {
+        ExprKind::Str(s) => Some(s),
+        ExprKind::Paren(x) => constant(x),
+        _ => None,
+    }
+}
+
+fn matches_in(e: &Expr, out: &mut Vec<Diagnostic>) {
+    match &e.kind {
+        ExprKind::Binary(BinOp::Match | BinOp::NotMatch, a, b) => {
+            if let Some(re) = constant(b) {
+                report(out, b, re, "the right side of `=~`", true);
+            }
+            matches_in(a, out);
+        }
+        ExprKind::Binary(_, a, b) | ExprKind::AssignExpr(a, b) => {
+            matches_in(a, out);
+            matches_in(b, out);
+        }
+        ExprKind::Unary(_, a) | ExprKind::Cast(_, a) | ExprKind::Paren(a) | ExprKind::Test(a) => {
+            matches_in(a, out)
+        }
+        ExprKind::Call(c) => c.args.iter().for_each(|a| matches_in(a, out)),
+        _ => {}
+    }
+}
+
+pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
+    for def in &cx.routes.defs {
+        let stmts = &def.block.body.stmts;
+        walk::statements(stmts, &mut |s| match &s.kind {
+            StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => matches_in(cond, out),
+            StmtKind::Assign { value, .. } => matches_in(value, out),
+            StmtKind::Switch { cases, .. } => {
+                for c in cases {
+                    if let CaseLabel::Regex(re) = &c.label {
+                        if let Err(why) = compile(re, true) {
+                            out.push(
+                                INVALID_REGEX
+                                    .diag(format!(
+                                        "`case /\"{re}\"` is not a valid regular expression: {why}"
+                                    ))
+                                    .primary(c.span, "does not compile"),
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
+        });
+        walk::calls(stmts, &mut |call| {
+            if !REGEX_FIRST_ARG.contains(&call.name.text.as_str()) {
+                return;
+            }
+            if let Some(arg) = call.args.first() {
+                if let Some(re) = constant(arg) {
+                    // Regexes with pseudo-variables are built at run time.
+                    if !re.contains('$') {
+                        report(
+                            out,
+                            arg,
+                            re,
+                            &format!("the first argument of `{}`", call.name.text),
+                            false,
+                        );
+                    }
+                }
+            }
+        });
+    }
+}
