@@ -1,8 +1,10 @@
 //! sercompat's compiler: everything that reasons about a parsed config.
-//! Today: the route table (the first part of the IR) and the lints that
-//! need only the syntax tree; the module catalog, typed lowering and
-//! translation follow (issues 3 and 4).
+//! Today: the module catalog (`catalog`: every era's core parameters, core
+//! actions, pseudo-variables, module functions and parameters), the route
+//! table (the first part of the IR) and the lints that need only the syntax
+//! tree; typed lowering and translation follow (issues 3 and 4).
 
+pub mod catalog;
 pub mod lints;
 pub mod routes;
 pub mod walk;

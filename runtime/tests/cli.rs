@@ -199,3 +199,128 @@ fn dialect_overrides_detection() {
     let forced = era_note(&["--dialect", "ser-0.8", file]);
     assert_eq!(forced, "read as ser-0.8 (chosen with --dialect)");
 }
+
+// ---------------------------------------------------------------- SARIF
+
+/// Runs `check --format sarif ARGS…`; stdout is one SARIF document.
+fn sarif(args: &[&str]) -> (Run, serde_json::Value) {
+    let mut all = vec!["check", "--format", "sarif"];
+    all.extend_from_slice(args);
+    let run = sercompat(&all);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON document ({e}): {}",
+            run.transcript()
+        )
+    });
+    assert_eq!(doc["version"], "2.1.0");
+    assert_eq!(
+        doc["$schema"],
+        "https://json.schemastore.org/sarif-2.1.0.json"
+    );
+    assert_eq!(doc["runs"].as_array().map(Vec::len), Some(1), "one run");
+    (run, doc)
+}
+
+/// The results of the one run.
+fn results(doc: &serde_json::Value) -> &Vec<serde_json::Value> {
+    doc["runs"][0]["results"].as_array().expect("results")
+}
+
+#[test]
+fn sarif_output_of_a_broken_config() {
+    let (run, doc) = sarif(&[BROKEN]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let driver = &doc["runs"][0]["tool"]["driver"];
+    assert_eq!(driver["name"], "sercompat");
+    assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
+    let rules = driver["rules"].as_array().expect("rules");
+    let ids: Vec<&str> = rules.iter().filter_map(|r| r["id"].as_str()).collect();
+    for lint in sercompat_compiler::lints::ALL {
+        let rule = rules
+            .iter()
+            .find(|r| r["id"] == lint.code)
+            .unwrap_or_else(|| panic!("no rule for {}: {ids:?}", lint.code));
+        assert_eq!(rule["name"], lint.name);
+        assert_eq!(rule["shortDescription"]["text"], lint.summary);
+        assert_eq!(
+            rule["defaultConfiguration"]["level"],
+            lint.severity.as_str()
+        );
+    }
+    let error = results(&doc)
+        .iter()
+        .find(|r| r["ruleId"] == "E2001")
+        .unwrap_or_else(|| panic!("no E2001 result: {}", run.stdout));
+    assert_eq!(error["level"], "error");
+    assert_eq!(
+        error["message"]["text"],
+        "expected `;` after `sl_send_reply(...)`"
+    );
+    let index = error["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+    assert_eq!(rules[index]["id"], "E2001");
+    assert_eq!(rules[index]["defaultConfiguration"]["level"], "error");
+    let location = &error["locations"][0]["physicalLocation"];
+    assert_eq!(location["artifactLocation"]["uri"], BROKEN);
+    assert_eq!(location["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+    assert_eq!(
+        location["region"],
+        serde_json::json!({ "startLine": 4, "startColumn": 34, "endLine": 4, "endColumn": 34 })
+    );
+    let related = &error["relatedLocations"][0];
+    assert_eq!(related["physicalLocation"]["region"]["startLine"], 5);
+    assert_eq!(related["message"]["text"], "found keyword `exit` instead");
+    // The results, without the rule indexes, depend neither on the lints
+    // being added nor on where the checkout is: snapshot those.
+    let mut shown = results(&doc).clone();
+    for r in &mut shown {
+        r.as_object_mut()
+            .expect("result object")
+            .remove("ruleIndex");
+    }
+    let shown = serde_json::to_string_pretty(&shown).expect("JSON");
+    snapshot("check-sarif-broken-results", shown);
+}
+
+#[test]
+fn sarif_of_a_lint_finding_with_all_variants() {
+    let (run, doc) = sarif(&["--all-variants", "tests/variants/two-names.cfg"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let finding = results(&doc)
+        .iter()
+        .find(|r| r["ruleId"] == "L0101")
+        .unwrap_or_else(|| panic!("no L0101 result: {}", run.stdout));
+    let text = finding["message"]["text"].as_str().expect("text");
+    assert!(
+        text.starts_with("`route(AUTH)` calls a route that is not defined\n"),
+        "{text}"
+    );
+    assert!(text.contains("shown with -A WITH_AUTH"), "{text}");
+    assert!(text.contains("in 1 of 4 variants"), "{text}");
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    let index = finding["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+    assert_eq!(rules[index]["name"], "undefined-route");
+    let region = &finding["locations"][0]["physicalLocation"]["region"];
+    assert_eq!(region["startLine"], 9);
+    assert_eq!(region["startColumn"], 8);
+    assert_eq!(region["endColumn"], 12);
+}
+
+#[test]
+fn sarif_is_one_document_for_several_files() {
+    let (run, doc) = sarif(&["-q", GOOD, BROKEN, "tests/broken/no-such-file.cfg"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let uris: Vec<&str> = results(&doc)
+        .iter()
+        .filter_map(|r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str())
+        .collect();
+    assert_eq!(uris, [BROKEN], "-q: only the error of the broken file");
+    let invocation = &doc["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    let notice = &invocation["toolExecutionNotifications"][0];
+    assert_eq!(notice["level"], "error");
+    assert_eq!(notice["descriptor"]["id"], "E0001");
+    assert!(run.stderr.contains("E0001"), "{}", run.transcript());
+}

@@ -25,7 +25,6 @@ const REGEX_FIRST_ARG: &[&str] = &[
     "replace_all",
     "replace_body",
     "replace_body_all",
-    "search_hf",
 ];
 
 /// Compiles `re` as POSIX extended: GNU's `\<`/`\>` word boundaries are

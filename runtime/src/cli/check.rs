@@ -1,16 +1,23 @@
-//! `sercompat check`: parse each file and report diagnostics.
+//! `sercompat check`: parse each file (under one define set, or all of
+//! them with `--all-variants`) and report diagnostics.
 
+use super::sarif::Sarif;
+use super::variants;
 use clap::{Args, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 use sercompat_grammar::{diagnostic::codes, render, Diagnostic, Era, Options, Parsed};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// rustc-style text.
     Human,
+    /// One JSON object per line per diagnostic.
     Json,
+    /// One SARIF 2.1.0 document for the whole run (for code-scanning UIs).
+    Sarif,
 }
 
 #[derive(Args)]
@@ -26,13 +33,19 @@ pub struct CheckArgs {
     dialect: Option<Era>,
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    /// Check every combination of the `#!ifdef`/`#!ifndef` names the file
+    /// tests (beyond 6 names: each on alone, each off alone, all on, all
+    /// off); `-A` names stay on. Each diagnostic is reported once, with the
+    /// define set that shows it.
+    #[arg(long)]
+    all_variants: bool,
     /// Stop after preprocessing and parsing.
     #[arg(long)]
     parse_only: bool,
     /// Print how long each file took, and the total, to stderr.
     #[arg(long)]
     timings: bool,
-    /// Do not print the era note for each file.
+    /// Do not print the era note (and the variants note) for each file.
     #[arg(long, short = 'q')]
     quiet: bool,
 }
@@ -60,6 +73,47 @@ fn era_note(p: &Parsed) -> Diagnostic {
     )
 }
 
+/// What one file produced: its parse(s) and the diagnostics to show, each
+/// with the index of the parse whose source database it points into.
+struct FileReport {
+    parses: Vec<Parsed>,
+    diags: Vec<(usize, Diagnostic)>,
+}
+
+/// One parse under the `-A` names given.
+fn check_one(path: &Path, opts: &Options, args: &CheckArgs) -> std::io::Result<FileReport> {
+    let parsed = sercompat_grammar::parse_file(path, opts)?;
+    let mut diags: Vec<(usize, Diagnostic)> = Vec::new();
+    if !args.quiet {
+        diags.push((0, era_note(&parsed)));
+    }
+    diags.extend(parsed.diagnostics.iter().cloned().map(|d| (0, d)));
+    if !args.parse_only {
+        let mut lints = sercompat_compiler::check(&parsed);
+        lints.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));
+        diags.extend(lints.into_iter().map(|d| (0, d)));
+    }
+    Ok(FileReport {
+        parses: vec![parsed],
+        diags,
+    })
+}
+
+/// `--all-variants`: every combination of the names the file tests.
+fn check_variants(path: &Path, opts: &Options, args: &CheckArgs) -> std::io::Result<FileReport> {
+    let v = variants::check(path, opts, !args.parse_only)?;
+    let mut diags: Vec<(usize, Diagnostic)> = Vec::new();
+    if !args.quiet {
+        diags.push((0, era_note(&v.variants[0].parsed)));
+        diags.push((0, v.note));
+    }
+    diags.extend(v.diags);
+    Ok(FileReport {
+        parses: v.variants.into_iter().map(|v| v.parsed).collect(),
+        diags,
+    })
+}
+
 pub fn run(args: CheckArgs) -> i32 {
     let opts = Options {
         dialect: args.dialect,
@@ -72,50 +126,66 @@ pub fn run(args: CheckArgs) -> i32 {
         } else {
             ColorChoice::Never
         });
+    let mut sarif = (args.format == Format::Sarif).then(Sarif::default);
     let mut status = 0;
     let total = Instant::now();
     for path in &args.files {
         let started = Instant::now();
-        let parsed = match sercompat_grammar::parse_file(path, &opts) {
-            Ok(p) => p,
+        let checked = if args.all_variants {
+            check_variants(path, &opts, &args)
+        } else {
+            check_one(path, &opts, &args)
+        };
+        let report = match checked {
+            Ok(r) => r,
             Err(e) => {
                 eprintln!("error[{}]: cannot read {}: {e}", codes::IO, path.display());
+                if let Some(sarif) = &mut sarif {
+                    sarif.io_error(codes::IO, path, &e);
+                }
                 status = 2;
                 continue;
             }
         };
         if args.timings {
+            let variants = if args.all_variants {
+                format!(" ({} variants)", report.parses.len())
+            } else {
+                String::new()
+            };
             eprintln!(
-                "{:>10.3} ms  {}",
+                "{:>10.3} ms  {}{variants}",
                 started.elapsed().as_secs_f64() * 1e3,
                 path.display()
             );
         }
-        let mut diags: Vec<Diagnostic> = Vec::new();
-        if !args.quiet {
-            diags.push(era_note(&parsed));
-        }
-        diags.extend(parsed.diagnostics.iter().cloned());
-        if !args.parse_only {
-            let mut lints = sercompat_compiler::check(&parsed);
-            lints.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));
-            diags.extend(lints);
-        }
-        if diags.iter().any(Diagnostic::is_error) && status == 0 {
+        if report.diags.iter().any(|(_, d)| d.is_error()) && status == 0 {
             status = 1;
         }
-        for d in &diags {
-            let res = match args.format {
-                Format::Human => render::human(&parsed.db, d, &mut stdout),
-                Format::Json => writeln!(
+        for (i, d) in &report.diags {
+            let parsed = &report.parses[*i];
+            let res = match (&mut sarif, args.format) {
+                (Some(sarif), _) => {
+                    sarif.add(parsed, d);
+                    Ok(())
+                }
+                (None, Format::Json) => writeln!(
                     stdout,
                     "{}",
                     render::json_in(&parsed.db, d, Some(parsed.root))
                 ),
+                (None, _) => render::human(&parsed.db, d, &mut stdout),
             };
             if res.is_err() {
                 return 2;
             }
+        }
+    }
+    if let Some(sarif) = sarif {
+        let doc = sarif.finish();
+        let text = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+        if writeln!(stdout, "{text}").is_err() {
+            return 2;
         }
     }
     if args.timings {

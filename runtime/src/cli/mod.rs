@@ -1,6 +1,8 @@
 //! Command-line front: `sercompat check …`.
 
 mod check;
+mod sarif;
+mod variants;
 
 use clap::{Parser, Subcommand};
 
