@@ -5,6 +5,7 @@
 mod era;
 mod flags;
 mod flow;
+mod functions;
 mod regex;
 mod routes;
 mod security;
@@ -47,6 +48,9 @@ pub const ALL: &[&Lint] = &[
     &routes::UNUSED_ROUTE,
     &flow::UNREACHABLE,
     &regex::INVALID_REGEX,
+    &functions::UNKNOWN_FUNCTION,
+    &functions::MODULE_NOT_LOADED,
+    &functions::WRONG_ARITY,
     &flags::FLAG_OUT_OF_RANGE,
     &flags::UNDECLARED_FLAG,
     &era::STOP_MEANING,
@@ -70,6 +74,7 @@ pub fn run(cx: &LintCtx) -> Vec<Diagnostic> {
     routes::check(cx, &mut out);
     flow::check(cx, &mut out);
     regex::check(cx, &mut out);
+    functions::check(cx, &mut out);
     flags::check(cx, &mut out);
     era::check(cx, &mut out);
     security::check(cx, &mut out);

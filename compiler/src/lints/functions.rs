@@ -1,0 +1,202 @@
+//! Function calls against the module catalog: unknown functions, functions
+//! of modules that are not loaded, wrong numbers of arguments.
+//!
+//! These are warnings for now: the catalog is built from sampled releases
+//! and covers the common modules only, and over the corpus they still flag
+//! calls that a release between two samples accepted. They become errors
+//! once every finding on the corpus is either fixed or a reviewed fixture.
+
+use super::{Lint, LintCtx};
+use crate::catalog::{self, Catalog};
+use crate::walk;
+use sercompat_grammar::ast::*;
+use sercompat_grammar::{Diagnostic, Era, Severity};
+
+pub const UNKNOWN_FUNCTION: Lint = Lint {
+    code: "L0106",
+    name: "unknown-function",
+    severity: Severity::Warning,
+    summary: "a function that neither the core nor any loaded module provides",
+};
+
+pub const MODULE_NOT_LOADED: Lint = Lint {
+    code: "L0107",
+    name: "module-not-loaded",
+    severity: Severity::Warning,
+    summary: "a function of a module that the config does not load",
+};
+
+pub const WRONG_ARITY: Lint = Lint {
+    code: "L0108",
+    name: "wrong-arity",
+    severity: Severity::Warning,
+    summary: "a function called with a number of arguments it does not accept",
+};
+
+/// Words that parse as calls but are expression operators or statement
+/// words of some era, not functions.
+const NOT_FUNCTIONS: &[&str] = &[
+    "route", "strlen", "strempty", "selval", "defined", "esac", "retcode",
+];
+
+/// The module names a config loads (`loadmodule "…/tm.so"` → `tm`).
+pub fn loaded_modules(config: &Config) -> Vec<String> {
+    config
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ItemKind::LoadModule { path, .. } => {
+                let base = path.value.rsplit('/').next().unwrap_or(&path.value);
+                Some(base.strip_suffix(".so").unwrap_or(base).to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn counts(a: catalog::arity::Arity) -> String {
+    let c: Vec<String> = a.counts().iter().map(|n| n.to_string()).collect();
+    match c.len() {
+        0 => "no arguments".into(),
+        1 => format!("{} argument{}", c[0], if c[0] == "1" { "" } else { "s" }),
+        _ => format!(
+            "{} or {} arguments",
+            c[..c.len() - 1].join(", "),
+            c[c.len() - 1]
+        ),
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn suggestion<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c)
+}
+
+pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
+    let era = cx.parsed.era.era;
+    if era == Era::Rules2001 {
+        return;
+    }
+    let cat: &Catalog = catalog::catalog();
+    let loaded = loaded_modules(&cx.parsed.config);
+    // A module the catalog does not describe may export anything: calls
+    // that no known module provides are then not reported as unknown.
+    let all_known = loaded.iter().all(|m| cat.module_named(m).is_some());
+    for def in &cx.routes.defs {
+        walk::calls(&def.block.body.stmts, &mut |call| {
+            let name = call.name.text.as_str();
+            if NOT_FUNCTIONS.contains(&name) {
+                return;
+            }
+            let n = call.args.len();
+            if let Some(action) = cat.core_action(name, era) {
+                if let Some(a) = action.arities(era).filter(|a| !a.is_unknown()) {
+                    if !a.accepts(n) {
+                        out.push(arity_diag(call, n, a, "the core"));
+                    }
+                }
+                return;
+            }
+            let provided = cat.function(name, era);
+            let from_loaded: Vec<_> = provided
+                .iter()
+                .filter(|f| loaded.iter().any(|m| m == f.module))
+                .collect();
+            if !from_loaded.is_empty() {
+                let mut accepted: Option<catalog::arity::Arity> = None;
+                for f in &from_loaded {
+                    match f.arities(era) {
+                        Some(a) if a.is_unknown() => return,
+                        Some(a) => accepted = Some(accepted.map_or(a, |acc| acc.union(a))),
+                        None => return,
+                    }
+                }
+                if let Some(a) = accepted {
+                    if !a.accepts(n) {
+                        out.push(arity_diag(
+                            call,
+                            n,
+                            a,
+                            &format!("module `{}`", from_loaded[0].module),
+                        ));
+                    }
+                }
+                return;
+            }
+            if let Some(f) = provided.first() {
+                let mut modules: Vec<&str> = provided.iter().map(|f| f.module).collect();
+                modules.dedup();
+                out.push(
+                    MODULE_NOT_LOADED
+                        .diag(format!("`{name}` is a function of module `{}`, which is not loaded", modules.join("` or `")))
+                        .primary(call.name.span, "provided by a module this config does not load")
+                        .note(format!("add `loadmodule \"{}.so\"` before the routes (Kamailio says \"unknown command, missing loadmodule?\")", f.module)),
+                );
+                return;
+            }
+            if !all_known {
+                return;
+            }
+            let mut d = UNKNOWN_FUNCTION
+                .diag(format!("unknown function `{name}` in {era}"))
+                .primary(
+                    call.name.span,
+                    "neither the core nor a loaded module provides this",
+                );
+            if let Some(r) = cat.rename_of(name).first() {
+                let since = r.since.map_or(String::new(), |s| format!(" (since {s:?})"));
+                d = d.note(format!("`{name}` was replaced by `{}`{since}", r.new));
+            } else if let Some(other) = cat.functions_named(name).first() {
+                d = d.note(format!(
+                    "`{name}` is a function of module `{}` in other eras ({})",
+                    other.module, other.arity_ref
+                ));
+            }
+            let candidates = loaded
+                .iter()
+                .flat_map(|m| cat.module_functions(m, era))
+                .map(|f| f.name)
+                .chain(
+                    cat.core_actions()
+                        .iter()
+                        .filter(|a| a.eras.in_era(era))
+                        .flat_map(|a| a.names()),
+                );
+            if let Some(s) = suggestion(name, candidates) {
+                d = d.note(format!("did you mean `{s}`?"));
+            }
+            out.push(d);
+        });
+    }
+}
+
+fn arity_diag(call: &Call, n: usize, a: catalog::arity::Arity, provider: &str) -> Diagnostic {
+    WRONG_ARITY
+        .diag(format!("`{}` takes {}, not {n}", call.name.text, counts(a)))
+        .primary(
+            call.name.span,
+            format!("called with {n} argument{}", if n == 1 { "" } else { "s" }),
+        )
+        .note(format!("as provided by {provider} in this era"))
+}
