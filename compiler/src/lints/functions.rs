@@ -39,16 +39,21 @@ const NOT_FUNCTIONS: &[&str] = &[
     "route", "strlen", "strempty", "selval", "defined", "esac", "retcode",
 ];
 
-/// The module names a config loads (`loadmodule "…/tm.so"` → `tm`).
+/// The module name a `loadmodule` path loads: `…/tm.so` → `tm`. SER 0.8
+/// built tm as `tm_mod.so`; the module still calls itself `tm`.
+pub fn module_name(path: &str) -> &str {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let base = base.strip_suffix(".so").unwrap_or(base);
+    base.strip_suffix("_mod").unwrap_or(base)
+}
+
+/// The module names a config loads, in order.
 pub fn loaded_modules(config: &Config) -> Vec<String> {
     config
         .items
         .iter()
         .filter_map(|i| match &i.kind {
-            ItemKind::LoadModule { path, .. } => {
-                let base = path.value.rsplit('/').next().unwrap_or(&path.value);
-                Some(base.strip_suffix(".so").unwrap_or(base).to_string())
-            }
+            ItemKind::LoadModule { path, .. } => Some(module_name(&path.value).to_string()),
             _ => None,
         })
         .collect()

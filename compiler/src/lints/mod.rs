@@ -2,11 +2,12 @@
 //! `kamailio -c` does not. Each lint has a stable code, a name, a default
 //! severity and a paragraph in `docs/lints.md`; one file per family.
 
+mod config;
 mod era;
 mod flags;
 mod flow;
-mod functions;
-mod regex;
+pub(crate) mod functions;
+pub(crate) mod regex;
 mod routes;
 mod security;
 
@@ -51,6 +52,10 @@ pub const ALL: &[&Lint] = &[
     &functions::UNKNOWN_FUNCTION,
     &functions::MODULE_NOT_LOADED,
     &functions::WRONG_ARITY,
+    &config::UNKNOWN_CORE_PARAM,
+    &config::MODPARAM_NOT_LOADED,
+    &config::MODULE_NOT_IN_ERA,
+    &config::PV_MODULE_NOT_LOADED,
     &flags::FLAG_OUT_OF_RANGE,
     &flags::UNDECLARED_FLAG,
     &era::STOP_MEANING,
@@ -75,6 +80,7 @@ pub fn run(cx: &LintCtx) -> Vec<Diagnostic> {
     flow::check(cx, &mut out);
     regex::check(cx, &mut out);
     functions::check(cx, &mut out);
+    config::check(cx, &mut out);
     flags::check(cx, &mut out);
     era::check(cx, &mut out);
     security::check(cx, &mut out);

@@ -367,9 +367,7 @@ fn mentions(e: &Expr, pred: &dyn Fn(&Expr) -> bool) -> bool {
 fn loaded_module(cx: &LintCtx, names: &[&str]) -> bool {
     cx.parsed.config.items.iter().any(|i| match &i.kind {
         ItemKind::LoadModule { path, .. } => {
-            let base = path.value.rsplit('/').next().unwrap_or(&path.value);
-            let name = base.strip_suffix(".so").unwrap_or(base);
-            names.contains(&name)
+            names.contains(&super::functions::module_name(&path.value))
         }
         _ => false,
     })

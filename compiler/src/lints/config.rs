@@ -1,0 +1,240 @@
+//! The config's settings against the catalog: core parameters, `modparam`
+//! targets, loaded modules and pseudo-variables of the file's era.
+
+use super::functions::loaded_modules;
+use super::{Lint, LintCtx};
+use crate::catalog::{self, CoreParamLookup};
+use crate::walk;
+use sercompat_grammar::ast::*;
+use sercompat_grammar::{Diagnostic, Era, Severity, Span};
+
+pub const UNKNOWN_CORE_PARAM: Lint = Lint {
+    code: "L0109",
+    name: "unknown-core-param",
+    severity: Severity::Warning,
+    summary: "a core parameter that the file's era does not have (removed, renamed, or never one)",
+};
+
+pub const MODPARAM_NOT_LOADED: Lint = Lint {
+    code: "L0110",
+    name: "modparam-module-not-loaded",
+    severity: Severity::Error,
+    summary: "a `modparam` whose module pattern matches no loaded module",
+};
+
+pub const MODULE_NOT_IN_ERA: Lint = Lint {
+    code: "L0111",
+    name: "module-not-in-era",
+    severity: Severity::Warning,
+    summary: "a loaded module that the file's era does not have (removed or renamed)",
+};
+
+pub const PV_MODULE_NOT_LOADED: Lint = Lint {
+    code: "L0112",
+    name: "pv-module-not-loaded",
+    severity: Severity::Warning,
+    summary: "a pseudo-variable whose module is not loaded",
+};
+
+pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
+    let era = cx.parsed.era.era;
+    if era == Era::Rules2001 {
+        return;
+    }
+    let loaded = loaded_modules(&cx.parsed.config);
+    core_params(cx, era, out);
+    modparams(cx, &loaded, out);
+    modules(cx, era, out);
+    pvs(cx, era, &loaded, out);
+}
+
+fn core_params(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
+    for item in &cx.parsed.config.items {
+        let ItemKind::CoreParam { name, .. } = &item.kind else {
+            continue;
+        };
+        match catalog::core_param(&name.text, era) {
+            CoreParamLookup::Present(_) => {}
+            absent @ CoreParamLookup::Absent { .. } => out.push(
+                UNKNOWN_CORE_PARAM
+                    .diag(absent.to_string())
+                    .primary(name.span, "not a core parameter in this era"),
+            ),
+            CoreParamLookup::Unknown => out.push(
+                UNKNOWN_CORE_PARAM
+                    .diag(format!("`{}` is not a core parameter in any era", name.text))
+                    .primary(name.span, "unknown core parameter")
+                    .note("Kamailio rejects an unknown `name = value` at the top level as a syntax error"),
+            ),
+        }
+    }
+}
+
+/// Kamailio matches the module argument of `modparam` as a case-insensitive
+/// POSIX extended regex anchored at both ends. (SER 0.8 compared the exact
+/// name; a plain name matches itself either way, so one rule serves.)
+struct ModulePattern {
+    re: Option<regex::Regex>,
+    text: String,
+}
+
+impl ModulePattern {
+    fn new(pattern: &str) -> ModulePattern {
+        ModulePattern {
+            re: super::regex::compile(&format!("^({pattern})$"), true).ok(),
+            text: pattern.to_string(),
+        }
+    }
+
+    fn matches(&self, module: &str) -> bool {
+        match &self.re {
+            Some(re) => re.is_match(module),
+            None => self.text.eq_ignore_ascii_case(module),
+        }
+    }
+}
+
+fn modparams(cx: &LintCtx, loaded: &[String], out: &mut Vec<Diagnostic>) {
+    let cat = catalog::catalog();
+    // A module file the catalog does not know may call itself by another
+    // name (`vm.so` is "voicemail"): a pattern that names no catalog module
+    // is then not reported.
+    let all_known = loaded.iter().all(|m| cat.module_named(m).is_some());
+    let mut seen_loads: Vec<&str> = Vec::new();
+    // Kamailio applies a modparam when it reads it: the module must be
+    // loaded above it.
+    for item in &cx.parsed.config.items {
+        match &item.kind {
+            ItemKind::LoadModule { path, .. } => {
+                seen_loads.push(super::functions::module_name(&path.value))
+            }
+            ItemKind::ModParam { module, .. } => {
+                if module.value.contains('$') {
+                    continue;
+                }
+                let pattern = ModulePattern::new(&module.value);
+                if seen_loads.iter().any(|m| pattern.matches(m)) {
+                    continue;
+                }
+                let later = loaded.iter().any(|m| pattern.matches(m));
+                let names_known = cat.modules().iter().any(|k| pattern.matches(k.name));
+                if !later && !all_known && !names_known {
+                    continue;
+                }
+                let (message, label) = if later {
+                    (
+                        format!(
+                            "`modparam(\"{}\", …)` comes before its module is loaded",
+                            module.value
+                        ),
+                        "the `loadmodule` for this module comes later",
+                    )
+                } else {
+                    (
+                        format!("`modparam(\"{}\", …)` names no loaded module", module.value),
+                        "no `loadmodule` matches this",
+                    )
+                };
+                out.push(
+                    MODPARAM_NOT_LOADED
+                        .diag(message)
+                        .primary(module.span, label)
+                        .note("Kamailio refuses to start: a module parameter needs its module loaded above it"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn modules(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
+    let cat = catalog::catalog();
+    for item in &cx.parsed.config.items {
+        let ItemKind::LoadModule { path, .. } = &item.kind else {
+            continue;
+        };
+        let name = super::functions::module_name(&path.value);
+        let Some(module) = cat.module_named(name) else {
+            continue;
+        };
+        if module.exists_in(era) {
+            continue;
+        }
+        let mut d = MODULE_NOT_IN_ERA
+            .diag(format!(
+                "module `{name}` does not exist in {era} (it exists in {})",
+                module.eras_ref
+            ))
+            .primary(path.span, "not in this era");
+        if let Some(r) = cat.rename_of(name).first() {
+            d = d.note(format!("`{name}` was replaced by `{}`", r.new));
+        }
+        out.push(d);
+    }
+}
+
+fn pvs(cx: &LintCtx, era: Era, loaded: &[String], out: &mut Vec<Diagnostic>) {
+    // Before Kamailio 3.0 the core provides the common pseudo-variables.
+    if !era.is_merged_core() {
+        return;
+    }
+    let cat = catalog::catalog();
+    let mut reported: Vec<String> = Vec::new();
+    let mut check = |text: &str, span: Span| {
+        let key = catalog::pv_key(text);
+        if key.is_empty() || reported.iter().any(|r| r == key) {
+            return;
+        }
+        let providers = cat.pv(key, era);
+        if providers.is_empty()
+            || providers
+                .iter()
+                .any(|p| p.module == "core" || loaded.iter().any(|m| m == p.module))
+        {
+            return;
+        }
+        reported.push(key.to_string());
+        let mut modules: Vec<&str> = providers.iter().map(|p| p.module).collect();
+        modules.dedup();
+        out.push(
+            PV_MODULE_NOT_LOADED
+                .diag(format!("`${key}` needs module `{}`, which is not loaded", modules.join("` or `")))
+                .primary(span, "its module is not loaded")
+                .note("Kamailio refuses to start on an unknown pseudo-variable; `kamailio -c` does not always see it"),
+        );
+    };
+    for def in &cx.routes.defs {
+        walk::statements(&def.block.body.stmts, &mut |s| {
+            let mut exprs: Vec<&Expr> = Vec::new();
+            match &s.kind {
+                StmtKind::Assign { target, value, .. } => exprs.extend([target, value]),
+                StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => exprs.push(cond),
+                StmtKind::Switch { subject, .. } => exprs.push(subject),
+                StmtKind::Call(c) => exprs.extend(c.args.iter()),
+                _ => {}
+            }
+            for e in exprs {
+                vars(e, &mut |v, span| {
+                    if v.kind == VarKind::Pv {
+                        check(&v.text, span);
+                    }
+                });
+            }
+        });
+    }
+}
+
+fn vars<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a VarRef, Span)) {
+    match &e.kind {
+        ExprKind::Var(v) => f(v, e.span),
+        ExprKind::Unary(_, a) | ExprKind::Cast(_, a) | ExprKind::Paren(a) | ExprKind::Test(a) => {
+            vars(a, f)
+        }
+        ExprKind::Binary(_, a, b) | ExprKind::AssignExpr(a, b) => {
+            vars(a, f);
+            vars(b, f);
+        }
+        ExprKind::Call(c) => c.args.iter().for_each(|a| vars(a, f)),
+        _ => {}
+    }
+}
