@@ -163,20 +163,26 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
             if !all_known {
                 return;
             }
+            // A name the catalog knows from other releases but not from
+            // this era is reported only when the reference records it as
+            // renamed or removed: between two sampled releases the catalog
+            // cannot tell "gone" from "not sampled".
+            let renamed = cat.rename_of(name);
+            let elsewhere = cat.functions_named(name);
+            if renamed.is_empty()
+                && (!elsewhere.is_empty() || cat.core_action_named(name).is_some())
+            {
+                return;
+            }
             let mut d = UNKNOWN_FUNCTION
                 .diag(format!("unknown function `{name}` in {era}"))
                 .primary(
                     call.name.span,
                     "neither the core nor a loaded module provides this",
                 );
-            if let Some(r) = cat.rename_of(name).first() {
+            if let Some(r) = renamed.first() {
                 let since = r.since.map_or(String::new(), |s| format!(" (since {s:?})"));
                 d = d.note(format!("`{name}` was replaced by `{}`{since}", r.new));
-            } else if let Some(other) = cat.functions_named(name).first() {
-                d = d.note(format!(
-                    "`{name}` is a function of module `{}` in other eras ({})",
-                    other.module, other.arity_ref
-                ));
             }
             let candidates = loaded
                 .iter()
@@ -188,8 +194,10 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
                         .filter(|a| a.eras.in_era(era))
                         .flat_map(|a| a.names()),
                 );
-            if let Some(s) = suggestion(name, candidates) {
-                d = d.note(format!("did you mean `{s}`?"));
+            if renamed.is_empty() {
+                if let Some(s) = suggestion(name, candidates) {
+                    d = d.note(format!("did you mean `{s}`?"));
+                }
             }
             out.push(d);
         });
