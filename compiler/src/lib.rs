@@ -5,6 +5,7 @@
 //! tree; typed lowering and translation follow (issues 3 and 4).
 
 pub mod catalog;
+pub mod ir;
 pub mod lints;
 pub mod routes;
 pub mod walk;
@@ -17,11 +18,12 @@ pub fn check(parsed: &Parsed) -> Vec<Diagnostic> {
     if parsed.has_errors() {
         return Vec::new();
     }
+    let (_program, mut found) = ir::lower(parsed);
     let routes = routes::RouteTable::build(&parsed.config, parsed.era.era);
-    let mut found = lints::run(&lints::LintCtx {
+    found.extend(lints::run(&lints::LintCtx {
         parsed,
         routes: &routes,
-    });
+    }));
     // As a reader meets them: by file, then position.
     found.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));
     found

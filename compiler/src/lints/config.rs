@@ -80,8 +80,16 @@ struct ModulePattern {
 
 impl ModulePattern {
     fn new(pattern: &str) -> ModulePattern {
+        // Most patterns are a plain module name: no regex to build.
+        let plain = pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         ModulePattern {
-            re: super::regex::compile(&format!("^({pattern})$"), true).ok(),
+            re: if plain {
+                None
+            } else {
+                super::regex::compile(&format!("^({pattern})$"), true).ok()
+            },
             text: pattern.to_string(),
         }
     }

@@ -29,7 +29,28 @@ const REGEX_FIRST_ARG: &[&str] = &[
 
 /// Compiles `re` as POSIX extended: GNU's `\<`/`\>` word boundaries are
 /// spelled `\b` in the `regex` crate; the rest of ERE is a subset of it.
+/// Results are cached: the lints and the IR compile the same expressions,
+/// and configs repeat them.
 pub fn compile(re: &str, case_insensitive: bool) -> Result<regex::Regex, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Cache = Mutex<HashMap<(String, bool), Result<regex::Regex, String>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (re.to_string(), case_insensitive);
+    if let Some(hit) = cache.lock().expect("regex cache").get(&key) {
+        return hit.clone();
+    }
+    let compiled = compile_uncached(re, case_insensitive);
+    let mut c = cache.lock().expect("regex cache");
+    // Bounded: a hostile input cannot grow it without limit.
+    if c.len() < 10_000 {
+        c.insert(key, compiled.clone());
+    }
+    compiled
+}
+
+fn compile_uncached(re: &str, case_insensitive: bool) -> Result<regex::Regex, String> {
     let translated = re.replace("\\<", "\\b").replace("\\>", "\\b");
     regex::RegexBuilder::new(&translated)
         .case_insensitive(case_insensitive)

@@ -1,0 +1,192 @@
+//! The typed IR: what the runtime executes. Routes are an indexed table,
+//! calls are bound to catalog entries, pseudo-variables and format strings
+//! are parsed, constant regexes compiled, constants folded, and every
+//! operator carries the meaning of the file's era.
+
+mod lower;
+pub mod pv;
+
+pub use lower::lower;
+
+use crate::catalog::entries::{CoreAction, Function};
+use crate::routes::RouteClass;
+use pv::{AvpRef, FormatPart, PvRef};
+use sercompat_grammar::ast::{AssignOp, BinOp, CastTo, StopKeyword, UnOp};
+use sercompat_grammar::dialect::StopMeaning;
+use sercompat_grammar::{Era, Span};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Index of a route in [`Program::routes`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RouteId(pub u32);
+
+#[derive(Debug)]
+pub struct Program {
+    pub era: Era,
+    pub routes: Vec<Route>,
+    /// Route blocks by class and name (numbers as names: `1` ≡ `"1"`).
+    pub by_name: HashMap<(RouteClass, String), RouteId>,
+    /// The default block of each class (`route {}`/`request_route {}`,
+    /// `onreply_route {}`, ...); several main blocks run in order.
+    pub defaults: HashMap<RouteClass, Vec<RouteId>>,
+    /// Named flags (`flags NAME : bit`) resolved to bits.
+    pub flags: HashMap<String, u8>,
+    /// Module names loaded, in order.
+    pub modules: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub class: RouteClass,
+    pub name: Option<String>,
+    pub body: Vec<Op>,
+    pub span: Span,
+}
+
+/// What a call is bound to.
+#[derive(Debug)]
+pub enum Callee {
+    Core(&'static CoreAction),
+    Module(&'static Function),
+    /// Neither the core nor a catalogued module of this era: the lints
+    /// say why; the runtime refuses to start on it.
+    Unresolved(String),
+}
+
+#[derive(Debug)]
+pub enum RouteTarget {
+    Static(RouteId),
+    /// `route($var(x))`: looked up by name at run time.
+    Dynamic(Box<Value>),
+    /// Names no block (L0101).
+    Missing(String),
+}
+
+#[derive(Debug)]
+pub enum Op {
+    Call {
+        callee: Callee,
+        name: String,
+        args: Vec<Value>,
+        span: Span,
+    },
+    Route {
+        target: RouteTarget,
+        span: Span,
+    },
+    If {
+        cond: Value,
+        then: Vec<Op>,
+        otherwise: Vec<Op>,
+    },
+    While {
+        cond: Value,
+        body: Vec<Op>,
+    },
+    Switch {
+        subject: Value,
+        cases: Vec<Case>,
+    },
+    Assign {
+        target: Value,
+        op: AssignOp,
+        value: Value,
+        span: Span,
+    },
+    /// `drop`/`exit`/`return`/`break` with the era's meaning.
+    Stop {
+        keyword: StopKeyword,
+        meaning: Option<StopMeaning>,
+        value: Option<Value>,
+        span: Span,
+    },
+}
+
+#[derive(Debug)]
+pub struct Case {
+    pub label: CaseMatch,
+    pub body: Vec<Op>,
+}
+
+#[derive(Debug)]
+pub enum CaseMatch {
+    Int(i64),
+    Str(String),
+    Regex(Arc<regex::Regex>),
+    Default,
+    /// Not a constant (reported by the lints); never matches.
+    Invalid(String),
+}
+
+/// The static type of a value (Kamailio 3.0+ rvalue rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ty {
+    Int,
+    Str,
+    /// Known at run time only (pseudo-variables, calls, AVPs).
+    Any,
+}
+
+#[derive(Debug)]
+pub struct Value {
+    pub kind: ValueKind,
+    pub ty: Ty,
+    pub span: Span,
+}
+
+#[derive(Debug)]
+pub enum ValueKind {
+    Int(i64),
+    Str(Arc<str>),
+    /// A string with pseudo-variables, split once.
+    Format(Vec<FormatPart>),
+    Pv(PvRef),
+    Avp(AvpRef),
+    /// `$?`, `$rc`, `$retcode`.
+    RetCode,
+    /// A bare `$name` whose meaning (PV or AVP) depends on the modules.
+    AvpOrPv(String),
+    Select(String),
+    /// A condition word or symbol: `method`, `uri`, `myself`, `INVITE`, `udp`…
+    Word(String),
+    Address(String),
+    /// A constant regex (right side of `=~`), compiled once.
+    Regex(Arc<regex::Regex>),
+    Call(Box<Op>),
+    Unary(UnOp, Box<Value>),
+    Binary(BinOp, Box<Value>, Box<Value>),
+    /// `+` on a string left operand: concatenation.
+    Concat(Box<Value>, Box<Value>),
+    Cast(CastTo, Box<Value>),
+    /// A block used as a condition (SER).
+    Block(Vec<Op>),
+    AssignExpr(Box<Value>, Box<Value>),
+    /// Did not lower (already reported).
+    Invalid,
+}
+
+impl Program {
+    pub fn route(&self, id: RouteId) -> &Route {
+        &self.routes[id.0 as usize]
+    }
+
+    /// Number of operations in all routes (for statistics and tests).
+    pub fn op_count(&self) -> usize {
+        fn count(ops: &[Op]) -> usize {
+            ops.iter()
+                .map(|op| {
+                    1 + match op {
+                        Op::If {
+                            then, otherwise, ..
+                        } => count(then) + count(otherwise),
+                        Op::While { body, .. } => count(body),
+                        Op::Switch { cases, .. } => cases.iter().map(|c| count(&c.body)).sum(),
+                        _ => 0,
+                    }
+                })
+                .sum()
+        }
+        self.routes.iter().map(|r| count(&r.body)).sum()
+    }
+}
