@@ -1,0 +1,166 @@
+//! The behavioural oracle for `check`: real Kamailio 5.6 (`kamailio -c`).
+//! On every corpus config that Kamailio accepts, sercompat reading it as
+//! Kamailio 5 reports no error, unless the error is a defect `kamailio -c`
+//! cannot see (an undefined route, a pseudo-variable whose module is not
+//! loaded, an invalid regex) recorded in `tests/kamailio-oracle-fixtures.tsv`.
+
+use sercompat_grammar::{parse_file, Era, Options, Severity};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn kamailio() -> Option<(PathBuf, PathBuf)> {
+    let bin = std::env::var_os("KAMAILIO")
+        .map_or_else(|| PathBuf::from("/usr/sbin/kamailio"), PathBuf::from);
+    let modules = std::env::var_os("KAMAILIO_MODULES").map_or_else(
+        || PathBuf::from("/usr/lib/x86_64-linux-gnu/kamailio/modules"),
+        PathBuf::from,
+    );
+    if bin.is_file() && modules.is_dir() {
+        return Some((bin, modules));
+    }
+    let msg = format!(
+        "{} or {} is missing: install Debian's `kamailio` and its module packages (see .ci/run)",
+        bin.display(),
+        modules.display()
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+/// Whether `kamailio -c` accepts the file (exit 0 within 10 s).
+fn accepted(bin: &Path, modules: &Path, file: &Path) -> bool {
+    let Ok(mut child) = Command::new(bin)
+        .arg("-c")
+        .arg("-f")
+        .arg(file)
+        .arg("-L")
+        .arg(modules)
+        .current_dir(file.parent().expect("corpus file has a directory"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let started = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if started.elapsed() > Duration::from_secs(10) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn no_errors_on_configs_kamailio_accepts() {
+    let Some(shared) = sercompat_tests::shared_dir() else {
+        return;
+    };
+    let Some((bin, modules)) = kamailio() else {
+        return;
+    };
+    let corpus = shared.join("corpus");
+    let index = std::fs::read_to_string(corpus.join("INDEX.tsv")).expect("INDEX.tsv");
+    let files: Vec<PathBuf> = index
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.len() >= 6 && f[5] == "0").then(|| corpus.join(f[0]))
+        })
+        .collect();
+    let fixtures_text = std::fs::read_to_string(
+        sercompat_tests::repo_root().join("tests/kamailio-oracle-fixtures.tsv"),
+    )
+    .expect("fixtures");
+    let mut fixtures: BTreeMap<(String, String), String> = BTreeMap::new();
+    for l in fixtures_text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let mut f = l.splitn(3, '\t');
+        let (file, code, reason) = (
+            f.next().unwrap(),
+            f.next().expect("code"),
+            f.next().expect("reason"),
+        );
+        assert!(
+            reason.contains("kamailio -c"),
+            "fixture {file} {code}: the reason must say why kamailio -c cannot see it"
+        );
+        fixtures.insert((file.to_string(), code.to_string()), reason.to_string());
+    }
+    // Two workers: the machine has two cores and each check is a process.
+    let chunks: Vec<&[PathBuf]> = files.chunks(files.len().div_ceil(2).max(1)).collect();
+    let accepted_files: Vec<PathBuf> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|chunk| {
+                s.spawn(|| {
+                    chunk
+                        .iter()
+                        .filter(|f| accepted(&bin, &modules, f))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker"))
+            .collect()
+    });
+    let mut unexpected = Vec::new();
+    for file in &accepted_files {
+        let rel = file
+            .strip_prefix(&corpus)
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let opts = Options {
+            dialect: Some(Era::Kamailio5),
+            cwd: file.parent().map(Path::to_path_buf),
+            ..Options::default()
+        };
+        let parsed = parse_file(file, &opts).expect("read");
+        let mut diags = parsed.diagnostics.clone();
+        diags.extend(sercompat_compiler::check(&parsed));
+        for d in diags.iter().filter(|d| d.severity == Severity::Error) {
+            if !fixtures.contains_key(&(rel.clone(), d.code.to_string())) {
+                let (line, col) = d
+                    .primary_span()
+                    .map_or((0, 0), |s| parsed.db.line_col(s.file, s.start as usize));
+                unexpected.push(format!("{rel}:{line}:{col}: [{}] {}", d.code, d.message));
+            }
+        }
+    }
+    eprintln!(
+        "kamailio -c accepts {} of {} corpus configs",
+        accepted_files.len(),
+        files.len()
+    );
+    assert!(
+        accepted_files.len() * 20 >= files.len(),
+        "kamailio -c accepted only {} of {} files: are its module packages installed?",
+        accepted_files.len(),
+        files.len()
+    );
+    assert!(
+        unexpected.is_empty(),
+        "{} errors on configs that kamailio -c accepts (a false error, or a defect to record in tests/kamailio-oracle-fixtures.tsv):\n{}",
+        unexpected.len(),
+        unexpected.join("\n")
+    );
+}
