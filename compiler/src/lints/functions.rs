@@ -35,7 +35,7 @@ pub const WRONG_ARITY: Lint = Lint {
 
 /// Words that parse as calls but are expression operators or statement
 /// words of some era, not functions.
-const NOT_FUNCTIONS: &[&str] = &[
+pub(crate) const NOT_FUNCTIONS: &[&str] = &[
     "route", "strlen", "strempty", "selval", "defined", "esac", "retcode",
 ];
 

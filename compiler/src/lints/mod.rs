@@ -2,12 +2,14 @@
 //! `kamailio -c` does not. Each lint has a stable code, a name, a default
 //! severity and a paragraph in `docs/lints.md`; one file per family.
 
+mod args;
 mod config;
 mod era;
 mod flags;
 mod flow;
 pub(crate) mod functions;
 pub(crate) mod regex;
+mod renames;
 mod routes;
 mod security;
 
@@ -56,12 +58,15 @@ pub const ALL: &[&Lint] = &[
     &config::MODPARAM_NOT_LOADED,
     &config::MODULE_NOT_IN_ERA,
     &config::PV_MODULE_NOT_LOADED,
+    &args::WRONG_ARGUMENT_KIND,
+    &args::ROUTE_TYPE,
     &flags::FLAG_OUT_OF_RANGE,
     &flags::UNDECLARED_FLAG,
     &era::STOP_MEANING,
     &era::TIMER_UNITS,
     &era::LOG_LEVELS,
     &era::AVP_TRUTH,
+    &renames::RENAMED_SINCE,
     &security::OPEN_RELAY,
     &security::NO_MAX_FORWARDS,
     &security::UNAUTHENTICATED_REGISTER,
@@ -81,8 +86,10 @@ pub fn run(cx: &LintCtx) -> Vec<Diagnostic> {
     regex::check(cx, &mut out);
     functions::check(cx, &mut out);
     config::check(cx, &mut out);
+    args::check(cx, &mut out);
     flags::check(cx, &mut out);
     era::check(cx, &mut out);
+    renames::check(cx, &mut out);
     security::check(cx, &mut out);
     out
 }

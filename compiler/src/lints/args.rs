@@ -1,0 +1,406 @@
+//! Calls against what the catalog says about their arguments and about where
+//! they may be called: a constant argument of the wrong kind (L0113), a
+//! function in a route block type it is not allowed in (L0114).
+//!
+//! Both look only at calls that the core of the file's era or a module the
+//! config loads provides (what is unknown or not loaded is L0106/L0107), and
+//! both are conservative: an argument built at run time, a position whose
+//! kind the reference does not state, or a provider of unknown arity is not
+//! checked.
+
+use super::functions::{loaded_modules, NOT_FUNCTIONS};
+use super::{Lint, LintCtx};
+use crate::catalog::{self, ArgKind, ArgKinds, Catalog, Function, RouteType};
+use crate::routes::{RouteClass, RouteDef};
+use crate::walk;
+use sercompat_grammar::ast::*;
+use sercompat_grammar::{Diagnostic, Era, Severity};
+
+pub const WRONG_ARGUMENT_KIND: Lint = Lint {
+    code: "L0113",
+    name: "wrong-argument-kind",
+    severity: Severity::Warning,
+    summary: "a constant argument that cannot be of the kind the function takes in that position",
+};
+
+pub const ROUTE_TYPE: Lint = Lint {
+    code: "L0114",
+    name: "route-type",
+    severity: Severity::Error,
+    summary: "a function called in a route block type it may not be used in",
+};
+
+pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
+    let era = cx.parsed.era.era;
+    if era == Era::Rules2001 {
+        return;
+    }
+    let cat = catalog::catalog();
+    let loaded = loaded_modules(&cx.parsed.config);
+    for def in &cx.routes.defs {
+        let block = block_type(def);
+        walk::calls(&def.block.body.stmts, &mut |call| {
+            let name = call.name.text.as_str();
+            if NOT_FUNCTIONS.contains(&name) {
+                return;
+            }
+            argument_kinds(cat, era, &loaded, call, out);
+            if let Some(block) = block {
+                route_type(cat, era, &loaded, call, def, block, out);
+            }
+        });
+    }
+}
+
+// ---------------------------------------------------------------------------
+// L0113 wrong-argument-kind
+// ---------------------------------------------------------------------------
+
+/// What a constant argument is, as far as kinds go.
+enum Constant<'a> {
+    /// `"text"`, or a bare word (Kamailio passes an identifier argument
+    /// of a module function as its text).
+    Text(&'a str),
+    Int(i64),
+}
+
+/// The constant an argument is. A bare word counts only for module
+/// functions from Kamailio 3.0 on: the core's own actions take keywords
+/// there (SER 0.8 `len_gt(max_len)`, `forward(uri:host, uri:port)`).
+fn constant(e: &Expr, bare_words: bool) -> Option<Constant<'_>> {
+    match &e.kind {
+        ExprKind::Str(s) => Some(Constant::Text(s)),
+        ExprKind::Name(s) if bare_words => Some(Constant::Text(s)),
+        ExprKind::Int(i) => Some(Constant::Int(*i)),
+        ExprKind::Paren(inner) => constant(inner, bare_words),
+        _ => None,
+    }
+}
+
+/// Positions (function, 1-based argument, 0 for all) whose catalog kind
+/// is narrower than what Kamailio 5.6 accepts: started with a non-numeric
+/// or non-variable constant there, it loads (the fixup reads an AVP name or
+/// a string with variables, or converts at run time). Every other `int` and
+/// `pv` position that a module installed with Kamailio 5.6 provides was
+/// checked the same way and refuses to load.
+const LOOSER_THAN_CATALOG: &[(&str, usize)] = &[
+    ("t_relay_to_avp", 0),
+    ("allow_trusted", 0),
+    ("allow_address", 2),
+    ("add_contact_alias", 2),
+    ("ds_select_routes", 2),
+    ("rand_set_prob", 1),
+];
+
+/// A string that is evaluated when the function runs: it holds a
+/// pseudo-variable or AVP (`$…`, SER's `%…`) or is a SER 2.0 select
+/// (`@ruri.user`). Its kind is not known from the text.
+fn is_dynamic(s: &str) -> bool {
+    s.contains('$') || s.contains('%') || s.trim_start().starts_with('@')
+}
+
+/// Whether the text reads as an integer (decimal, or `0x` hex as some
+/// functions take flags): before Kamailio 3.0 every argument is a quoted
+/// string, numbers included, and later ones convert `"1"` too.
+fn is_integer(s: &str) -> bool {
+    let t = s.trim();
+    let t = t.strip_prefix(['-', '+']).unwrap_or(t);
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    }
+    !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The kinds a constant can stand for.
+fn kinds_of(c: &Constant) -> Vec<ArgKind> {
+    match c {
+        Constant::Int(_) => vec![ArgKind::Int, ArgKind::Str, ArgKind::Re],
+        Constant::Text(s) if is_integer(s) => vec![ArgKind::Int, ArgKind::Str, ArgKind::Re],
+        Constant::Text(_) => vec![ArgKind::Str, ArgKind::Re],
+    }
+}
+
+/// One provider's argument kinds for a call of `n` arguments, if the
+/// provider accepts that many.
+fn kinds_for(
+    arity: Option<catalog::Arity>,
+    args: &ArgKinds,
+    n: usize,
+) -> Option<Option<&[catalog::ArgSlot]>> {
+    let a = arity?;
+    if a.is_unknown() || !a.accepts(n) {
+        return None;
+    }
+    Some(args.for_count(n))
+}
+
+/// The argument kinds of every provider of the call whose arity matched
+/// (`None` inside: that provider states no kinds for this count). `None`
+/// when the call is not checked at all: unknown, not loaded, arity not
+/// stated or not matched (L0106–L0108 speak for those).
+fn slots_of<'c>(
+    cat: &'c Catalog,
+    era: Era,
+    loaded: &[String],
+    call: &Call,
+) -> Option<(String, Vec<Option<&'c [catalog::ArgSlot]>>)> {
+    let name = call.name.text.as_str();
+    let n = call.args.len();
+    if let Some(action) = cat.core_action(name, era) {
+        let slots = kinds_for(action.arities(era), &action.args, n)?;
+        return Some(("the core".into(), vec![slots]));
+    }
+    let from_loaded: Vec<&Function> = cat
+        .function(name, era)
+        .into_iter()
+        .filter(|f| loaded.iter().any(|m| m == f.module))
+        .collect();
+    if from_loaded.is_empty() {
+        return None;
+    }
+    // A provider whose counts are not stated may take anything.
+    if from_loaded
+        .iter()
+        .any(|f| f.arities(era).is_none_or(|a| a.is_unknown()))
+    {
+        return None;
+    }
+    let slots: Vec<_> = from_loaded
+        .iter()
+        .filter_map(|f| kinds_for(f.arities(era), &f.args, n))
+        .collect();
+    if slots.is_empty() {
+        return None;
+    }
+    Some((format!("module `{}`", from_loaded[0].module), slots))
+}
+
+fn argument_kinds(
+    cat: &Catalog,
+    era: Era,
+    loaded: &[String],
+    call: &Call,
+    out: &mut Vec<Diagnostic>,
+) {
+    if call.args.is_empty() {
+        return;
+    }
+    let Some((provider, providers)) = slots_of(cat, era, loaded, call) else {
+        return;
+    };
+    let name = call.name.text.as_str();
+    let bare_words = era.is_merged_core() && cat.core_action(name, era).is_none();
+    for (i, arg) in call.args.iter().enumerate() {
+        if LOOSER_THAN_CATALOG
+            .iter()
+            .any(|(f, p)| *f == name && (*p == 0 || *p == i + 1))
+        {
+            continue;
+        }
+        let Some(c) = constant(arg, bare_words) else {
+            continue;
+        };
+        if let Constant::Text(s) = &c {
+            if is_dynamic(s) {
+                continue;
+            }
+        }
+        let have = kinds_of(&c);
+        // Wrong only if it is wrong for every provider, each stating the
+        // kinds of this position.
+        let mut wanted: Option<&catalog::ArgSlot> = None;
+        let wrong_everywhere = providers.iter().all(|p| {
+            let Some(slot) = p.and_then(|s| s.get(i)) else {
+                return false;
+            };
+            // Route names are L0101's, flags L0201/L0202's; `?` is unknown.
+            if slot
+                .0
+                .iter()
+                .any(|k| matches!(k, ArgKind::Unknown | ArgKind::Route | ArgKind::Flag))
+            {
+                return false;
+            }
+            // A pseudo-variable name is read as one from Kamailio 3.0 on;
+            // older AVP specs (`i:12`, `s:name`) are not pseudo-variables.
+            if slot.0.contains(&ArgKind::Pv) && !era.is_merged_core() {
+                return false;
+            }
+            wanted = Some(slot);
+            !have.iter().any(|k| slot.0.contains(k))
+        });
+        let Some(slot) = wanted.filter(|_| wrong_everywhere) else {
+            continue;
+        };
+        let shown = match &c {
+            Constant::Int(v) => v.to_string(),
+            Constant::Text(s) => match &arg.kind {
+                ExprKind::Name(_) => s.to_string(),
+                _ => format!("\"{s}\""),
+            },
+        };
+        let pos = i + 1;
+        let d = if slot.0.contains(&ArgKind::Pv) {
+            WRONG_ARGUMENT_KIND
+                .diag(format!(
+                    "argument {pos} of `{name}` must be a pseudo-variable, not `{shown}`"
+                ))
+                .primary(arg.span, "not a pseudo-variable")
+                .note(format!(
+                    "{provider} reads argument {pos} as `{slot}`: the name of a variable such as `$var(x)` or `$avp(x)`, which it reads or sets"
+                ))
+                .note("Kamailio refuses to start when the fixup cannot parse the name (`kamailio -c` does not run fixups)")
+        } else {
+            WRONG_ARGUMENT_KIND
+                .diag(format!(
+                    "argument {pos} of `{name}` must be an integer, not `{shown}`"
+                ))
+                .primary(arg.span, "not a number")
+                .note(format!(
+                    "{provider} reads argument {pos} as `{slot}`; a quoted number (`\"1\"`) or, from Kamailio 3.0, a pseudo-variable holding one is accepted"
+                ))
+                .note("Kamailio refuses to start when the fixup cannot convert it (`kamailio -c` does not run fixups)")
+        };
+        out.push(d);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// L0114 route-type
+// ---------------------------------------------------------------------------
+
+/// The type a block is checked as, or `None` for blocks whose calls are not
+/// checked: sub-routes (`route[X]` is a request route when Kamailio loads
+/// it, but one called from a failure route runs in failure context, so
+/// their calls are judged by where they are called from, which this lint
+/// does not follow), `error_route` and the Kamailio 1.x `local_route`.
+fn block_type(def: &RouteDef) -> Option<RouteType> {
+    Some(match def.class {
+        RouteClass::Request if def.name.is_none() => RouteType::Request,
+        RouteClass::Failure => RouteType::Failure,
+        RouteClass::OnReply => RouteType::OnReply,
+        RouteClass::Branch => RouteType::Branch,
+        RouteClass::OnSend => RouteType::OnSend,
+        RouteClass::Event => RouteType::Event,
+        _ => return None,
+    })
+}
+
+/// Whether the mask lets the call load in a block of that type. Kamailio
+/// loads every `event_route` as a request route (`EVENT_ROUTE` is
+/// `REQUEST_ROUTE`), and the functions the reference marks for the
+/// `tm:branch-failure` event route (`V`) load in request routes too
+/// (checked with Kamailio 5.6: `t_branch_timeout` in `request_route`).
+fn allowed(mask: catalog::RouteMask, t: RouteType) -> bool {
+    match t {
+        RouteType::Request | RouteType::Event => {
+            mask.allows(RouteType::Request) || mask.allows(RouteType::Event)
+        }
+        t => mask.allows(t),
+    }
+}
+
+fn block_name(t: RouteType, def: &RouteDef) -> String {
+    let kw = def.block.kind.keyword();
+    match (t, &def.block.name) {
+        (RouteType::Request, _) => format!("the main `{kw}`"),
+        (_, Some(n)) => format!("`{kw}[{}]`", n.text),
+        (_, None) => format!("`{kw}`"),
+    }
+}
+
+/// The mask as block names, for the note.
+fn mask_names(mask: catalog::RouteMask) -> String {
+    let mut v: Vec<&str> = Vec::new();
+    for (t, name) in [
+        (
+            RouteType::Request,
+            "request_route (and route[] called from it)",
+        ),
+        (RouteType::Failure, "failure_route"),
+        (RouteType::OnReply, "onreply_route"),
+        (RouteType::Branch, "branch_route"),
+        (RouteType::OnSend, "onsend_route"),
+        (
+            RouteType::Local,
+            "local_route / event_route[tm:local-request]",
+        ),
+        (RouteType::Event, "event_route[tm:branch-failure]"),
+    ] {
+        if mask.allows(t) {
+            v.push(name);
+        }
+    }
+    v.join(", ")
+}
+
+fn route_type(
+    cat: &Catalog,
+    era: Era,
+    loaded: &[String],
+    call: &Call,
+    def: &RouteDef,
+    block: RouteType,
+    out: &mut Vec<Diagnostic>,
+) {
+    let name = call.name.text.as_str();
+    // Core actions carry no route restriction in the catalog.
+    if cat.core_action(name, era).is_some() {
+        return;
+    }
+    let from_loaded: Vec<&Function> = cat
+        .function(name, era)
+        .into_iter()
+        .filter(|f| loaded.iter().any(|m| m == f.module))
+        .collect();
+    if from_loaded.is_empty() {
+        return;
+    }
+    if from_loaded.iter().any(|f| allowed(f.routes, block)) {
+        return;
+    }
+    let place = block_name(block, def);
+    // The route types are those of Kamailio 5.6 (or of the function's last
+    // release), checked against it; older cores are not.
+    let severity = if era.is_merged_core() {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let mut d = ROUTE_TYPE
+        .diag_at(severity, format!("`{name}` cannot be used in {place}"))
+        .primary(
+            call.name.span,
+            format!("not allowed in {}", def.block.kind.keyword()),
+        );
+    let mut shown: Vec<(&str, catalog::RouteMask)> = Vec::new();
+    for f in &from_loaded {
+        if !shown.contains(&(f.module, f.routes)) {
+            shown.push((f.module, f.routes));
+        }
+    }
+    for (module, mask) in shown {
+        d = d.note(format!(
+            "module `{module}` allows `{name}` in: {} (`{mask}`)",
+            mask_names(mask)
+        ));
+    }
+    if block == RouteType::Event {
+        d = d.note("Kamailio loads every `event_route` as a request route: only what request_route allows may be called there");
+    }
+    d = d.note(if era.is_merged_core() {
+        format!("Kamailio refuses to start: \"misused command {name}\" … \"Command cannot be used in the block\"")
+    } else {
+        format!("Kamailio 5.6 refuses to start on it (\"misused command {name}\"); the route types are those of current Kamailio, and {era} may have allowed more")
+    });
+    if matches!(block, RouteType::Failure | RouteType::OnReply) {
+        if let Some(u) = cat
+            .rename_of(name)
+            .into_iter()
+            .find(|r| r.kind == catalog::RenameKind::Usage)
+        {
+            d = d.note(format!("use {} instead ({})", u.new, u.note));
+        }
+    }
+    out.push(d);
+}
