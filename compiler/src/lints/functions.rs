@@ -22,7 +22,7 @@ pub const UNKNOWN_FUNCTION: Lint = Lint {
 pub const MODULE_NOT_LOADED: Lint = Lint {
     code: "L0107",
     name: "module-not-loaded",
-    severity: Severity::Warning,
+    severity: Severity::Error,
     summary: "a function of a module that the config does not load",
 };
 
@@ -149,7 +149,9 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
                 }
                 return;
             }
-            if let Some(f) = provided.first() {
+            // A loaded module the catalog does not describe may export the
+            // same name (SER's `pa` has `handle_publish` too).
+            if let (Some(f), true) = (provided.first(), all_known) {
                 let mut modules: Vec<&str> = provided.iter().map(|f| f.module).collect();
                 modules.dedup();
                 out.push(
@@ -160,7 +162,7 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
                 );
                 return;
             }
-            if !all_known {
+            if !all_known || !provided.is_empty() {
                 return;
             }
             // A name the catalog knows from other releases but not from
