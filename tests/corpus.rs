@@ -228,24 +228,7 @@ fn public_corpus_parses() {
 /// (file, code, reason), and every fixture still fires.
 #[test]
 fn corpus_lint_errors_are_real_defects() {
-    let fixtures_text = read_list("lint-fixtures.tsv");
-    let mut fixtures: BTreeMap<(String, String), String> = BTreeMap::new();
-    for l in fixtures_text
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-    {
-        let mut f = l.splitn(3, '\t');
-        let (file, code, reason) = (
-            f.next().unwrap(),
-            f.next().expect("code"),
-            f.next().expect("reason"),
-        );
-        assert!(
-            reason.trim().len() > 10,
-            "fixture {file} {code} needs a reason"
-        );
-        fixtures.insert((file.to_string(), code.to_string()), reason.to_string());
-    }
+    let fixtures = sercompat_tests::read_fixtures("lint-fixtures.tsv", |r| r.trim().len() > 10);
     let mut unexpected = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut skipped = 0;

@@ -6,7 +6,9 @@ use crate::source::SourceDb;
 use codespan_reporting::diagnostic as cs;
 use codespan_reporting::term::{self, termcolor::WriteColor};
 
-fn with_include_notes(db: &SourceDb, d: &Diagnostic) -> Vec<String> {
+/// The notes of `d`, followed by the include chain of its primary span
+/// ("included from FILE:LINE"): what every renderer shows.
+pub fn with_include_notes(db: &SourceDb, d: &Diagnostic) -> Vec<String> {
     let mut notes = d.notes.clone();
     if let Some(span) = d.primary_span() {
         for site in db.include_chain(span.file) {

@@ -30,3 +30,34 @@ pub fn shared_dir() -> Option<PathBuf> {
     eprintln!("SKIPPED: {msg}");
     None
 }
+
+/// A fixture list under tests/: `file<TAB>code<TAB>reason` lines (comments
+/// and blank lines skipped), keyed by (file, code). Panics on a malformed
+/// line or a reason that fails `check_reason`.
+pub fn read_fixtures(
+    name: &str,
+    check_reason: impl Fn(&str) -> bool,
+) -> std::collections::BTreeMap<(String, String), String> {
+    let path = repo_root().join("tests").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = std::collections::BTreeMap::new();
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let mut f = l.splitn(3, '\t');
+        let (file, code, reason) = (
+            f.next().unwrap_or_default(),
+            f.next()
+                .unwrap_or_else(|| panic!("{name}: no code in `{l}`")),
+            f.next()
+                .unwrap_or_else(|| panic!("{name}: no reason in `{l}`")),
+        );
+        assert!(
+            check_reason(reason),
+            "{name}: the reason for {file} {code} is not acceptable: {reason}"
+        );
+        out.insert((file.to_string(), code.to_string()), reason.to_string());
+    }
+    out
+}

@@ -107,23 +107,6 @@ fn physical(db: &SourceDb, span: Span) -> Option<Value> {
     }))
 }
 
-/// The notes of `d`, with the include chain of its primary span (as the
-/// human and JSON renderers show it).
-fn notes(db: &SourceDb, d: &Diagnostic) -> Vec<String> {
-    let mut notes = d.notes.clone();
-    if let Some(span) = d.primary_span() {
-        for site in db.include_chain(span.file) {
-            let (line, _) = db.line_col(site.file, site.start as usize);
-            notes.push(format!(
-                "included from {}:{}",
-                db.file(site.file).name,
-                line
-            ));
-        }
-    }
-    notes
-}
-
 /// Collects results over the run; [`Sarif::finish`] builds the document.
 #[derive(Default)]
 pub struct Sarif {
@@ -144,7 +127,7 @@ impl Sarif {
             self.front_end.entry(d.code).or_insert(d.severity);
         }
         let mut text = d.message.clone();
-        for n in notes(&p.db, d) {
+        for n in sercompat_grammar::render::with_include_notes(&p.db, d) {
             text.push_str("\nnote: ");
             text.push_str(&n);
         }
