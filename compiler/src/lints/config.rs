@@ -32,7 +32,7 @@ pub const MODULE_NOT_IN_ERA: Lint = Lint {
 pub const PV_MODULE_NOT_LOADED: Lint = Lint {
     code: "L0112",
     name: "pv-module-not-loaded",
-    severity: Severity::Warning,
+    severity: Severity::Error,
     summary: "a pseudo-variable whose module is not loaded",
 };
 
