@@ -274,7 +274,22 @@ impl Lowerer<'_> {
     fn var(&mut self, v: &ast::VarRef, span: Span) -> Value {
         let kind = match v.kind {
             VarKind::RetCode => ValueKind::RetCode,
-            VarKind::AvpOrPv => ValueKind::AvpOrPv(v.text.trim_start_matches('$').to_string()),
+            // Kamailio 3.0+ MAXCOMPAT: a bare `$name` is the pseudo-variable
+            // of that name when one is registered, else a SER AVP.
+            VarKind::AvpOrPv => {
+                let name = v.text.trim_start_matches('$');
+                if catalog::pv(name, self.era).is_empty() {
+                    match parse_avp(&v.text) {
+                        Ok(a) => ValueKind::Avp(a),
+                        Err(why) => self.bad_var(&v.text, why, span),
+                    }
+                } else {
+                    match parse_pv(&v.text) {
+                        Ok(p) => ValueKind::Pv(p),
+                        Err(why) => self.bad_var(&v.text, why, span),
+                    }
+                }
+            }
             VarKind::SerAvp => match parse_avp(&v.text) {
                 Ok(a) => ValueKind::Avp(a),
                 Err(why) => self.bad_var(&v.text, why, span),
@@ -547,6 +562,24 @@ mod tests {
         assert!(matches!(values[1], ValueKind::Str(s) if &**s == "n=5"));
         assert!(matches!(values[2], ValueKind::Invalid));
         assert_eq!(diags[0].code, DIVISION_BY_ZERO);
+    }
+
+    #[test]
+    fn bare_names_are_pvs_when_registered_else_avps() {
+        let (prog, _) = lowered("request_route { $x = $ru; }\n");
+        let Op::Assign { target, value, .. } =
+            &prog.route(prog.defaults[&RouteClass::Request][0]).body[0]
+        else {
+            panic!()
+        };
+        assert!(
+            matches!(&target.kind, ValueKind::Avp(a) if a.name == "x"),
+            "{target:?}"
+        );
+        assert!(
+            matches!(&value.kind, ValueKind::Pv(p) if p.class == "ru"),
+            "{value:?}"
+        );
     }
 
     #[test]

@@ -145,8 +145,6 @@ pub enum ValueKind {
     Avp(AvpRef),
     /// `$?`, `$rc`, `$retcode`.
     RetCode,
-    /// A bare `$name` whose meaning (PV or AVP) depends on the modules.
-    AvpOrPv(String),
     Select(String),
     /// A condition word or symbol: `method`, `uri`, `myself`, `INVITE`, `udp`…
     Word(String),
