@@ -48,6 +48,10 @@ marker!(
 );
 marker!(openser_path, r"openser");
 marker!(
+    openser_words,
+    r"(?-u)(?m)^[ \t]*(?:exit[ \t]*;|switch[ \t]*\(|branch_route[ \t]*\[)"
+);
+marker!(
     k6,
     r"(?-u)(?m)^[ \t]*(?:return_mode|xavp_via_reply_params|maxsndbuffer|msg_recv_max_size|tcp_msg_read_timeout|tcp_msg_data_timeout|tcp_accept_iplimit|tcp_check_timer|async_tkv_gname|async_tkv_evcb|mem_add_size|tcp_close_rst|tls_threads_mode|auto_domains|rpc_exec_delta|udp_receiver_mode)[ \t]*="
 );
@@ -299,6 +303,18 @@ pub fn choose(text: &str, forced: Option<Era>) -> (EraChoice, DollarMode) {
                 "SER setting `{t}` (line {l}) and no later construct"
             )],
         );
+    }
+    // `exit`, `switch`, `branch_route` came with OpenSER 1.0 (SER 0.x had
+    // none of them): a config without variables that uses them is OpenSER.
+    if let Some((t, l)) = first(openser_words()) {
+        if !uses_variables(text) {
+            return era_with(
+                Era::OpenSer10,
+                vec![format!(
+                    "`{t}` (line {l}), which SER 0.8/0.9 did not have, and no `$` variable"
+                )],
+            );
+        }
     }
     // Every later dialect has variables; SER 0.8/0.9 had none.
     if has_route_block(text) && !uses_variables(text) {
