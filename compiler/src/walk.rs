@@ -73,6 +73,24 @@ fn expr_calls<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Call)) {
     }
 }
 
+/// Calls `f` for `e` and every expression inside it (operands, call
+/// arguments), pre-order. Blocks used as values are not entered: their
+/// statements belong to `statements`.
+pub fn exprs<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
+    f(e);
+    match &e.kind {
+        ExprKind::Unary(_, a) | ExprKind::Cast(_, a) | ExprKind::Paren(a) | ExprKind::Test(a) => {
+            exprs(a, f)
+        }
+        ExprKind::Binary(_, a, b) | ExprKind::AssignExpr(a, b) => {
+            exprs(a, f);
+            exprs(b, f);
+        }
+        ExprKind::Call(c) => c.args.iter().for_each(|a| exprs(a, f)),
+        _ => {}
+    }
+}
+
 /// The route blocks of a config, in source order.
 pub fn routes(config: &Config) -> impl Iterator<Item = &RouteBlock> {
     config.items.iter().filter_map(|i| match &i.kind {

@@ -10,7 +10,7 @@
 
 use super::functions::{loaded_modules, NOT_FUNCTIONS};
 use super::{Lint, LintCtx};
-use crate::catalog::{self, ArgKind, ArgKinds, Catalog, Function, RouteType};
+use crate::catalog::{self, ArgKind, ArgKinds, Catalog, RouteType};
 use crate::routes::{RouteClass, RouteDef};
 use crate::walk;
 use sercompat_grammar::ast::*;
@@ -150,11 +150,7 @@ fn slots_of<'c>(
         let slots = kinds_for(action.arities(era), &action.args, n)?;
         return Some(("the core".into(), vec![slots]));
     }
-    let from_loaded: Vec<&Function> = cat
-        .function(name, era)
-        .into_iter()
-        .filter(|f| loaded.iter().any(|m| m == f.module))
-        .collect();
+    let from_loaded = super::functions::among_loaded(cat.function(name, era), loaded);
     if from_loaded.is_empty() {
         return None;
     }
@@ -348,11 +344,7 @@ fn route_type(
     if cat.core_action(name, era).is_some() {
         return;
     }
-    let from_loaded: Vec<&Function> = cat
-        .function(name, era)
-        .into_iter()
-        .filter(|f| loaded.iter().any(|m| m == f.module))
-        .collect();
+    let from_loaded = super::functions::among_loaded(cat.function(name, era), loaded);
     if from_loaded.is_empty() {
         return;
     }

@@ -233,16 +233,9 @@ fn pvs(cx: &LintCtx, era: Era, loaded: &[String], out: &mut Vec<Diagnostic>) {
 }
 
 fn vars<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a VarRef, Span)) {
-    match &e.kind {
-        ExprKind::Var(v) => f(v, e.span),
-        ExprKind::Unary(_, a) | ExprKind::Cast(_, a) | ExprKind::Paren(a) | ExprKind::Test(a) => {
-            vars(a, f)
+    walk::exprs(e, &mut |x| {
+        if let ExprKind::Var(v) = &x.kind {
+            f(v, x.span);
         }
-        ExprKind::Binary(_, a, b) | ExprKind::AssignExpr(a, b) => {
-            vars(a, f);
-            vars(b, f);
-        }
-        ExprKind::Call(c) => c.args.iter().for_each(|a| vars(a, f)),
-        _ => {}
-    }
+    });
 }

@@ -7,7 +7,7 @@
 //! once every finding on the corpus is either fixed or a reviewed fixture.
 
 use super::{Lint, LintCtx};
-use crate::catalog::{self, Catalog};
+use crate::catalog::{self, Catalog, Function};
 use crate::walk;
 use sercompat_grammar::ast::*;
 use sercompat_grammar::{Diagnostic, Era, Severity};
@@ -45,6 +45,17 @@ pub fn module_name(path: &str) -> &str {
     let base = path.rsplit('/').next().unwrap_or(path);
     let base = base.strip_suffix(".so").unwrap_or(base);
     base.strip_suffix("_mod").unwrap_or(base)
+}
+
+/// The functions of `candidates` whose module the config loads.
+pub fn among_loaded<'f>(
+    candidates: impl IntoIterator<Item = &'f Function>,
+    loaded: &[String],
+) -> Vec<&'f Function> {
+    candidates
+        .into_iter()
+        .filter(|f| loaded.iter().any(|m| m == f.module))
+        .collect()
 }
 
 /// The module names a config loads, in order.
@@ -124,10 +135,7 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
                 return;
             }
             let provided = cat.function(name, era);
-            let from_loaded: Vec<_> = provided
-                .iter()
-                .filter(|f| loaded.iter().any(|m| m == f.module))
-                .collect();
+            let from_loaded = among_loaded(provided.iter().copied(), &loaded);
             if !from_loaded.is_empty() {
                 let mut accepted: Option<catalog::arity::Arity> = None;
                 for f in &from_loaded {

@@ -87,23 +87,13 @@ fn constant(e: &Expr) -> Option<&str> {
 }
 
 fn matches_in(e: &Expr, out: &mut Vec<Diagnostic>) {
-    match &e.kind {
-        ExprKind::Binary(BinOp::Match | BinOp::NotMatch, a, b) => {
+    walk::exprs(e, &mut |x| {
+        if let ExprKind::Binary(BinOp::Match | BinOp::NotMatch, _, b) = &x.kind {
             if let Some(re) = constant(b) {
                 report(out, b, re, "the right side of `=~`", true);
             }
-            matches_in(a, out);
         }
-        ExprKind::Binary(_, a, b) | ExprKind::AssignExpr(a, b) => {
-            matches_in(a, out);
-            matches_in(b, out);
-        }
-        ExprKind::Unary(_, a) | ExprKind::Cast(_, a) | ExprKind::Paren(a) | ExprKind::Test(a) => {
-            matches_in(a, out)
-        }
-        ExprKind::Call(c) => c.args.iter().for_each(|a| matches_in(a, out)),
-        _ => {}
-    }
+    });
 }
 
 pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {

@@ -349,19 +349,9 @@ impl<'a, 'c> RelayWalk<'a, 'c> {
 }
 
 fn mentions(e: &Expr, pred: &dyn Fn(&Expr) -> bool) -> bool {
-    if pred(e) {
-        return true;
-    }
-    match &e.kind {
-        ExprKind::Unary(_, a) | ExprKind::Cast(_, a) | ExprKind::Paren(a) | ExprKind::Test(a) => {
-            mentions(a, pred)
-        }
-        ExprKind::Binary(_, a, b) | ExprKind::AssignExpr(a, b) => {
-            mentions(a, pred) || mentions(b, pred)
-        }
-        ExprKind::Call(c) => c.args.iter().any(|a| mentions(a, pred)),
-        _ => false,
-    }
+    let mut found = false;
+    walk::exprs(e, &mut |x| found |= pred(x));
+    found
 }
 
 fn loaded_module(cx: &LintCtx, names: &[&str]) -> bool {
