@@ -5,8 +5,9 @@
 //! (`cli__*.snap`). Update them with `cargo insta test -p sercompat --accept`
 //! (or `INSTA_UPDATE=always cargo test -p sercompat --test cli`), then read them.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
+
+use common::{repo_root, sercompat, Run};
 
 const BROKEN: &str = "tests/broken/missing-semicolon.cfg";
 const GOOD: &str = "compat-configs/kamailio-5.x/kamailio-5.cfg";
@@ -17,44 +18,6 @@ fn snapshot(name: &str, value: String) {
     insta::with_settings!({ snapshot_path => repo_root().join("tests/snapshots"), omit_expression => true }, {
         insta::assert_snapshot!(name, value);
     });
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("runtime/ has a parent")
-        .to_path_buf()
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Exit status, stdout and stderr, for a snapshot.
-    fn transcript(&self) -> String {
-        format!(
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-fn sercompat(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_sercompat"))
-        .args(args)
-        .current_dir(repo_root())
-        .env_remove("SERCOMPAT_TEST_SURELY_UNSET")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running sercompat");
-    Run {
-        code: out.status.code().expect("sercompat exited normally"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
 }
 
 #[test]

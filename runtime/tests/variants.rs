@@ -5,9 +5,10 @@
 //! (`variants__*.snap`). Update them with `cargo insta test -p sercompat --accept`
 //! (or `INSTA_UPDATE=always cargo test -p sercompat --test variants`), then read them.
 
+mod common;
+
+use common::{repo_root, sercompat};
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::process::Command;
 
 /// WITH_AUTH calls an undefined route; WITH_TLS has a missing `;`.
 const TWO_NAMES: &str = "tests/variants/two-names.cfg";
@@ -21,75 +22,6 @@ fn snapshot(name: &str, value: String) {
     insta::with_settings!({ snapshot_path => repo_root().join("tests/snapshots"), omit_expression => true }, {
         insta::assert_snapshot!(name, value);
     });
-}
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("runtime/ has a parent")
-        .to_path_buf()
-}
-
-/// `../shared` beside the checkout (or `SERCOMPAT_SHARED`), as
-/// `sercompat_tests::shared_dir()` finds it: `None` (said loudly) when it
-/// is absent, a panic when it is absent under `CI=true`.
-fn shared_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("SERCOMPAT_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared"));
-    if dir.join("corpus/INDEX.tsv").is_file() {
-        return Some(dir);
-    }
-    let msg = format!(
-        "{} is absent: the seed tests need the shared corpus beside the checkout (or SERCOMPAT_SHARED=/path/to/shared)",
-        dir.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Exit status, stdout and stderr, for a snapshot.
-    fn transcript(&self) -> String {
-        format!(
-            "exit: {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    /// The stdout of `--format json`, one object per line.
-    fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.stdout
-            .lines()
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {line}"))
-            })
-            .collect()
-    }
-}
-
-fn sercompat(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_sercompat"))
-        .args(args)
-        .current_dir(repo_root())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("running sercompat");
-    Run {
-        code: out.status.code().expect("sercompat exited normally"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
 }
 
 /// The diagnostics of a JSON run with `code`.
@@ -258,7 +190,9 @@ fn a_file_without_ifdef_is_one_variant() {
 
 #[test]
 fn kamailio_31_seed_is_checked_under_22_variants() {
-    let Some(shared) = shared_dir() else { return };
+    let Some(shared) = sercompat_tests::shared_dir() else {
+        return;
+    };
     let seed = shared.join("corpus/seed/kamailio-3.1-default-kamailio.cfg");
     let seed = seed.to_str().expect("UTF-8 path");
     let run = sercompat(&["check", "--all-variants", "--format", "json", seed]);
