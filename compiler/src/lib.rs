@@ -18,8 +18,8 @@ pub fn check(parsed: &Parsed) -> Vec<Diagnostic> {
     if parsed.has_errors() {
         return Vec::new();
     }
-    let (_program, mut found) = ir::lower(parsed);
     let routes = routes::RouteTable::build(&parsed.config, parsed.era.era);
+    let (_program, mut found) = ir::lower_with(parsed, &routes);
     found.extend(lints::run(&lints::LintCtx {
         parsed,
         routes: &routes,

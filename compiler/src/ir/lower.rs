@@ -26,11 +26,16 @@ struct Lowerer<'a> {
 /// Lowers a parsed config. The diagnostics are the problems only lowering
 /// can see (a constant division by zero, a malformed pseudo-variable).
 pub fn lower(parsed: &Parsed) -> (Program, Vec<Diagnostic>) {
+    lower_with(parsed, &RouteTable::build(&parsed.config, parsed.era.era))
+}
+
+/// [`lower`] with a route table already built (the checker shares its own
+/// with the lints).
+pub fn lower_with(parsed: &Parsed, table: &RouteTable) -> (Program, Vec<Diagnostic>) {
     let era = parsed.era.era;
-    let table = RouteTable::build(&parsed.config, era);
     let mut l = Lowerer {
         era,
-        table: &table,
+        table,
         loaded: loaded_modules(&parsed.config),
         diags: Vec::new(),
         pv_strings: matches!(

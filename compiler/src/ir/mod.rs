@@ -6,7 +6,7 @@
 mod lower;
 pub mod pv;
 
-pub use lower::lower;
+pub use lower::{lower, lower_with};
 
 use crate::catalog::entries::{CoreAction, Function};
 use crate::routes::RouteClass;
