@@ -11,58 +11,18 @@
 
 use sercompat_grammar::preprocess::FileLoader;
 use sercompat_grammar::{parse_text, Era, Options, Parsed, Severity};
+use sercompat_tests::corpus::{Entry, Index};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-struct Entry {
-    file: String,
-    original: String,
-    date: String,
-    era: String,
-    fragment: bool,
-}
-
-fn read_index(corpus: &Path) -> Vec<Entry> {
-    let text = std::fs::read_to_string(corpus.join("INDEX.tsv")).expect("INDEX.tsv");
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.len() >= 6).then(|| Entry {
-                file: f[0].to_string(),
-                original: f[1].to_string(),
-                date: f[3].to_string(),
-                era: f[4].to_string(),
-                fragment: f[5] == "1",
-            })
-        })
-        .collect()
-}
 
 /// Resolves include names of one corpus file through the index.
 struct CorpusLoader<'a> {
     corpus: &'a Path,
-    by_original: &'a HashMap<String, Vec<(String, String)>>,
-    by_basename: &'a HashMap<String, Vec<String>>,
+    index: &'a Index,
+    entry: &'a Entry,
     root_dir: PathBuf,
-    original_dir: String,
-    date: String,
     missing: RefCell<Vec<String>>,
-}
-
-fn normalize(p: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for c in p.split('/') {
-        match c {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            c => out.push(c),
-        }
-    }
-    out.join("/")
 }
 
 impl FileLoader for CorpusLoader<'_> {
@@ -72,32 +32,13 @@ impl FileLoader for CorpusLoader<'_> {
             .unwrap_or(path)
             .to_string_lossy()
             .to_string();
-        let wanted = if rel.starts_with('/') {
-            None
-        } else {
-            Some(normalize(&format!("{}/{}", self.original_dir, rel)))
-        };
-        let versions = wanted
-            .as_ref()
-            .and_then(|w| self.by_original.get(w))
-            .or_else(|| {
-                // Absolute paths (`/usr/local/etc/kamailio/x.cfg`): the file of that name.
-                let base = rel.rsplit('/').next().unwrap_or(&rel);
-                self.by_basename
-                    .get(base)
-                    .and_then(|origs| origs.first())
-                    .and_then(|o| self.by_original.get(o))
-            });
-        let Some(versions) = versions else {
-            self.missing.borrow_mut().push(rel);
-            return Ok(String::new());
-        };
-        let pick = versions
-            .iter()
-            .rfind(|(d, _)| *d <= self.date)
-            .or_else(|| versions.first());
-        let (_, file) = pick.expect("non-empty version list");
-        std::fs::read_to_string(self.corpus.join(file))
+        match self.index.resolve(self.entry, &rel) {
+            Some(file) => std::fs::read_to_string(self.corpus.join(file)),
+            None => {
+                self.missing.borrow_mut().push(rel);
+                Ok(String::new())
+            }
+        }
     }
 }
 
@@ -108,39 +49,18 @@ impl FileLoader for CorpusLoader<'_> {
 fn for_each_corpus_file(mut f: impl FnMut(&Entry, &Parsed, usize)) -> Option<(usize, usize)> {
     let shared = sercompat_tests::shared_dir()?;
     let corpus = shared.join("corpus");
-    let index = read_index(&corpus);
-    let mut by_original: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    let mut by_basename: HashMap<String, Vec<String>> = HashMap::new();
-    for e in &index {
-        by_original
-            .entry(e.original.clone())
-            .or_default()
-            .push((e.date.clone(), e.file.clone()));
-        let base = e.original.rsplit('/').next().unwrap().to_string();
-        let v = by_basename.entry(base).or_default();
-        if !v.contains(&e.original) {
-            v.push(e.original.clone());
-        }
-    }
-    for v in by_original.values_mut() {
-        v.sort();
-    }
+    let index = Index::read(&corpus);
     let mut missing_includes = 0;
-    for e in &index {
+    for e in &index.entries {
         let path = corpus.join(&e.file);
         let text = std::fs::read(&path)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .expect("corpus file");
         let loader = CorpusLoader {
             corpus: &corpus,
-            by_original: &by_original,
-            by_basename: &by_basename,
+            index: &index,
+            entry: e,
             root_dir: path.parent().unwrap().to_path_buf(),
-            original_dir: e
-                .original
-                .rsplit_once('/')
-                .map_or(String::new(), |(d, _)| d.to_string()),
-            date: e.date.clone(),
             missing: RefCell::new(Vec::new()),
         };
         // The index knows each file's era; detection is tested on our own configs.
@@ -154,7 +74,7 @@ fn for_each_corpus_file(mut f: impl FnMut(&Entry, &Parsed, usize)) -> Option<(us
         missing_includes += missing;
         f(e, &parsed, missing);
     }
-    Some((index.len(), missing_includes))
+    Some((index.entries.len(), missing_includes))
 }
 
 /// `file<TAB>first field<TAB>reason` lines of a list under tests/, comments skipped.

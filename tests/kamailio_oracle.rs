@@ -6,68 +6,13 @@
 
 use sercompat_grammar::{parse_file, Era, Options, Severity};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn kamailio() -> Option<(PathBuf, PathBuf)> {
-    let bin = std::env::var_os("KAMAILIO")
-        .map_or_else(|| PathBuf::from("/usr/sbin/kamailio"), PathBuf::from);
-    let modules = std::env::var_os("KAMAILIO_MODULES").map_or_else(
-        || PathBuf::from("/usr/lib/x86_64-linux-gnu/kamailio/modules"),
-        PathBuf::from,
-    );
-    if bin.is_file() && modules.is_dir() {
-        return Some((bin, modules));
-    }
-    let msg = format!(
-        "{} or {} is missing: install Debian's `kamailio` and its module packages (see .ci/run)",
-        bin.display(),
-        modules.display()
-    );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
-/// Whether `kamailio -c` accepts the file (exit 0 within 10 s).
-fn accepted(bin: &Path, modules: &Path, file: &Path) -> bool {
-    let Ok(mut child) = Command::new(bin)
-        .arg("-c")
-        .arg("-f")
-        .arg(file)
-        .arg("-L")
-        .arg(modules)
-        .current_dir(file.parent().expect("corpus file has a directory"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        return false;
-    };
-    let started = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
-            Ok(None) if started.elapsed() > Duration::from_secs(10) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(_) => return false,
-        }
-    }
-}
 
 #[test]
 fn no_errors_on_configs_kamailio_accepts() {
     let Some(shared) = sercompat_tests::shared_dir() else {
         return;
     };
-    let Some((bin, modules)) = kamailio() else {
+    let Some((bin, modules)) = sercompat_tests::kamailio() else {
         return;
     };
     let corpus = shared.join("corpus");
@@ -93,7 +38,7 @@ fn no_errors_on_configs_kamailio_accepts() {
                 s.spawn(|| {
                     chunk
                         .iter()
-                        .filter(|f| accepted(&bin, &modules, f))
+                        .filter(|f| sercompat_tests::kamailio_check(&bin, &modules, f, &[]).is_ok())
                         .cloned()
                         .collect::<Vec<_>>()
                 })

@@ -8,6 +8,8 @@ pub mod catalog;
 pub mod ir;
 pub mod lints;
 pub mod routes;
+pub mod translate;
+pub mod variants;
 pub mod walk;
 
 use sercompat_grammar::{Diagnostic, Parsed};

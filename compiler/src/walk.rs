@@ -73,6 +73,20 @@ fn expr_calls<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Call)) {
     }
 }
 
+/// The expressions a statement holds directly (call arguments, condition,
+/// switch subject, assignment sides, return value), not those of the
+/// statements nested in it.
+pub fn stmt_exprs(s: &Stmt) -> Vec<&Expr> {
+    match &s.kind {
+        StmtKind::Call(c) => c.args.iter().collect(),
+        StmtKind::If { cond, .. } | StmtKind::While { cond, .. } => vec![cond],
+        StmtKind::Switch { subject, .. } => vec![subject],
+        StmtKind::Assign { target, value, .. } => vec![target, value],
+        StmtKind::Stop { value: Some(v), .. } => vec![v],
+        _ => Vec::new(),
+    }
+}
+
 /// Calls `f` for `e` and every expression inside it (operands, call
 /// arguments), pre-order. Blocks used as values are not entered: their
 /// statements belong to `statements`.

@@ -287,3 +287,82 @@ fn sarif_is_one_document_for_several_files() {
     assert_eq!(notice["descriptor"]["id"], "E0001");
     assert!(run.stderr.contains("E0001"), "{}", run.transcript());
 }
+
+const SER08: &str = "compat-configs/ser-0.8/ser-basic.cfg";
+
+#[test]
+fn translate_prints_a_unified_diff() {
+    let run = sercompat(&["check", "-q", "--translate", "kamailio-5.6", SER08]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run
+        .stdout
+        .starts_with("--- a/compat-configs/ser-0.8/ser-basic.cfg\n+++ b/"));
+    snapshot("translate-diff-ser-0.8", run.transcript());
+}
+
+#[test]
+fn fix_is_translate_to_the_newest_target() {
+    let fix = sercompat(&["check", "-q", "--fix", SER08]);
+    let translate = sercompat(&["check", "-q", "--translate", "kamailio-5.6", SER08]);
+    assert_eq!(fix.stdout, translate.stdout);
+}
+
+#[test]
+fn translate_json_lists_each_edit_with_its_rule() {
+    let run = sercompat(&["check", "-q", "--fix", "--format", "json", SER08]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let edits: Vec<serde_json::Value> = run
+        .json_lines()
+        .into_iter()
+        .filter(|v| v["kind"] == "edit")
+        .collect();
+    let rules: Vec<&str> = edits.iter().map(|e| e["rule"].as_str().unwrap()).collect();
+    for rule in ["T0101", "T0202", "T0402", "T0403", "T0405"] {
+        assert!(rules.contains(&rule), "no {rule} edit in {rules:?}");
+    }
+    for e in &edits {
+        for key in [
+            "rule_name",
+            "file",
+            "line",
+            "column",
+            "end_line",
+            "end_column",
+            "original",
+            "replacement",
+            "message",
+        ] {
+            assert!(!e[key].is_null(), "edit without `{key}`: {e}");
+        }
+    }
+}
+
+#[test]
+fn translate_writes_the_output_file_and_exits_1_on_what_it_cannot_rewrite() {
+    let dir = std::env::temp_dir().join(format!("sercompat-cli-translate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.cfg");
+    std::fs::write(
+        &bad,
+        "loadmodule \"/usr/lib/ser/modules/sl.so\"\nloadmodule \"/usr/lib/ser/modules/jabber.so\"\nroute { jab_send_message(); sl_send_reply(\"404\", \"x\"); }\n",
+    )
+    .unwrap();
+    let out = dir.join("out/k.cfg");
+    let run = sercompat(&[
+        "check",
+        "-q",
+        "--fix",
+        "-o",
+        out.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("error[T0104]"), "{}", run.stderr);
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(written.contains("loadmodule \"sl.so\""), "{written}");
+    // The line with no safe rewrite is left as it was.
+    assert!(
+        written.contains("loadmodule \"/usr/lib/ser/modules/jabber.so\""),
+        "{written}"
+    );
+}

@@ -44,6 +44,7 @@ mod load;
 pub mod release;
 pub mod route;
 pub mod span;
+pub mod target;
 mod tsv;
 
 pub use arity::{Arity, AritySpans};

@@ -93,7 +93,7 @@ fn stops(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
 
 /// Calls `f` for each stop statement, with whether it is inside a loop or
 /// switch (where `break` keeps its meaning).
-fn visit_stops<'a>(
+pub(crate) fn visit_stops<'a>(
     stmts: &'a [Stmt],
     in_loop: bool,
     f: &mut dyn FnMut(&'a Stmt, StopKeyword, StopMeaning, bool),
@@ -125,7 +125,7 @@ fn visit_stops<'a>(
 
 /// tm timers that were seconds before Kamailio 3.0 (SER 2.0: only the
 /// final-response timers).
-fn timer_in_seconds(era: Era, param: &str) -> bool {
+pub(crate) fn timer_in_seconds(era: Era, param: &str) -> bool {
     match param {
         "fr_timer" | "fr_inv_timer" => true,
         "wt_timer" | "delete_timer" | "retr_timer1" | "retr_timer2" => era != Era::Ser2,
@@ -133,7 +133,7 @@ fn timer_in_seconds(era: Era, param: &str) -> bool {
     }
 }
 
-fn int_value(e: &Expr) -> Option<i64> {
+pub(crate) fn int_value(e: &Expr) -> Option<i64> {
     match &e.kind {
         ExprKind::Int(i) => Some(*i),
         ExprKind::Str(s) => s.trim().parse().ok(),
@@ -172,7 +172,7 @@ fn timers(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
 }
 
 /// The Kamailio 3.0+ number for a pre-3.0 log level number, and its name.
-fn new_level(old: i64) -> Option<(i64, &'static str)> {
+pub(crate) fn new_level(old: i64) -> Option<(i64, &'static str)> {
     Some(match old {
         -3 => (-5, "ALERT"),
         -2 => (-2, "CRIT"),
@@ -237,7 +237,7 @@ fn log_levels(cx: &LintCtx, _era: Era, out: &mut Vec<Diagnostic>) {
 }
 
 /// `if ($x)`, `if (!$x)`: a bare SER AVP as a condition.
-fn bare_avp(e: &Expr) -> Option<&Expr> {
+pub(crate) fn bare_avp(e: &Expr) -> Option<&Expr> {
     match &e.kind {
         ExprKind::Var(v) if v.kind == VarKind::SerAvp => Some(e),
         ExprKind::Paren(inner) | ExprKind::Unary(UnOp::Not, inner) => bare_avp(inner),

@@ -4,7 +4,7 @@
 
 mod args;
 mod config;
-mod era;
+pub(crate) mod era;
 mod flags;
 mod flow;
 pub(crate) mod functions;

@@ -2,9 +2,10 @@
 //! them with `--all-variants`) and report diagnostics.
 
 use super::sarif::Sarif;
-use super::variants;
 use clap::{Args, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use sercompat_compiler::translate::{self, Target};
+use sercompat_compiler::variants;
 use sercompat_grammar::{diagnostic::codes, render, Diagnostic, Era, Options, Parsed};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,38 @@ pub struct CheckArgs {
     /// Do not print the era note (and the variants note) for each file.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Rewrite the config for TARGET (kamailio-5.6), editing only what must
+    /// change, under every #!ifdef variant; prints a unified diff unless
+    /// -o or --in-place is given.
+    #[arg(long, value_name = "TARGET", value_parser = parse_target)]
+    translate: Option<Target>,
+    /// Same as --translate with the newest supported target.
+    #[arg(long, conflicts_with = "translate")]
+    fix: bool,
+    /// With --translate: write the translation of FILE to OUT (included
+    /// files go next to it).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "OUT",
+        conflicts_with = "in_place"
+    )]
+    output: Option<PathBuf>,
+    /// With --translate: rewrite each file (and each included file) in place.
+    #[arg(long)]
+    in_place: bool,
+    /// With --translate: the target's module directory (loadpath/mpath).
+    #[arg(long, value_name = "DIR", default_value = translate::DEBIAN_MODULE_PATH)]
+    module_path: String,
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    Target::named(s).ok_or_else(|| {
+        format!(
+            "unknown translation target `{s}`; one of: {}",
+            Target::NAMES.join(", ")
+        )
+    })
 }
 
 fn parse_era(s: &str) -> Result<Era, String> {
@@ -120,6 +153,39 @@ pub fn run(args: CheckArgs) -> i32 {
         defines: args.defines.clone(),
         ..Options::default()
     };
+    let target = args
+        .translate
+        .clone()
+        .or_else(|| args.fix.then(Target::newest));
+    if let Some(mut target) = target {
+        target.module_path = args.module_path.clone();
+        let destination = match (&args.output, args.in_place) {
+            (Some(out), _) => super::translate::Destination::Output(out.clone()),
+            (None, true) => super::translate::Destination::InPlace,
+            (None, false) => super::translate::Destination::Diff,
+        };
+        if args.format == Format::Sarif {
+            eprintln!(
+                "error[{}]: --translate writes human or json output",
+                codes::IO
+            );
+            return 2;
+        }
+        return super::translate::run(super::translate::Request {
+            files: &args.files,
+            opts,
+            target,
+            destination,
+            json: args.format == Format::Json,
+        });
+    }
+    if args.output.is_some() || args.in_place {
+        eprintln!(
+            "error[{}]: -o and --in-place need --translate or --fix",
+            codes::IO
+        );
+        return 2;
+    }
     let mut stdout =
         StandardStream::stdout(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
             ColorChoice::Auto

@@ -2,7 +2,7 @@
 
 mod check;
 mod sarif;
-mod variants;
+mod translate;
 
 use clap::{Parser, Subcommand};
 

@@ -20,6 +20,8 @@ const MAX_ROUNDS: usize = 4;
 
 /// One checked variant: its parse and its lints.
 pub struct Variant {
+    /// The `-A` arguments this variant was read with.
+    pub defines: Vec<String>,
     pub parsed: Parsed,
     pub lints: Vec<Diagnostic>,
 }
@@ -122,11 +124,15 @@ fn run_all(
         };
         let parsed = sercompat_grammar::parse_file(path, &opts)?;
         let lints = if lint {
-            sercompat_compiler::check(&parsed)
+            crate::check(&parsed)
         } else {
             Vec::new()
         };
-        Ok(Variant { parsed, lints })
+        Ok(Variant {
+            defines: defines.clone(),
+            parsed,
+            lints,
+        })
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -193,7 +199,7 @@ fn order(p: &Parsed, d: &Diagnostic) -> (u8, String, u32, u32) {
 }
 
 /// `-A A -A B`, or that there were none.
-fn shown_with(defines: &[String]) -> String {
+pub fn shown_with(defines: &[String]) -> String {
     if defines.is_empty() {
         "shown without -A".to_string()
     } else {
