@@ -204,6 +204,19 @@ fn corpus_translations_are_accepted_or_explained() {
             }
         }
     }
+    // SERCOMPAT_TRANSLATE_REPORT=FILE: every file's outcome, for working on the rules.
+    if let Some(path) = std::env::var_os("SERCOMPAT_TRANSLATE_REPORT") {
+        let mut report = String::new();
+        for (i, outcome) in &results {
+            let (kind, text) = match outcome {
+                Outcome::Accepted => ("accepted", String::new()),
+                Outcome::Explained(why) => ("explained", why.clone()),
+                Outcome::Unexplained(k) => ("unexplained", k.replace('\n', " | ")),
+            };
+            report.push_str(&format!("{}\t{kind}\t{text}\n", files[*i].file));
+        }
+        std::fs::write(path, report).expect("report");
+    }
     let total = files.len();
     let accepted: usize = per_era.values().map(|v| v.1).sum();
     let explained: usize = per_era.values().map(|v| v.2).sum();

@@ -44,6 +44,9 @@ impl Lint {
     }
 }
 
+/// The code of the duplicate-route lint, which translation also reports.
+pub const DUPLICATE_ROUTE_CODE: &str = routes::DUPLICATE_ROUTE.code;
+
 /// Every lint, in code order (the docs test walks this list).
 pub const ALL: &[&Lint] = &[
     &routes::UNDEFINED_ROUTE,

@@ -131,9 +131,14 @@ pub fn translate(v: &Variants, target: &Target) -> Translation {
                     "the config does not parse with this variant's names defined (as in the original); it was not translated for them",
                 )
             } else {
+                let first = p
+                    .diagnostics
+                    .iter()
+                    .find(|d| d.is_error())
+                    .map_or(String::new(), |d| format!(" ({}: {})", d.code, d.message));
                 Diagnostic::error(
                     codes::NOT_PARSED,
-                    "this variant has syntax errors: fix them first (see `sercompat check`); nothing in it was translated",
+                    format!("this variant does not parse{first}: fix that first (see `sercompat check`); nothing in it was translated"),
                 )
             };
             variant_errors[vi] = d.is_error();

@@ -297,6 +297,7 @@ pub(super) fn uses_percent_formats(p: &sercompat_grammar::Parsed) -> bool {
 /// Renames that the catalog's rename table does not hold.
 #[rustfmt::skip]
 const RENAMES: &[(&str, &str, &str)] = &[
+    ("t_was_cancelled",      "t_is_canceled",        "renamed in Kamailio 1.4"),
     ("check_user_blacklist", "check_user_blocklist", "`userblacklist` is `userblocklist` since Kamailio 5.5"),
     ("check_user_whitelist", "check_user_allowlist", "`userblacklist` is `userblocklist` since Kamailio 5.5"),
     ("check_blacklist",      "check_blocklist",      "`userblacklist` is `userblocklist` since Kamailio 5.5"),
@@ -369,6 +370,43 @@ fn special(cx: &mut Cx, site: &Site, xprint: bool) -> bool {
                 "keyed by AoR now",
             );
             provide(cx, site, new, 1);
+            true
+        }
+        "mf_is_maxfwd_present" if args.is_empty() => {
+            cx.replace(
+                site.span,
+                "is_present_hf(\"Max-Forwards\")",
+                &FUNCTION_REWRITE,
+                "`mf_is_maxfwd_present()` (SER 0.8) is `is_present_hf(\"Max-Forwards\")`",
+            );
+            provide(cx, site, "is_present_hf", 1);
+            true
+        }
+        "print" if args.len() == 1 => {
+            let text = match &args[0].kind {
+                // xlog reads `$` as a pseudo-variable; print printed it.
+                ExprKind::Str(s) => format!(
+                    "\"{}\"",
+                    s.replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .replace('$', "$$")
+                        .replace('\n', "\\n")
+                ),
+                _ => arg_text(cx, &args[0]).to_string(),
+            };
+            cx.replace(
+                site.span,
+                format!("xlog(\"L_NOTICE\", {text})"),
+                &FUNCTION_REWRITE,
+                "SER's test function `print()` is written with `xlog`",
+            );
+            cx.warn(
+                &FUNCTION_REWRITE,
+                site.span,
+                "`print()` wrote its text to standard output; `xlog` writes it to the log (standard error with `log_stderror=yes`)",
+                "now a log line",
+            );
+            provide(cx, site, "xlog", 2);
             true
         }
         "sl_filter_ACK" => {

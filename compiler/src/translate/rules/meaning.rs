@@ -59,6 +59,12 @@ pub const DIRECTIVE_BALANCE: Rule = Rule {
     summary: "an `#!endif` that closes nothing becomes a comment, an `#!ifdef` open to the end of the file gets its `#!endif` (Kamailio 5.4+ refuses unbalanced directives; older releases ignored them)",
 };
 
+pub const NULL_KEYWORD: Rule = Rule {
+    code: "T0410",
+    name: "null-keyword",
+    summary: "OpenSER's `NULL` keyword (`if ($rU==NULL)`, `$avp(x) = NULL`) is the `$null` pseudo-variable",
+};
+
 pub(super) fn run(cx: &mut Cx) {
     let era = cx.parsed.era.era;
     if era == Era::Rules2001 {
@@ -67,6 +73,7 @@ pub(super) fn run(cx: &mut Cx) {
     max_len(cx);
     statement_ends(cx);
     directive_balance(cx);
+    null_keyword(cx);
     if era.is_merged_core() {
         return;
     }
@@ -391,4 +398,36 @@ fn statement_ends(cx: &mut Cx) {
             "Kamailio 3.0+ ends a statement with `;` before `else`",
         );
     }
+}
+
+/// OpenSER 1.2 – Kamailio 1.5 wrote "no value" as the keyword `NULL`;
+/// Kamailio 3.0+ has the `$null` pseudo-variable.
+fn null_keyword(cx: &mut Cx) {
+    let mut found = Vec::new();
+    for item in &cx.parsed.config.items {
+        let ItemKind::Route(r) = &item.kind else {
+            continue;
+        };
+        walk::statements(&r.body.stmts, &mut |s| {
+            for root in walk::stmt_exprs(s) {
+                walk::exprs(root, &mut |e| {
+                    if matches!(&e.kind, ExprKind::Name(n) if n.eq_ignore_ascii_case("null")) {
+                        found.push(e.span);
+                    }
+                });
+            }
+        });
+    }
+    for span in found {
+        cx.replace(
+            span,
+            "$null",
+            &NULL_KEYWORD,
+            "`NULL` is `$null` since Kamailio 3.0",
+        );
+    }
+    if !cx.edits.iter().any(|e| e.rule == NULL_KEYWORD.code) {
+        return;
+    }
+    cx.ensure_loaded("pv", &NULL_KEYWORD, "provides `$null`");
 }

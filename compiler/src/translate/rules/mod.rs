@@ -54,6 +54,7 @@ pub const ALL_RULES: &[&Rule] = &[
     &meaning::MAX_LEN,
     &meaning::STATEMENT_END,
     &meaning::DIRECTIVE_BALANCE,
+    &meaning::NULL_KEYWORD,
     &table2001::RULE_TABLE,
 ];
 
@@ -252,6 +253,13 @@ pub(crate) fn run(parsed: &Parsed, target: &Target) -> (Vec<Edit>, Vec<Diagnosti
         return (cx.edits, cx.diags);
     }
     modules::run(&mut cx);
+    // Kamailio refuses a config that defines a route twice; no rewrite
+    // knows which definition was meant.
+    cx.diags.extend(
+        crate::check(parsed)
+            .into_iter()
+            .filter(|d| d.code == crate::lints::DUPLICATE_ROUTE_CODE && d.is_error()),
+    );
     core_params::run(&mut cx);
     meaning::run(&mut cx);
     functions::run(&mut cx);

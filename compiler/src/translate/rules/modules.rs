@@ -124,6 +124,8 @@ const MOVES: &[(&str, Option<Line>, Option<&str>, &str)] = &[
     ("mi_rpc",       None,               None,                 "MI was removed in Kamailio 5.0; RPC is native"),
     ("fifo",         Some(Line::Ser2),   Some("jsonrpcs"),     "SER 2.0's `fifo` interface is served by `jsonrpcs` in Kamailio 5.0+"),
     ("acc_db",       Some(Line::Ser2),   Some("acc"),          "SER's `acc_db` is Kamailio's `acc` with its database backend (`db_flag`)"),
+    ("app_python",   None,               Some("app_python3"),  "Kamailio 5.6 embeds Python 3 (`app_python3`, same functions); the script must be Python 3"),
+    ("print",        None,               None,                 "SER's test module; its `print()` calls are written with `xlog`"),
     ("userblacklist", None,              Some("userblocklist"), "`userblacklist` is `userblocklist` since Kamailio 5.5"),
 ];
 
@@ -396,6 +398,11 @@ const PARAM_MOVES: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("acc_db", "log_missed_flag", "acc", Some("db_missed_flag"),      "SER's `acc_db` missed-call flag is `acc`'s `db_missed_flag`"),
     ("acc_db", "acc_table",       "acc", Some("db_table_acc"),        "renamed in `acc`"),
     ("acc_db", "mc_table",        "acc", Some("db_table_missed_calls"), "renamed in `acc`"),
+    ("acc", "acc_flag",           "acc", Some("log_flag"),            "SER 0.8's `acc_flag` is `log_flag`"),
+    ("usrloc", "use_database",    "usrloc", Some("db_mode"),          "`use_database` (0/1) is `db_mode` (0 none, 1 write-through) since SER 0.8.11"),
+    ("usrloc", "use_db",          "usrloc", Some("db_mode"),          "`use_db` (0/1) is `db_mode` (0 none, 1 write-through)"),
+    ("nathelper", "rtpproxy_disable_tout", "rtpproxy", Some("rtpproxy_disable_tout"), "RTP proxy control is the `rtpproxy` module since Kamailio 3.2"),
+    ("mediaproxy", "natping_interval", "nathelper", Some("natping_interval"), "NAT pinging is done by `nathelper` in Kamailio"),
     ("cfgutils", "shvset",        "pv", Some("shvset"),              "shared variables are in module `pv` since Kamailio 3.0"),
     ("cfgutils", "varset",        "pv", Some("varset"),              "script variables are in module `pv` since Kamailio 3.0"),
     ("avpops", "avp_url",         "avpops", Some("db_url"),          "renamed in OpenSER 1.0"),
@@ -415,6 +422,7 @@ const PARAM_MOVES: &[(&str, &str, &str, Option<&str>, &str)] = &[
 /// a comment and a warning says what is lost.
 #[rustfmt::skip]
 const LOSSY_DROPS: &[(&str, &str, &str)] = &[
+    ("xmlrpc", "port", "Kamailio's xmlrpc module has no listener of its own: it serves XML-RPC over the SIP TCP sockets (`listen=tcp:…`) through an `xmlrpc` route"),
     ("rr", "cookie_filter", "SER's rr AVP cookies (AVPs carried in Record-Route and restored for in-dialog requests) do not exist in Kamailio; store such values with `add_rr_param()` / `$avp` from the dialog or a database instead"),
     ("rr", "cookie_secret", "SER's rr AVP cookies do not exist in Kamailio"),
 ];
