@@ -298,6 +298,12 @@ pub(super) fn uses_percent_formats(p: &sercompat_grammar::Parsed) -> bool {
 #[rustfmt::skip]
 const RENAMES: &[(&str, &str, &str)] = &[
     ("t_was_cancelled",      "t_is_canceled",        "renamed in Kamailio 1.4"),
+    ("t_forward",            "t_relay",              "SER 0.8's `t_forward(host, port)` is `t_relay(host, port)`"),
+    ("t_relay_udp",          "t_relay_to_udp",       "renamed in SER 0.8"),
+    ("t_clear_forks",        "clear_branches",       "SER 0.8's `t_clear_forks()` (drop the branches added so far) is the core `clear_branches()`"),
+    ("load_contacts",        "t_load_contacts",      "lcr's `load_contacts()` is tm's `t_load_contacts()` since Kamailio 3.0"),
+    ("next_contacts",        "t_next_contacts",      "lcr's `next_contacts()` is tm's `t_next_contacts()` since Kamailio 3.0"),
+    ("mf_is_maxfwd_zero",    "is_maxfwd_lt",         "SER 0.8's `mf_is_maxfwd_zero()` is `is_maxfwd_lt(\"1\")`"),
     ("check_user_blacklist", "check_user_blocklist", "`userblacklist` is `userblocklist` since Kamailio 5.5"),
     ("check_user_whitelist", "check_user_allowlist", "`userblacklist` is `userblocklist` since Kamailio 5.5"),
     ("check_blacklist",      "check_blocklist",      "`userblacklist` is `userblocklist` since Kamailio 5.5"),
@@ -310,8 +316,15 @@ fn special(cx: &mut Cx, site: &Site, xprint: bool) -> bool {
     let name = call.name.text.as_str();
     let args = &call.args;
     if let Some(&(_, new, why)) = RENAMES.iter().find(|(o, _, _)| *o == name) {
+        if name == "mf_is_maxfwd_zero" {
+            cx.replace(site.span, "is_maxfwd_lt(\"1\")", &FUNCTION_REWRITE, why);
+            provide(cx, site, new, 1);
+            return true;
+        }
         cx.replace(call.name.span, new, &FUNCTION_RENAME, why);
-        provide(cx, site, new, args.len());
+        if !cx.kam.core_action(new) {
+            provide(cx, site, new, args.len());
+        }
         return true;
     }
     if let (Some(n), Some(a)) = (cx.nat_bflag, args.first()) {
@@ -370,6 +383,17 @@ fn special(cx: &mut Cx, site: &Site, xprint: bool) -> bool {
                 "keyed by AoR now",
             );
             provide(cx, site, new, 1);
+            true
+        }
+        "mf_decrement_maxfwd" if args.is_empty() => {
+            cx.replace(site.span, "mf_process_maxfwd_header(\"10\")", &FUNCTION_REWRITE, "SER 0.8's `mf_decrement_maxfwd()` is the decrement of `mf_process_maxfwd_header()`");
+            cx.warn(
+                &FUNCTION_REWRITE,
+                site.span,
+                "`mf_decrement_maxfwd()` only decremented an existing Max-Forwards; `mf_process_maxfwd_header(\"10\")` also adds one (10) when it is missing and returns false at 0",
+                "decrements, or adds when missing",
+            );
+            provide(cx, site, "mf_process_maxfwd_header", 1);
             true
         }
         "mf_is_maxfwd_present" if args.is_empty() => {

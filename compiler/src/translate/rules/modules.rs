@@ -126,6 +126,9 @@ const MOVES: &[(&str, Option<Line>, Option<&str>, &str)] = &[
     ("acc_db",       Some(Line::Ser2),   Some("acc"),          "SER's `acc_db` is Kamailio's `acc` with its database backend (`db_flag`)"),
     ("app_python",   None,               Some("app_python3"),  "Kamailio 5.6 embeds Python 3 (`app_python3`, same functions); the script must be Python 3"),
     ("print",        None,               None,                 "SER's test module; its `print()` calls are written with `xlog`"),
+    ("cpl-c",        None,               Some("cplc"),         "`cpl-c` is `cplc` since Kamailio 5.0"),
+    ("jsonrpc-c",    None,               Some("jsonrpcc"),     "`jsonrpc-c` is `jsonrpcc` since Kamailio 5.0"),
+    ("icscf",        None,               Some("ims_icscf"),    "the IMS modules carry the `ims_` prefix since Kamailio 4.0"),
     ("userblacklist", None,              Some("userblocklist"), "`userblacklist` is `userblocklist` since Kamailio 5.5"),
 ];
 
@@ -403,6 +406,9 @@ const PARAM_MOVES: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("usrloc", "use_db",          "usrloc", Some("db_mode"),          "`use_db` (0/1) is `db_mode` (0 none, 1 write-through)"),
     ("nathelper", "rtpproxy_disable_tout", "rtpproxy", Some("rtpproxy_disable_tout"), "RTP proxy control is the `rtpproxy` module since Kamailio 3.2"),
     ("mediaproxy", "natping_interval", "nathelper", Some("natping_interval"), "NAT pinging is done by `nathelper` in Kamailio"),
+    ("usrloc", "flush_interval",  "usrloc", Some("timer_interval"),   "SER 0.8's `flush_interval` is `timer_interval`"),
+    ("sl", "enable_stats",        "sl", None,                         "Kamailio keeps the sl statistics always"),
+    ("lcr", "contact_avp",        "lcr", None,                        "serial forking by q is tm's `t_load_contacts()`/`t_next_contacts()` since Kamailio 3.0, with its own XAVP"),
     ("cfgutils", "shvset",        "pv", Some("shvset"),              "shared variables are in module `pv` since Kamailio 3.0"),
     ("cfgutils", "varset",        "pv", Some("varset"),              "script variables are in module `pv` since Kamailio 3.0"),
     ("avpops", "avp_url",         "avpops", Some("db_url"),          "renamed in OpenSER 1.0"),
@@ -521,14 +527,18 @@ fn modparams(cx: &mut Cx, map: &[(String, Option<String>)]) {
         }
         // SER acc_db `failed_transactions=1` accounts failed transactions of
         // the flagged ones: Kamailio marks those with the same flag.
-        if old_mod == "acc_db" && param.value == "failed_transactions" {
+        if (old_mod == "acc_db" || old_mod == "acc") && param.value == "failed_transactions" {
             let flag = cx.parsed.config.items.iter().find_map(|i| match &i.kind {
                 ItemKind::ModParam {
                     module,
                     param,
                     value,
                     ..
-                } if module.value == "acc_db" && param.value == "log_flag" => Some(value),
+                } if module.value == old_mod
+                    && matches!(param.value.as_str(), "log_flag" | "db_flag" | "acc_flag") =>
+                {
+                    Some(value)
+                }
                 _ => None,
             });
             let on = int_value(value).unwrap_or(0) != 0;
@@ -657,6 +667,28 @@ fn regex_modparam(cx: &mut Cx, module: &StrLit, param: &StrLit, map: &[(String, 
         return;
     }
     if wanted.is_empty() {
+        // The parameter moved to another module (auth's `rpid_avp` is in
+        // siputils since Kamailio 3.3).
+        let moved = map
+            .iter()
+            .filter(|(old, _)| re.is_match(old))
+            .flat_map(|(old, _)| {
+                crate::catalog::rename_of(&param.value)
+                    .into_iter()
+                    .filter(move |r| r.old_module == Some(old.as_str()))
+            })
+            .filter_map(|r| r.new_module)
+            .find(|m| cx.kam.param(m, &param.value).is_some());
+        if let Some(m) = moved {
+            cx.replace(
+                module.span,
+                format!("\"{m}\""),
+                &MODPARAM_RENAME,
+                format!("`{}` is a parameter of `{m}` in Kamailio 5.6", param.value),
+            );
+            cx.ensure_loaded(m, &MODPARAM_RENAME, &format!("takes `{}`", param.value));
+            return;
+        }
         cx.cannot(
             &MODPARAM_UNKNOWN,
             param.span,
