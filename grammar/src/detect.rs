@@ -36,7 +36,7 @@ marker!(
 marker!(retcode, r"(?-u)\bswitch[ \t]*\([ \t]*retcode\b");
 marker!(
     ser08,
-    r"(?-u)\b(?:t_on_negative|rewriteFromRoute|addRecordRoute|sl_filter_ACK|len_gt)\b|(?m)^[ \t]*reply_route[ \t]*\["
+    r"(?-u)\b(?:t_on_negative|rewriteFromRoute|addRecordRoute|sl_filter_ACK|len_gt)\b|(?m)^[ \t]*reply_route[ \t]*\[|(?m)^[ \t]*!?[ \t]*\(?[ \t]*(?:src_ip|dst_ip|method|uri)[ \t]*(?:==|=~|!=)"
 );
 marker!(
     ser09,

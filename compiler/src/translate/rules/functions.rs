@@ -385,6 +385,45 @@ fn special(cx: &mut Cx, site: &Site, xprint: bool) -> bool {
             provide(cx, site, new, 1);
             true
         }
+        // OpenSER / Kamailio 1.x `t_relay("proto:host:port")`.
+        "t_relay" if args.len() == 1 => {
+            let Some(dest) = str_arg(&args[0]) else {
+                return false;
+            };
+            let parts: Vec<&str> = dest.split(':').collect();
+            let (proto, host, port) = match parts.as_slice() {
+                [p @ ("udp" | "tcp" | "tls"), h, port] => (Some(*p), *h, *port),
+                [h, port] => (None, *h, *port),
+                _ => return false,
+            };
+            let new = match proto {
+                Some(p) => format!("t_relay_to_{p}(\"{host}\", \"{port}\")"),
+                None => format!("t_relay(\"{host}\", \"{port}\")"),
+            };
+            cx.replace(site.span, new, &FUNCTION_REWRITE, "`t_relay(\"proto:host:port\")` (OpenSER, Kamailio 1.x) takes host and port apart since Kamailio 3.0");
+            provide(cx, site, "t_relay", 2);
+            true
+        }
+        // SER's core `send(host, port)`: corex `send_udp("host:port")`.
+        "send" if args.len() == 2 => {
+            let host = match &args[0].kind {
+                ExprKind::Str(s) | ExprKind::Name(s) | ExprKind::Ipv4(s) => s.clone(),
+                _ => return false,
+            };
+            let port = match &args[1].kind {
+                ExprKind::Int(n) => n.to_string(),
+                ExprKind::Str(s) => s.clone(),
+                _ => return false,
+            };
+            cx.replace(
+                site.span,
+                format!("send_udp(\"{host}:{port}\")"),
+                &FUNCTION_REWRITE,
+                "SER's `send(host, port)` is corex's `send_udp(\"host:port\")`",
+            );
+            provide(cx, site, "send_udp", 1);
+            true
+        }
         "mf_decrement_maxfwd" if args.is_empty() => {
             cx.replace(site.span, "mf_process_maxfwd_header(\"10\")", &FUNCTION_REWRITE, "SER 0.8's `mf_decrement_maxfwd()` is the decrement of `mf_process_maxfwd_header()`");
             cx.warn(

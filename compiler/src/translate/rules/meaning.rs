@@ -65,6 +65,18 @@ pub const NULL_KEYWORD: Rule = Rule {
     summary: "OpenSER's `NULL` keyword (`if ($rU==NULL)`, `$avp(x) = NULL`) is the `$null` pseudo-variable",
 };
 
+pub const GUARDED_STATEMENT: Rule = Rule {
+    code: "T0411",
+    name: "guarded-statement",
+    summary: "the September 2001 guarded statement `cond action;` becomes `if (cond) action;`",
+};
+
+pub const LEGACY_LOGIC: Rule = Rule {
+    code: "T0412",
+    name: "legacy-logic",
+    summary: "single `&` / `|` that meant logical AND / OR (SER 0.8/0.9, OpenSER 1.0/1.1) become `&&` / `||` (bitwise since)",
+};
+
 pub(super) fn run(cx: &mut Cx) {
     let era = cx.parsed.era.era;
     if era == Era::Rules2001 {
@@ -74,6 +86,8 @@ pub(super) fn run(cx: &mut Cx) {
     statement_ends(cx);
     directive_balance(cx);
     null_keyword(cx);
+    guarded_statements(cx);
+    legacy_logic(cx);
     if era.is_merged_core() {
         return;
     }
@@ -430,4 +444,99 @@ fn null_keyword(cx: &mut Cx) {
         return;
     }
     cx.ensure_loaded("pv", &NULL_KEYWORD, "provides `$null`");
+}
+
+/// The pre-release 2001 grammar wrote `cond action;` (and continued lines
+/// with `\`); every released SER and Kamailio wants `if (cond) action;`.
+fn guarded_statements(cx: &mut Cx) {
+    let mut found = Vec::new();
+    for item in &cx.parsed.config.items {
+        let ItemKind::Route(r) = &item.kind else {
+            continue;
+        };
+        walk::statements(&r.body.stmts, &mut |s| {
+            if let StmtKind::If { cond, then, .. } = &s.kind {
+                if !cx.text(s.span).starts_with("if") && cond.span.file == s.span.file {
+                    found.push((cond.span, then.span));
+                }
+            }
+        });
+    }
+    for (cond, then) in found {
+        // Insertions around the condition: rules may still rewrite inside it.
+        cx.insert(
+            cond,
+            cond.start as usize,
+            "if (",
+            &GUARDED_STATEMENT,
+            "a guarded statement of the 2001 grammar",
+        );
+        cx.insert(
+            cond,
+            cond.end as usize,
+            ")",
+            &GUARDED_STATEMENT,
+            "a guarded statement of the 2001 grammar",
+        );
+        // A `\` that continued the line before the action.
+        if cond.end < then.start {
+            let gap =
+                sercompat_grammar::Span::new(cond.file, cond.end as usize, then.start as usize);
+            let between = cx.text(gap).to_string();
+            if let Some(i) = between.find('\\') {
+                let at = cond.end as usize + i;
+                cx.replace(
+                    sercompat_grammar::Span::new(cond.file, at, at + 1),
+                    "",
+                    &GUARDED_STATEMENT,
+                    "line continuation of the 2001 grammar",
+                );
+            }
+        }
+    }
+}
+
+/// SER 0.8/0.9 and OpenSER 1.0/1.1 read a single `&`/`|` as logical
+/// AND/OR; since SER 2.0 and OpenSER 1.2 they are bitwise.
+fn legacy_logic(cx: &mut Cx) {
+    let mut found = Vec::new();
+    for item in &cx.parsed.config.items {
+        let ItemKind::Route(r) = &item.kind else {
+            continue;
+        };
+        walk::statements(&r.body.stmts, &mut |s| {
+            for root in walk::stmt_exprs(s) {
+                walk::exprs(root, &mut |e| {
+                    if let ExprKind::Binary(op @ (BinOp::LegacyAnd | BinOp::LegacyOr), a, b) =
+                        &e.kind
+                    {
+                        if a.span.file == b.span.file && a.span.end <= b.span.start {
+                            let sym = if *op == BinOp::LegacyAnd { '&' } else { '|' };
+                            found.push((
+                                a.span.file,
+                                a.span.end as usize,
+                                b.span.start as usize,
+                                sym,
+                            ));
+                        }
+                    }
+                });
+            }
+        });
+    }
+    for (file, from, to, sym) in found {
+        let gap = cx
+            .text(sercompat_grammar::Span::new(file, from, to))
+            .to_string();
+        if let Some(i) = gap.find(sym) {
+            let at = from + i;
+            let new = if sym == '&' { "&&" } else { "||" };
+            cx.replace(
+                sercompat_grammar::Span::new(file, at, at + 1),
+                new,
+                &LEGACY_LOGIC,
+                format!("a single `{sym}` was logical before SER 2.0 / OpenSER 1.2"),
+            );
+        }
+    }
 }

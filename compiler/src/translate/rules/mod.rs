@@ -55,6 +55,8 @@ pub const ALL_RULES: &[&Rule] = &[
     &meaning::STATEMENT_END,
     &meaning::DIRECTIVE_BALANCE,
     &meaning::NULL_KEYWORD,
+    &meaning::GUARDED_STATEMENT,
+    &meaning::LEGACY_LOGIC,
     &table2001::RULE_TABLE,
 ];
 

@@ -406,6 +406,7 @@ const PARAM_MOVES: &[(&str, &str, &str, Option<&str>, &str)] = &[
     ("usrloc", "use_db",          "usrloc", Some("db_mode"),          "`use_db` (0/1) is `db_mode` (0 none, 1 write-through)"),
     ("nathelper", "rtpproxy_disable_tout", "rtpproxy", Some("rtpproxy_disable_tout"), "RTP proxy control is the `rtpproxy` module since Kamailio 3.2"),
     ("mediaproxy", "natping_interval", "nathelper", Some("natping_interval"), "NAT pinging is done by `nathelper` in Kamailio"),
+    ("acc", "missed_flag",        "acc", Some("log_missed_flag"),     "SER 0.8's `missed_flag` is `log_missed_flag`"),
     ("usrloc", "flush_interval",  "usrloc", Some("timer_interval"),   "SER 0.8's `flush_interval` is `timer_interval`"),
     ("sl", "enable_stats",        "sl", None,                         "Kamailio keeps the sl statistics always"),
     ("lcr", "contact_avp",        "lcr", None,                        "serial forking by q is tm's `t_load_contacts()`/`t_next_contacts()` since Kamailio 3.0, with its own XAVP"),
@@ -616,6 +617,38 @@ fn modparams(cx: &mut Cx, map: &[(String, Option<String>)]) {
                 &MODULE_RENAME,
                 format!("module `{old_mod}` is `{target_mod}`"),
             );
+        }
+        // A parameter the rename table says moved to another module
+        // (auth's `rpid_prefix` is siputils' since Kamailio 3.3).
+        if cx.kam.param(&target_mod, &target_param).is_none() {
+            let moved = crate::catalog::rename_of(&target_param)
+                .into_iter()
+                .filter(|r| {
+                    r.kind == crate::catalog::RenameKind::Param && r.old_module == Some(old_mod)
+                })
+                .filter_map(|r| r.new_module.map(|m| (m, r.new)))
+                .find(|(m, p)| cx.kam.param(m, p).is_some());
+            if let Some((m, p)) = moved {
+                if m != target_mod {
+                    cx.replace(
+                        module.span,
+                        format!("\"{m}\""),
+                        &MODPARAM_RENAME,
+                        format!("`{target_param}` is a parameter of `{m}` in Kamailio 5.6"),
+                    );
+                    cx.ensure_loaded(m, &MODPARAM_RENAME, &format!("takes `{p}`"));
+                }
+                if p != target_param {
+                    cx.replace(
+                        param.span,
+                        format!("\"{p}\""),
+                        &MODPARAM_RENAME,
+                        format!("`{target_param}` is `{p}`"),
+                    );
+                }
+                target_mod = m.to_string();
+                target_param = p.to_string();
+            }
         }
         let Some(ty) = cx.kam.param(&target_mod, &target_param) else {
             if cx.kam.params(&target_mod).next().is_none() {
