@@ -36,6 +36,20 @@ pub const PV_MODULE_NOT_LOADED: Lint = Lint {
     summary: "a pseudo-variable whose module is not loaded",
 };
 
+pub const MODPARAM_UNKNOWN_PARAM: Lint = Lint {
+    code: "L0115",
+    name: "modparam-unknown-param",
+    severity: Severity::Warning,
+    summary: "a `modparam` naming a parameter the module does not have (Kamailio 5 configs, checked against Kamailio 5.6)",
+};
+
+pub const MODPARAM_VALUE_TYPE: Lint = Lint {
+    code: "L0116",
+    name: "modparam-value-type",
+    severity: Severity::Warning,
+    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (Kamailio 5 configs, checked against Kamailio 5.6)",
+};
+
 pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
     let era = cx.parsed.era.era;
     if era == Era::Rules2001 {
@@ -44,6 +58,9 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
     let loaded = loaded_modules(&cx.parsed.config);
     core_params(cx, era, out);
     modparams(cx, &loaded, out);
+    if era == Era::Kamailio5 {
+        modparam_types(cx, out);
+    }
     modules(cx, era, out);
     pvs(cx, era, &loaded, out);
 }
@@ -151,6 +168,56 @@ fn modparams(cx: &LintCtx, loaded: &[String], out: &mut Vec<Diagnostic>) {
                 );
             }
             _ => {}
+        }
+    }
+}
+
+/// Parameter names and value types of the Kamailio 5.6 module exports
+/// (`catalog/target-kamailio-5.6.tsv`). Only for Kamailio 5 configs: the
+/// exports of other eras are not recorded, and a 5.x release before 5.6
+/// may have had a parameter 5.6 dropped, hence warnings.
+fn modparam_types(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
+    use crate::catalog::target::{ParamType, TargetCatalog};
+    let kam = TargetCatalog::kamailio_5_6();
+    for item in &cx.parsed.config.items {
+        let ItemKind::ModParam {
+            module,
+            param,
+            value,
+            evaluated: false,
+        } = &item.kind
+        else {
+            continue;
+        };
+        let m = module.value.as_str();
+        // Plain module names only (a regex is L0110's business), and only
+        // modules whose exports the table lists.
+        if !m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            || kam.params(m).next().is_none()
+        {
+            continue;
+        }
+        let Some(ty) = kam.param(m, &param.value) else {
+            out.push(
+                MODPARAM_UNKNOWN_PARAM
+                    .diag(format!("module `{m}` has no parameter `{}` in Kamailio 5.6", param.value))
+                    .primary(param.span, "unknown parameter")
+                    .note("Kamailio refuses to start on an unknown module parameter; check the module's documentation for its current name"),
+            );
+            continue;
+        };
+        let wrong = match (&value.kind, ty) {
+            (ExprKind::Str(_), ParamType::Int) => Some(("a string", "an integer")),
+            (ExprKind::Int(_), ParamType::Str) => Some(("a number", "a string")),
+            _ => None,
+        };
+        if let Some((got, wants)) = wrong {
+            out.push(
+                MODPARAM_VALUE_TYPE
+                    .diag(format!("`{m}` parameter `{}` takes {wants}, and this is {got}", param.value))
+                    .primary(value.span, format!("{got} here"))
+                    .note("Kamailio refuses to start: module parameter types are strict (write `30`, not `\"30\"`, for an integer)"),
+            );
         }
     }
 }

@@ -63,6 +63,8 @@ pub const ALL: &[&Lint] = &[
     &config::PV_MODULE_NOT_LOADED,
     &args::WRONG_ARGUMENT_KIND,
     &args::ROUTE_TYPE,
+    &config::MODPARAM_UNKNOWN_PARAM,
+    &config::MODPARAM_VALUE_TYPE,
     &flags::FLAG_OUT_OF_RANGE,
     &flags::UNDECLARED_FLAG,
     &era::STOP_MEANING,
