@@ -93,6 +93,11 @@ fn seed_is_accepted(name: &str) {
 }
 
 #[test]
+fn first_ever_rule_table_translates() {
+    seed_is_accepted("sip_router-2001-first-ever-config.cfg");
+}
+
+#[test]
 fn ser_0_8_8_seed_translates() {
     seed_is_accepted("ser-0.8.8-ser.cfg");
 }
@@ -160,6 +165,7 @@ fn translation_is_idempotent() {
     }
     if let Some(shared) = sercompat_tests::shared_dir() {
         for s in [
+            "sip_router-2001-first-ever-config.cfg",
             "ser-0.8.8-ser.cfg",
             "ser-3.1-default-ser.cfg",
             "kamailio-3.1-default-kamailio.cfg",

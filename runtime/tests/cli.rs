@@ -366,3 +366,76 @@ fn translate_writes_the_output_file_and_exits_1_on_what_it_cannot_rewrite() {
         "{written}"
     );
 }
+
+/// A config and the file it includes, in a scratch directory.
+fn config_with_include(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sercompat-cli-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("inc")).unwrap();
+    std::fs::write(
+        dir.join("main.cfg"),
+        "# main\nloadmodule \"/usr/lib/ser/modules/sl.so\"\ninclude_file \"inc/routes.cfg\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("inc/routes.cfg"),
+        "# routes, kept as written\nloadmodule \"/usr/lib/ser/modules/tm.so\"\nroute { t_relay(); }\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn translate_writes_each_include_next_to_the_output() {
+    let dir = config_with_include("out");
+    let out = dir.join("new/kamailio.cfg");
+    let run = sercompat(&[
+        "check",
+        "-q",
+        "--fix",
+        "-o",
+        out.to_str().unwrap(),
+        dir.join("main.cfg").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let main = std::fs::read_to_string(&out).unwrap();
+    let inc = std::fs::read_to_string(dir.join("new/inc/routes.cfg")).unwrap();
+    assert!(
+        main.contains("loadmodule \"sl.so\"") && main.contains("include_file \"inc/routes.cfg\""),
+        "{main}"
+    );
+    assert_eq!(
+        inc,
+        "# routes, kept as written\nloadmodule \"tm.so\"\nroute { t_relay(); }\n"
+    );
+    // The originals are untouched.
+    assert!(std::fs::read_to_string(dir.join("inc/routes.cfg"))
+        .unwrap()
+        .contains("/usr/lib/ser"));
+}
+
+#[test]
+fn translate_in_place_rewrites_every_file() {
+    let dir = config_with_include("inplace");
+    let run = sercompat(&[
+        "check",
+        "-q",
+        "--fix",
+        "--in-place",
+        dir.join("main.cfg").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(std::fs::read_to_string(dir.join("main.cfg"))
+        .unwrap()
+        .contains("loadmodule \"sl.so\""));
+    assert!(std::fs::read_to_string(dir.join("inc/routes.cfg"))
+        .unwrap()
+        .contains("loadmodule \"tm.so\""));
+    // A second run has nothing left to change.
+    let again = sercompat(&[
+        "check",
+        "-q",
+        "--fix",
+        dir.join("main.cfg").to_str().unwrap(),
+    ]);
+    assert_eq!(again.stdout, "", "{}", again.transcript());
+}

@@ -13,6 +13,18 @@ pub struct Coverage {
 
 impl Coverage {
     pub fn add(&mut self, p: &Parsed) {
+        // The 2001 rule table has its own parser and no token stream.
+        for item in &p.config.items {
+            if let sercompat_grammar::ast::ItemKind::Rules(rules) = &item.kind {
+                for r in rules {
+                    let name = &p.db.file(r.span.file).name;
+                    self.by_file
+                        .entry(name.clone())
+                        .or_default()
+                        .push((r.span.start as usize, r.span.end as usize));
+                }
+            }
+        }
         for t in &p.tokens.tokens {
             if t.expansion != 0 {
                 continue; // from a define body: its use site is covered below

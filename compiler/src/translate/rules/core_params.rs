@@ -20,11 +20,6 @@ pub const CORE_PARAM_UNKNOWN: Rule = Rule {
     name: "core-param-unknown",
     summary: "a core parameter no era of SER or Kamailio knows: an error",
 };
-pub const CORE_PARAM_VALUE: Rule = Rule {
-    code: "T0204",
-    name: "core-param-value",
-    summary: "a core parameter value the target reads differently",
-};
 
 /// Removed core parameters whose job moved somewhere a person must set up.
 #[rustfmt::skip]

@@ -37,7 +37,6 @@ pub const ALL_RULES: &[&Rule] = &[
     &core_params::CORE_PARAM_RENAME,
     &core_params::CORE_PARAM_REMOVED,
     &core_params::CORE_PARAM_UNKNOWN,
-    &core_params::CORE_PARAM_VALUE,
     &functions::FUNCTION_RENAME,
     &functions::FUNCTION_REWRITE,
     &functions::FUNCTION_REMOVED,
