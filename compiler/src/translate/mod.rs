@@ -79,7 +79,8 @@ pub struct Translation {
     /// source database its spans point into.
     pub diags: Vec<(usize, Diagnostic)>,
     /// For each variant: whether a rule found something it cannot rewrite
-    /// in it (an error, whichever variant the deduplicated error names).
+    /// in it (an error, whichever variant the deduplicated error names), or
+    /// the original itself is broken there.
     pub variant_errors: Vec<bool>,
 }
 
@@ -150,8 +151,12 @@ pub fn translate(v: &Variants, target: &Target) -> Translation {
             push(vi, p, d, &mut diags);
             continue;
         }
-        let (found, found_diags) = rules::run(p, target);
-        variant_errors[vi] = found_diags.iter().any(Diagnostic::is_error);
+        let rules::Found {
+            edits: found,
+            diags: found_diags,
+            broken,
+        } = rules::run(p, target, vi == 0);
+        variant_errors[vi] = broken || found_diags.iter().any(Diagnostic::is_error);
         for d in found_diags {
             let d = if many {
                 d.note(shown_with(&variant.defines))

@@ -75,6 +75,11 @@ pub(crate) struct Cx<'p> {
     pub nat_bflag: Option<i64>,
     /// The config calls SER's `xlog` with `%` formats (module `xprint` now).
     pub ser_xlog: bool,
+    /// This is the variant without `-A` names (what Kamailio reads by default).
+    pub base: bool,
+    /// The original itself is broken in this variant (a `#!define` it
+    /// needs is not set): nothing a translation can fix.
+    pub broken: bool,
 }
 
 impl<'p> Cx<'p> {
@@ -237,7 +242,15 @@ impl<'p> Cx<'p> {
 }
 
 /// Runs every rule family over one parse.
-pub(crate) fn run(parsed: &Parsed, target: &Target) -> (Vec<Edit>, Vec<Diagnostic>) {
+/// What the rules found in one variant.
+pub(crate) struct Found {
+    pub edits: Vec<Edit>,
+    pub diags: Vec<Diagnostic>,
+    /// The original is broken in this variant (see [`Cx::broken`]).
+    pub broken: bool,
+}
+
+pub(crate) fn run(parsed: &Parsed, target: &Target, base: bool) -> Found {
     let mut cx = Cx {
         parsed,
         target,
@@ -248,10 +261,16 @@ pub(crate) fn run(parsed: &Parsed, target: &Target) -> (Vec<Edit>, Vec<Diagnosti
         inserted: Vec::new(),
         nat_bflag: None,
         ser_xlog: functions::uses_percent_formats(parsed),
+        base,
+        broken: false,
     };
     if parsed.era.era == sercompat_grammar::Era::Rules2001 {
         table2001::run(&mut cx);
-        return (cx.edits, cx.diags);
+        return Found {
+            edits: cx.edits,
+            diags: cx.diags,
+            broken: false,
+        };
     }
     modules::run(&mut cx);
     // Kamailio refuses a config that defines a route twice; no rewrite
@@ -264,5 +283,9 @@ pub(crate) fn run(parsed: &Parsed, target: &Target) -> (Vec<Edit>, Vec<Diagnosti
     core_params::run(&mut cx);
     meaning::run(&mut cx);
     functions::run(&mut cx);
-    (cx.edits, cx.diags)
+    Found {
+        edits: cx.edits,
+        diags: cx.diags,
+        broken: cx.broken,
+    }
 }

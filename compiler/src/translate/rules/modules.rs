@@ -756,13 +756,26 @@ fn bare_name(cx: &mut Cx, w: &str, span: Span, module: &str, param: &str) {
     ) {
         return;
     }
-    cx.cannot(
-        &MODPARAM_VALUE,
-        span,
-        format!("`{w}` is a bare name: Kamailio takes only a string or a number as the value of `{module}` parameter `{param}`"),
-        "not a value",
-        "it is probably a #!define that this variant does not define: define it, or quote the value",
-    );
+    let message = format!("`{w}` is a bare name: Kamailio takes only a string or a number as the value of `{module}` parameter `{param}`");
+    if cx.base {
+        cx.cannot(
+            &MODPARAM_VALUE,
+            span,
+            message,
+            "not a value",
+            "it is probably a #!define that the config does not define: define it, or quote the value",
+        );
+    } else {
+        // Only with some `-A` names: the original is broken there too (the
+        // Kamailio 3.1 default's WITH_ACCDB without WITH_MYSQL).
+        cx.broken = true;
+        cx.warn(
+            &MODPARAM_VALUE,
+            span,
+            format!("{message}; the original is broken the same way with this variant's names (a #!define it needs is missing), so it is not translated for them"),
+            "not a value",
+        );
+    }
 }
 
 /// The value of a parameter of type `ty`, in the target's units.
