@@ -439,3 +439,26 @@ fn translate_in_place_rewrites_every_file() {
     ]);
     assert_eq!(again.stdout, "", "{}", again.transcript());
 }
+
+#[test]
+fn run_refuses_to_start_and_names_every_call_it_lacks() {
+    let run = sercompat(&["run", SER08]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let lacking = run.stderr.matches("error[R0001]: `").count();
+    assert!(lacking >= 5, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("`t_relay` of module `tm` is not implemented"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("compat-configs/ser-0.8/ser-basic.cfg:"),
+        "spans point into the file: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("not starting:"), "{}", run.stderr);
+    // Kamailio's own way of naming the file works too.
+    let dash_f = sercompat(&["run", "-f", SER08]);
+    assert_eq!(dash_f.stderr, run.stderr);
+}

@@ -5,6 +5,7 @@
 
 mod lower;
 pub mod pv;
+pub mod readiness;
 
 pub use lower::{lower, lower_with};
 

@@ -83,7 +83,7 @@ fn parse_target(s: &str) -> Result<Target, String> {
     })
 }
 
-fn parse_era(s: &str) -> Result<Era, String> {
+pub(super) fn parse_era(s: &str) -> Result<Era, String> {
     Era::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = sercompat_grammar::dialect::ALL_ERAS
             .iter()

@@ -1,6 +1,7 @@
 //! Command-line front: `sercompat check …`.
 
 mod check;
+mod run;
 mod sarif;
 mod translate;
 
@@ -21,6 +22,9 @@ struct Cli {
 enum Command {
     /// Parse configs of any era and report problems.
     Check(check::CheckArgs),
+    /// Serve SIP with a config as it is (refuses to start on anything the
+    /// runtime does not implement, naming it).
+    Run(run::RunArgs),
 }
 
 /// Runs the CLI; returns the exit status (0 ok, 1 problems found, 2 usage or I/O error).
@@ -35,5 +39,6 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -1,0 +1,97 @@
+//! Whether the runtime can execute a program: every call must be bound to
+//! a catalog entry the runtime implements (`compiler/catalog/implemented.txt`).
+//! `sercompat run` refuses to start otherwise, naming each call — a
+//! function the runtime lacks must never be a silent no-op.
+
+use super::{Callee, Op, Program, Value, ValueKind};
+use sercompat_grammar::{Diagnostic, Span};
+
+/// The code of "the runtime does not implement this call".
+pub const NOT_IMPLEMENTED: &str = "R0001";
+
+/// One diagnostic per call site the runtime cannot execute.
+pub fn unimplemented_calls(program: &Program) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for route in &program.routes {
+        ops(&route.body, &mut out);
+    }
+    out.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));
+    out.dedup_by(|a, b| a.primary_span() == b.primary_span() && a.message == b.message);
+    out
+}
+
+fn ops(list: &[Op], out: &mut Vec<Diagnostic>) {
+    for op in list {
+        match op {
+            Op::Call {
+                callee,
+                name,
+                args,
+                span,
+            } => {
+                call(callee, name, *span, out);
+                args.iter().for_each(|a| value(a, out));
+            }
+            Op::Route { .. } => {}
+            Op::If {
+                cond,
+                then,
+                otherwise,
+            } => {
+                value(cond, out);
+                ops(then, out);
+                ops(otherwise, out);
+            }
+            Op::While { cond, body } => {
+                value(cond, out);
+                ops(body, out);
+            }
+            Op::Switch { subject, cases } => {
+                value(subject, out);
+                cases.iter().for_each(|c| ops(&c.body, out));
+            }
+            Op::Assign {
+                target, value: v, ..
+            } => {
+                value(target, out);
+                value(v, out);
+            }
+            Op::Stop { value: v, .. } => {
+                if let Some(v) = v {
+                    value(v, out);
+                }
+            }
+        }
+    }
+}
+
+fn value(v: &Value, out: &mut Vec<Diagnostic>) {
+    match &v.kind {
+        ValueKind::Call(op) => ops(std::slice::from_ref(op), out),
+        ValueKind::Unary(_, a) | ValueKind::Cast(_, a) => value(a, out),
+        ValueKind::Binary(_, a, b) | ValueKind::Concat(a, b) | ValueKind::AssignExpr(a, b) => {
+            value(a, out);
+            value(b, out);
+        }
+        ValueKind::Block(list) => ops(list, out),
+        _ => {}
+    }
+}
+
+fn call(callee: &Callee, name: &str, span: Span, out: &mut Vec<Diagnostic>) {
+    let what = match callee {
+        Callee::Core(a) if a.implemented => return,
+        Callee::Module(f) if f.implemented => return,
+        Callee::Core(_) => format!("core action `{name}`"),
+        Callee::Module(f) => format!("`{name}` of module `{}`", f.module),
+        Callee::Unresolved(_) => format!("`{name}`, which no loaded module of this era provides,"),
+    };
+    out.push(
+        Diagnostic::error(
+            NOT_IMPLEMENTED,
+            format!("{what} is not implemented by the sercompat runtime yet"),
+        )
+        .primary(span, "the runtime cannot execute this call")
+        .note("`sercompat run` refuses to start rather than skip it; `sercompat check --fix` translates the config for Kamailio 5.6 meanwhile"),
+    );
+}
