@@ -1,0 +1,5 @@
+//! sercompat's runtime library: the parts of the SIP server that need no
+//! network, starting with the sans-IO SIP message layer ([`sip`]).
+
+pub mod net;
+pub mod sip;

@@ -1,0 +1,194 @@
+//! Header-level edits on top of lumps: what a proxy does to a message it
+//! forwards.
+
+use super::chars::{is_ctl, is_token};
+use super::error::{ErrorKind, Problem, SipError};
+use super::header_name::HeaderName;
+use super::headers::parse_vias;
+use super::lumps::Lumps;
+use super::message::SipMessage;
+use super::scanner::Scanner;
+use super::span::Span;
+use super::uri::Uri;
+use bytes::Bytes;
+
+/// Where a new header goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderPosition {
+    /// Before the first header field.
+    First,
+    /// After the last header field, before the empty line.
+    Last,
+    /// Right after header field `index`.
+    After(usize),
+    /// Right before header field `index`.
+    Before(usize),
+}
+
+/// Edits for one message, applied by [`MessageEditor::build`].
+///
+/// Offsets are those of the received message, so edits never shift each
+/// other. When an edit changes the body, `build` rewrites Content-Length
+/// (or adds one) to match.
+#[derive(Debug, Clone)]
+pub struct MessageEditor<'m> {
+    msg: &'m SipMessage,
+    lumps: Lumps,
+}
+
+impl<'m> MessageEditor<'m> {
+    pub fn new(msg: &'m SipMessage) -> Self {
+        MessageEditor {
+            msg,
+            lumps: Lumps::new(msg.as_bytes().len()),
+        }
+    }
+
+    pub fn message(&self) -> &'m SipMessage {
+        self.msg
+    }
+
+    /// Raw lumps, for edits the helpers do not cover.
+    pub fn lumps_mut(&mut self) -> &mut Lumps {
+        &mut self.lumps
+    }
+
+    pub fn add_header(
+        &mut self,
+        at: HeaderPosition,
+        name: &str,
+        value: &str,
+    ) -> Result<(), SipError> {
+        let line = header_line(name, value)?;
+        match at {
+            HeaderPosition::First => match self.msg.fields().first() {
+                Some(first) => self.lumps.insert_before(first.line.start, line),
+                None => self.lumps.insert_before(self.msg.headers_end(), line),
+            },
+            HeaderPosition::Last => self.lumps.insert_after(self.msg.headers_end(), line),
+            HeaderPosition::After(index) => {
+                let end = self.field_line(index)?.end;
+                self.lumps.insert_after(end, line)
+            }
+            HeaderPosition::Before(index) => {
+                let start = self.field_line(index)?.start;
+                self.lumps.insert_before(start, line)
+            }
+        }
+    }
+
+    /// Removes header field `index`, continuation lines and line end
+    /// included.
+    pub fn remove_header(&mut self, index: usize) -> Result<(), SipError> {
+        let line = self.field_line(index)?;
+        self.lumps.delete(line)
+    }
+
+    /// Removes every header field called `name`; returns how many.
+    pub fn remove_headers(&mut self, name: &HeaderName) -> Result<usize, SipError> {
+        let lines: Vec<Span> = self
+            .msg
+            .headers_named(name)
+            .map(|h| h.line_span())
+            .collect();
+        for line in &lines {
+            self.lumps.delete(*line)?;
+        }
+        Ok(lines.len())
+    }
+
+    /// Replaces the Request-URI, which must parse and carry no headers.
+    pub fn set_request_uri(&mut self, uri: &str) -> Result<(), SipError> {
+        let span = self
+            .msg
+            .request_uri_location()
+            .ok_or(SipError::new(ErrorKind::NotARequest))?;
+        let parsed = Uri::parse(uri.as_bytes())?;
+        if parsed.as_sip().is_some_and(|u| u.headers().is_some()) {
+            return Err(SipError::new(ErrorKind::Uri(Problem::UriHeadersNotAllowed)));
+        }
+        self.lumps
+            .replace(span, Bytes::copy_from_slice(uri.as_bytes()))
+    }
+
+    /// Adds `Via: value` above the topmost Via, as a proxy does before
+    /// forwarding a request (RFC 3261 §16.6 step 8).
+    pub fn insert_via(&mut self, value: &str) -> Result<(), SipError> {
+        let line = header_line("Via", value)?;
+        let src = Bytes::copy_from_slice(value.as_bytes());
+        parse_vias(&mut Scanner::new(&src, Span::new(0, src.len()))).map_err(|f| {
+            SipError::new(ErrorKind::Header {
+                name: HeaderName::Via,
+                problem: f.problem,
+            })
+        })?;
+        match self.msg.headers_named(&HeaderName::Via).next() {
+            Some(top) => self.lumps.insert_before(top.line_span().start, line),
+            None => match self.msg.fields().first() {
+                Some(first) => self.lumps.insert_before(first.line.start, line),
+                None => self.lumps.insert_before(self.msg.headers_end(), line),
+            },
+        }
+    }
+
+    /// Replaces the whole body.
+    pub fn set_body(&mut self, body: impl Into<Bytes>) -> Result<(), SipError> {
+        self.lumps.replace(self.msg.body_span(), body)
+    }
+
+    /// Applies the edits once and returns the bytes to send. With no edits
+    /// this is the received message, byte for byte.
+    pub fn build(&self) -> Result<Bytes, SipError> {
+        let body = self.msg.body_span();
+        if !self.lumps.touches(body) {
+            return self.lumps.apply(self.msg.as_bytes());
+        }
+        let mut lumps = self.lumps.clone();
+        let body_len = lumps.length_within(body);
+        fix_content_length(self.msg, &mut lumps, body_len)?;
+        lumps.apply(self.msg.as_bytes())
+    }
+
+    fn field_line(&self, index: usize) -> Result<Span, SipError> {
+        self.msg
+            .field(index)
+            .map(|f| f.line)
+            .ok_or(SipError::new(ErrorKind::NoSuchHeader { index }))
+    }
+}
+
+/// Every surviving Content-Length gets the new length; if none survives
+/// (there was none, or an edit removed it), one is added last.
+fn fix_content_length(
+    msg: &SipMessage,
+    lumps: &mut Lumps,
+    body_len: usize,
+) -> Result<(), SipError> {
+    let digits = body_len.to_string();
+    let mut kept = 0;
+    for header in msg.headers_named(&HeaderName::ContentLength) {
+        if lumps.is_cut(header.line_span()) {
+            continue;
+        }
+        lumps.replace(
+            header.value_span(),
+            Bytes::copy_from_slice(digits.as_bytes()),
+        )?;
+        kept += 1;
+    }
+    if kept == 0 {
+        lumps.insert_before(msg.headers_end(), format!("Content-Length: {digits}\r\n"))?;
+    }
+    Ok(())
+}
+
+/// `name: value CRLF`, refusing anything that would break the framing.
+pub(crate) fn header_line(name: &str, value: &str) -> Result<Bytes, SipError> {
+    if name.is_empty() || !name.bytes().all(is_token) {
+        return Err(SipError::new(ErrorKind::InvalidHeaderName));
+    }
+    if value.bytes().any(is_ctl) {
+        return Err(SipError::new(ErrorKind::InvalidHeaderValue));
+    }
+    Ok(Bytes::from(format!("{name}: {value}\r\n")))
+}

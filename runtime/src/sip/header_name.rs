@@ -1,0 +1,203 @@
+//! Header field names: case-insensitive, compact forms folded into the full
+//! name (RFC 3261 §7.3.3 and the registry of compact forms).
+
+use super::chars::is_token;
+use super::text::SipStr;
+use std::fmt;
+
+macro_rules! header_names {
+    (@compact) => { None };
+    (@compact $c:literal) => { Some($c as char) };
+    ($( $variant:ident = $full:literal $(/ $compact:literal)? ,)*) => {
+        /// A header field name. Known names compare by variant, whatever
+        /// case or compact form they arrived in; any other name is kept as
+        /// received and compares case-insensitively.
+        #[derive(Debug, Clone)]
+        #[non_exhaustive]
+        pub enum HeaderName {
+            $( $variant, )*
+            Other(SipStr),
+        }
+
+        impl HeaderName {
+            fn known(raw: &[u8]) -> Option<HeaderName> {
+                if let [one] = raw {
+                    return match one.to_ascii_lowercase() {
+                        $( $( $compact => Some(HeaderName::$variant), )? )*
+                        _ => None,
+                    };
+                }
+                $(
+                    if raw.eq_ignore_ascii_case($full.as_bytes()) {
+                        return Some(HeaderName::$variant);
+                    }
+                )*
+                None
+            }
+
+            /// The full name as RFC 3261 spells it (or the name as received).
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( HeaderName::$variant => $full, )*
+                    HeaderName::Other(raw) => raw.to_str().unwrap_or("?"),
+                }
+            }
+
+            /// The one-letter compact form, when the name has one.
+            pub fn compact_form(&self) -> Option<char> {
+                match self {
+                    $( HeaderName::$variant => header_names!(@compact $($compact)?), )*
+                    HeaderName::Other(_) => None,
+                }
+            }
+        }
+    };
+}
+
+header_names! {
+    Via = "Via" / b'v',
+    From = "From" / b'f',
+    To = "To" / b't',
+    CallId = "Call-ID" / b'i',
+    CSeq = "CSeq",
+    Contact = "Contact" / b'm',
+    ContentLength = "Content-Length" / b'l',
+    ContentType = "Content-Type" / b'c',
+    ContentEncoding = "Content-Encoding" / b'e',
+    Supported = "Supported" / b'k',
+    Subject = "Subject" / b's',
+    Event = "Event" / b'o',
+    ReferTo = "Refer-To" / b'r',
+    AllowEvents = "Allow-Events" / b'u',
+    SessionExpires = "Session-Expires" / b'x',
+    Identity = "Identity" / b'y',
+    AcceptContact = "Accept-Contact" / b'a',
+    ReferredBy = "Referred-By" / b'b',
+    RequestDisposition = "Request-Disposition" / b'd',
+    RejectContact = "Reject-Contact" / b'j',
+    IdentityInfo = "Identity-Info" / b'n',
+    Route = "Route",
+    RecordRoute = "Record-Route",
+    MaxForwards = "Max-Forwards",
+    Expires = "Expires",
+    MinExpires = "Min-Expires",
+    Authorization = "Authorization",
+    ProxyAuthorization = "Proxy-Authorization",
+    WwwAuthenticate = "WWW-Authenticate",
+    ProxyAuthenticate = "Proxy-Authenticate",
+    AuthenticationInfo = "Authentication-Info",
+    Date = "Date",
+    Require = "Require",
+    ProxyRequire = "Proxy-Require",
+    Unsupported = "Unsupported",
+    Allow = "Allow",
+    Accept = "Accept",
+    AcceptEncoding = "Accept-Encoding",
+    AcceptLanguage = "Accept-Language",
+    AlertInfo = "Alert-Info",
+    CallInfo = "Call-Info",
+    ContentDisposition = "Content-Disposition",
+    ContentLanguage = "Content-Language",
+    ErrorInfo = "Error-Info",
+    InReplyTo = "In-Reply-To",
+    MimeVersion = "MIME-Version",
+    Organization = "Organization",
+    Priority = "Priority",
+    ReplyTo = "Reply-To",
+    RetryAfter = "Retry-After",
+    Server = "Server",
+    Timestamp = "Timestamp",
+    UserAgent = "User-Agent",
+    Warning = "Warning",
+    Path = "Path",
+    ServiceRoute = "Service-Route",
+    PAssertedIdentity = "P-Asserted-Identity",
+    PPreferredIdentity = "P-Preferred-Identity",
+    Privacy = "Privacy",
+    RSeq = "RSeq",
+    RAck = "RAck",
+    Reason = "Reason",
+    Replaces = "Replaces",
+    MinSe = "Min-SE",
+}
+
+impl HeaderName {
+    /// The name of a header as it appears in a message. `raw` must be a
+    /// token (framing guarantees it).
+    pub(crate) fn from_raw(raw: SipStr) -> Self {
+        Self::known(&raw).unwrap_or(HeaderName::Other(raw))
+    }
+
+    /// A name given by a caller (say, a header to add). Returns `None` when
+    /// it is not a token.
+    pub fn new(name: &str) -> Option<Self> {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || !bytes.iter().all(|&b| is_token(b)) {
+            return None;
+        }
+        Some(Self::known(bytes).unwrap_or_else(|| HeaderName::Other(SipStr::copy_from(bytes))))
+    }
+}
+
+impl PartialEq for HeaderName {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (HeaderName::Other(a), HeaderName::Other(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
+}
+
+impl Eq for HeaderName {}
+
+impl fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(raw: &'static str) -> HeaderName {
+        HeaderName::from_raw(SipStr::from_static(raw))
+    }
+
+    #[test]
+    fn names_fold_case_and_compact_forms() {
+        assert_eq!(name("vIA"), HeaderName::Via);
+        assert_eq!(name("v"), HeaderName::Via);
+        assert_eq!(name("V"), HeaderName::Via);
+        assert_eq!(name("I"), HeaderName::CallId);
+        assert_eq!(name("l"), HeaderName::ContentLength);
+        assert_eq!(name("MaX-fOrWaRdS"), HeaderName::MaxForwards);
+        assert_eq!(name("x"), HeaderName::SessionExpires);
+        assert_eq!(HeaderName::Contact.compact_form(), Some('m'));
+        assert_eq!(HeaderName::CSeq.compact_form(), None);
+    }
+
+    #[test]
+    fn unknown_names_compare_without_case_and_escapes_stay_unknown() {
+        assert_eq!(name("X-Foo"), name("x-foo"));
+        assert_eq!(
+            name("C%6Fntact"),
+            HeaderName::Other(SipStr::from_static("c%6fntact"))
+        );
+        assert_ne!(name("C%6Fntact"), HeaderName::Contact);
+        assert_eq!(name("q"), HeaderName::Other(SipStr::from_static("Q")));
+    }
+
+    #[test]
+    fn caller_names_must_be_tokens() {
+        assert_eq!(HeaderName::new("Via"), Some(HeaderName::Via));
+        assert!(HeaderName::new("Bad Name").is_none());
+        assert!(HeaderName::new("").is_none());
+        assert_eq!(
+            HeaderName::new("X-Test")
+                .map(|n| n.as_str().to_owned())
+                .as_deref(),
+            Some("X-Test")
+        );
+    }
+}
