@@ -3,4 +3,5 @@
 
 pub mod engine;
 pub mod net;
+pub mod serve;
 pub mod sip;

@@ -50,6 +50,7 @@ pub fn lower_with(parsed: &Parsed, table: &RouteTable) -> (Program, Vec<Diagnost
         defaults: HashMap::new(),
         flags: flags(&parsed.config),
         modules: l.loaded.clone(),
+        rules: rules(&parsed.config),
     };
     for ((class, name), &idx) in &table.by_name {
         program
@@ -73,6 +74,25 @@ pub fn lower_with(parsed: &Parsed, table: &RouteTable) -> (Program, Vec<Diagnost
         });
     }
     (program, l.diags)
+}
+
+/// The 2001 rule table, regexes compiled once.
+fn rules(config: &ast::Config) -> Vec<TableRule> {
+    config
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ItemKind::Rules(r) => Some(r),
+            _ => None,
+        })
+        .flatten()
+        .map(|r| TableRule {
+            method: compile_regex(&r.method.text),
+            uri: compile_regex(&r.uri.text),
+            dest: r.dest.text.clone(),
+            span: r.span,
+        })
+        .collect()
 }
 
 /// Named flags: `flags A : 3, B;` gives A bit 3 and B the next free bit.
@@ -548,6 +568,18 @@ mod tests {
             panic!()
         };
         assert!(matches!(&**call, Op::Call { callee: Callee::Module(f), .. } if f.module == "tm"));
+    }
+
+    #[test]
+    fn rule_table_is_lowered_in_order() {
+        let (prog, _) = lowered("INVITE|ACK ^sip:1[0-9]+@ 127.0.0.1:5070\n.* .* 127.0.0.1\n");
+        assert_eq!(prog.era, Era::Rules2001);
+        assert_eq!(prog.rules.len(), 2);
+        let r = &prog.rules[0];
+        assert!(r.method.as_ref().unwrap().is_match("ack"));
+        assert!(r.uri.as_ref().unwrap().is_match("sip:123@x"));
+        assert_eq!(r.dest, "127.0.0.1:5070");
+        assert!(prog.routes.is_empty());
     }
 
     #[test]

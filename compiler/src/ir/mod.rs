@@ -8,6 +8,8 @@ pub mod pv;
 pub mod readiness;
 
 pub use lower::{lower, lower_with};
+/// The regex type of the IR, for code that holds compiled patterns.
+pub use regex::Regex;
 
 use crate::catalog::entries::{CoreAction, Function};
 use crate::routes::RouteClass;
@@ -35,6 +37,28 @@ pub struct Program {
     pub flags: HashMap<String, u8>,
     /// Module names loaded, in order.
     pub modules: Vec<String>,
+    /// The 2001 rule table (era `Rules2001`), in file order: the first rule
+    /// whose method and Request-URI regexes both match forwards the request
+    /// statelessly to its destination; no match drops it. Empty otherwise.
+    pub rules: Vec<TableRule>,
+}
+
+/// One line of the 2001 rule table: `method_regex uri_regex destination`.
+#[derive(Debug)]
+pub struct TableRule {
+    /// POSIX extended, case-insensitive (as `=~`); `Err` holds why the
+    /// pattern did not compile (the runtime refuses such a rule).
+    pub method: Result<Arc<Regex>, String>,
+    pub uri: Result<Arc<Regex>, String>,
+    /// `host[:port]` as written.
+    pub dest: String,
+    pub span: Span,
+}
+
+/// Compiles a pattern the way the IR compiles constant `=~` operands
+/// (POSIX extended, case-insensitive), for patterns only known at run time.
+pub fn compile_regex(pattern: &str) -> Result<Arc<Regex>, String> {
+    crate::lints::regex::compile(pattern, true).map(Arc::new)
 }
 
 #[derive(Debug)]

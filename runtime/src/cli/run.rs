@@ -5,6 +5,11 @@
 
 use clap::Args;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use sercompat::engine::{Engine, EngineConfig};
+use sercompat::net::server;
+use sercompat::net::sockets::{resolve, SystemResolver};
+use sercompat::net::{Server, ServerConfig};
+use sercompat::serve;
 use sercompat_compiler::ir::readiness;
 use sercompat_grammar::{diagnostic::codes, render, Diagnostic, Era, Options};
 use std::path::PathBuf;
@@ -23,9 +28,6 @@ pub struct RunArgs {
     #[arg(long, value_name = "ERA", value_parser = super::check::parse_era)]
     dialect: Option<Era>,
 }
-
-/// The code of "the server itself is not there yet".
-const NO_SERVER: &str = "R0002";
 
 pub fn run(args: RunArgs) -> i32 {
     let Some(path) = args.file.or(args.config) else {
@@ -55,20 +57,13 @@ pub fn run(args: RunArgs) -> i32 {
         .filter(|d| d.is_error())
         .cloned()
         .collect();
-    if diags.is_empty() {
-        let (program, lowering) = sercompat_compiler::ir::lower(&parsed);
-        diags.extend(lowering.into_iter().filter(Diagnostic::is_error));
-        diags.extend(readiness::unimplemented_calls(&program));
+    if !diags.is_empty() {
+        return report(&parsed, &diags, &mut stderr);
     }
-    if diags.is_empty() {
-        diags.push(Diagnostic::error(
-            NO_SERVER,
-            format!(
-                "{}: the config needs nothing the runtime lacks, but the SIP server (transports, transactions) is not built yet; nothing is served",
-                path.display()
-            ),
-        ));
-    } else {
+    let (program, lowering) = sercompat_compiler::ir::lower(&parsed);
+    diags.extend(lowering.into_iter().filter(Diagnostic::is_error));
+    diags.extend(readiness::unimplemented_calls(&program));
+    if !diags.is_empty() {
         let n = diags
             .iter()
             .filter(|d| d.code == readiness::NOT_IMPLEMENTED)
@@ -83,9 +78,81 @@ pub fn run(args: RunArgs) -> i32 {
                 ),
             ));
         }
+        return report(&parsed, &diags, &mut stderr);
     }
-    for d in &diags {
-        if render::human(&parsed.db, d, &mut stderr).is_err() {
+    let (sockets, children) = match serve::socket_config(&parsed) {
+        Ok(s) => s,
+        Err(d) => return report(&parsed, &d, &mut stderr),
+    };
+    let resolved = match resolve(&sockets, &SystemResolver) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error[{}]: {e}", serve::BAD_SOCKET);
+            return 1;
+        }
+    };
+    for (spec, why) in &resolved.skipped {
+        eprintln!(
+            "warning[{}]: `{spec}` is not served: {why}",
+            serve::BAD_SOCKET
+        );
+    }
+    let rt = match server::runtime(children) {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error[{}]: cannot start the runtime: {e}", codes::IO);
+            return 2;
+        }
+    };
+    let program = std::sync::Arc::new(program);
+    rt.block_on(async move {
+        // Bind first: `myself` is what was bound.
+        let bound: Vec<std::net::SocketAddr> = resolved.sockets.iter().map(|s| s.addr).collect();
+        let advertised: Vec<(String, u16)> = resolved
+            .sockets
+            .iter()
+            .filter_map(|s| s.advertise.clone())
+            .collect();
+        let aliases: Vec<(String, Option<u16>)> = resolved
+            .aliases
+            .iter()
+            .map(|a| (a.host.clone(), a.port))
+            .collect();
+        let config = EngineConfig {
+            myself: serve::myself(&bound, &advertised, &aliases),
+            ..EngineConfig::default()
+        };
+        let engine = match Engine::new(program, config) {
+            Ok(e) => e,
+            Err(refused) => return report(&parsed, &refused.diagnostics, &mut stderr),
+        };
+        let handler = std::sync::Arc::new(serve::EngineHandler::new(engine, bound.clone()));
+        let mut server_config = ServerConfig::new(resolved.sockets.clone());
+        server_config.udp_workers = children;
+        server_config.mhomed = resolved.mhomed;
+        let server = match Server::bind(server_config, handler).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error[{}]: {e}", serve::BAD_SOCKET);
+                return 1;
+            }
+        };
+        for l in server.local_sockets() {
+            eprintln!("listening on {}:{}", l.transport, l.addr);
+        }
+        let _ = tokio::signal::ctrl_c().await;
+        server.shutdown();
+        0
+    })
+}
+
+fn report(
+    parsed: &sercompat_grammar::Parsed,
+    diags: &[Diagnostic],
+    out: &mut StandardStream,
+) -> i32 {
+    for d in diags {
+        if render::human(&parsed.db, d, out).is_err() {
             return 2;
         }
     }

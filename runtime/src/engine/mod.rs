@@ -1,2 +1,430 @@
 //! The interpreter: runs a lowered config (the IR of `sercompat_compiler::ir`)
 //! over one SIP message at a time. Sans-IO: it returns what to send.
+//!
+//! ```text
+//! Engine::new(Arc<Program>, EngineConfig) ─► refuses what it cannot run
+//! engine.on_request(&SipMessage, RecvInfo) ─► Vec<Output>   (replies, forwards)
+//!                                          ─► Logger          (log/xlog lines)
+//! ```
+//!
+//! What runs: `request_route` / `route` blocks (the main blocks in order,
+//! named and numbered sub-routes), `if`/`switch`/`while`, assignments,
+//! `return`/`exit`/`drop`/`break` with the meaning the IR records for the
+//! file's era, expressions with the era's operators, the condition words
+//! (`method`, `uri`, `src_ip`, `myself`, ...), the pseudo-variables of
+//! [`pv`], the core actions and module functions of [`funcs`], and the 2001
+//! rule table. Anything else is refused by [`Engine::new`]: a function the
+//! runtime lacks is never a silent no-op.
+//!
+//! Deliberately injected: the Via branch and the To tag of local replies
+//! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
+
+mod exec;
+mod funcs;
+mod pv;
+mod uri;
+mod value;
+
+pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
+pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use value::Val;
+
+use bytes::Bytes;
+use sercompat_compiler::ir::{readiness, Program};
+use sercompat_grammar::{Diagnostic, Era};
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use crate::sip::SipMessage;
+
+/// The code of "the engine cannot execute this construct" (a
+/// pseudo-variable, select, flag, format or pattern it does not support).
+pub const UNSUPPORTED: &str = "R0003";
+
+/// Log levels, Kamailio 3.0+ numbering (`log(N, ...)` passes N as is).
+pub mod level {
+    pub const L_ALERT: i32 = -5;
+    pub const L_BUG: i32 = -4;
+    pub const L_CRIT2: i32 = -3;
+    pub const L_CRIT: i32 = -2;
+    pub const L_ERR: i32 = -1;
+    pub const L_WARN: i32 = 0;
+    pub const L_NOTICE: i32 = 1;
+    pub const L_INFO: i32 = 2;
+    pub const L_DBG: i32 = 3;
+
+    /// `"L_INFO"` → 2; `None` for any other text.
+    pub fn from_name(name: &str) -> Option<i32> {
+        Some(match name.trim() {
+            "L_ALERT" => L_ALERT,
+            "L_BUG" => L_BUG,
+            "L_CRIT" => L_CRIT,
+            "L_ERR" => L_ERR,
+            "L_WARN" => L_WARN,
+            "L_NOTICE" => L_NOTICE,
+            "L_INFO" => L_INFO,
+            "L_DBG" => L_DBG,
+            _ => return None,
+        })
+    }
+}
+
+/// Where `log`/`xlog` lines (and the engine's own errors) go.
+pub trait Logger: Send + Sync {
+    fn log(&self, level: i32, text: &str);
+}
+
+/// A [`Logger`] that keeps every line (tests, `--dry-run` style tools).
+#[derive(Debug, Default)]
+pub struct MemoryLogger {
+    lines: Mutex<Vec<(i32, String)>>,
+}
+
+impl MemoryLogger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The lines logged so far, and forgets them.
+    pub fn take(&self) -> Vec<(i32, String)> {
+        std::mem::take(&mut *self.lines.lock().expect("logger lock"))
+    }
+}
+
+impl Logger for MemoryLogger {
+    fn log(&self, level: i32, text: &str) {
+        self.lines
+            .lock()
+            .expect("logger lock")
+            .push((level, text.to_string()));
+    }
+}
+
+/// Writes each line to standard error.
+#[derive(Debug, Default)]
+pub struct StderrLogger;
+
+impl Logger for StderrLogger {
+    fn log(&self, level: i32, text: &str) {
+        eprint!("[{level}] {text}");
+        if !text.ends_with('\n') {
+            eprintln!();
+        }
+    }
+}
+
+/// The identifiers a stateless proxy makes up. Both must be functions of
+/// the message, so a retransmission gets the same ones (RFC 3261 §16.11).
+pub trait IdGen: Send + Sync {
+    /// The `branch` of our Via (must start with `z9hG4bK`).
+    fn branch(&self, msg: &SipMessage) -> String;
+    /// The To tag of a local reply to a request without one.
+    fn to_tag(&self, msg: &SipMessage) -> String;
+}
+
+/// The default [`IdGen`]: hashes of the transaction-identifying parts.
+#[derive(Debug, Default)]
+pub struct HashIds;
+
+fn message_hash(msg: &SipMessage, salt: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    salt.hash(&mut h);
+    if let Ok(Some(v)) = msg.top_via() {
+        v.branch().map(|b| b.to_string()).hash(&mut h);
+        v.host().to_string().hash(&mut h);
+        v.port().hash(&mut h);
+    }
+    if let Ok(Some(f)) = msg.from_header() {
+        f.tag().map(|t| t.to_string()).hash(&mut h);
+    }
+    if let Ok(Some(id)) = msg.call_id() {
+        id.to_string().hash(&mut h);
+    }
+    if let Ok(Some(c)) = msg.cseq() {
+        c.number().hash(&mut h);
+    }
+    msg.request_uri_text().map(|u| u.to_string()).hash(&mut h);
+    h.finish()
+}
+
+impl IdGen for HashIds {
+    fn branch(&self, msg: &SipMessage) -> String {
+        format!("z9hG4bKsc{:016x}", message_hash(msg, "branch"))
+    }
+
+    fn to_tag(&self, msg: &SipMessage) -> String {
+        format!("sc{:016x}", message_hash(msg, "to-tag"))
+    }
+}
+
+/// Transport protocols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Proto {
+    Udp,
+    Tcp,
+    Tls,
+    Sctp,
+    Ws,
+    Wss,
+}
+
+impl Proto {
+    /// As written in a Via (`UDP`).
+    pub fn via_name(self) -> &'static str {
+        match self {
+            Proto::Udp => "UDP",
+            Proto::Tcp => "TCP",
+            Proto::Tls => "TLS",
+            Proto::Sctp => "SCTP",
+            Proto::Ws => "WS",
+            Proto::Wss => "WSS",
+        }
+    }
+
+    /// As `$pr` and `proto==` read it (`udp`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Udp => "udp",
+            Proto::Tcp => "tcp",
+            Proto::Tls => "tls",
+            Proto::Sctp => "sctp",
+            Proto::Ws => "ws",
+            Proto::Wss => "wss",
+        }
+    }
+
+    /// `udp`, `TCP`, ... (any case).
+    pub fn parse(s: &str) -> Option<Proto> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "udp" => Proto::Udp,
+            "tcp" => Proto::Tcp,
+            "tls" => Proto::Tls,
+            "sctp" => Proto::Sctp,
+            "ws" => Proto::Ws,
+            "wss" => Proto::Wss,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Proto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where and how a message was received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecvInfo {
+    pub src: SocketAddr,
+    /// Our socket it arrived on.
+    pub dst: SocketAddr,
+    pub proto: Proto,
+}
+
+/// A next hop: a host name or IP (the transport resolves names), a port
+/// and a protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    pub host: String,
+    pub port: u16,
+    pub proto: Proto,
+}
+
+impl fmt::Display for Destination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            write!(f, "{}:[{}]:{}", self.proto, self.host, self.port)
+        } else {
+            write!(f, "{}:{}:{}", self.proto, self.host, self.port)
+        }
+    }
+}
+
+/// What the engine asks the transport to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// A locally generated reply, to the address RFC 3261 §18.2.2 / RFC
+    /// 3581 give (the source address; the Via port unless `rport`).
+    Reply {
+        bytes: Bytes,
+        to: SocketAddr,
+        proto: Proto,
+    },
+    /// A request forwarded statelessly.
+    Forward { bytes: Bytes, to: Destination },
+}
+
+/// One of the proxy's own names (`myself`): a listen address or an
+/// `alias=`. `port: None` matches any port.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Myself {
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+impl Myself {
+    pub fn new(host: impl Into<String>, port: Option<u16>) -> Self {
+        Myself {
+            host: host.into(),
+            port,
+        }
+    }
+}
+
+/// Settings the config file does not carry (or carries in core
+/// parameters the engine does not read yet).
+pub struct EngineConfig {
+    /// The `Server:` header of local replies (`None`: no header).
+    pub server_header: Option<String>,
+    /// Listen addresses and aliases, for `myself`.
+    pub myself: Vec<Myself>,
+    /// The `host:port` put in our Via; `None`: the socket the request
+    /// arrived on.
+    pub via_address: Option<(String, u16)>,
+    /// `max_while_loops` (Kamailio default 100).
+    pub max_while_loops: u32,
+    /// Nesting bound of `route()` calls (Kamailio: 100).
+    pub max_route_depth: u32,
+    /// `maxfwd` `max_limit` (default 70).
+    pub maxfwd_limit: u32,
+    pub ids: Arc<dyn IdGen>,
+    pub logger: Arc<dyn Logger>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            server_header: Some("sercompat".to_string()),
+            myself: Vec::new(),
+            via_address: None,
+            max_while_loops: 100,
+            max_route_depth: 100,
+            maxfwd_limit: 70,
+            ids: Arc::new(HashIds),
+            logger: Arc::new(StderrLogger),
+        }
+    }
+}
+
+impl fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("server_header", &self.server_header)
+            .field("myself", &self.myself)
+            .field("via_address", &self.via_address)
+            .field("max_while_loops", &self.max_while_loops)
+            .field("max_route_depth", &self.max_route_depth)
+            .field("maxfwd_limit", &self.maxfwd_limit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`Engine::new`] refused a program: one diagnostic per construct
+/// (R0001 from the readiness check, R0003 from the engine's own check).
+#[derive(Debug)]
+pub struct Refused {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the engine cannot run this config ({} problem(s))",
+            self.diagnostics.len()
+        )?;
+        for d in &self.diagnostics {
+            write!(f, "\n  {}: {}", d.code, d.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// One interpreter instance: the program, the settings, and the state a
+/// Kamailio worker process keeps between messages (`$var`).
+pub struct Engine {
+    program: Arc<Program>,
+    config: EngineConfig,
+    /// `$var(name)`: per process, kept across messages (as in Kamailio).
+    vars: HashMap<String, Val>,
+}
+
+impl fmt::Debug for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Engine")
+            .field("era", &self.program.era)
+            .field("routes", &self.program.routes.len())
+            .field("rules", &self.program.rules.len())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Checks that every call is implemented (the readiness list) and that
+    /// every pseudo-variable, flag, format and pattern is one the engine
+    /// executes; refuses the program otherwise.
+    pub fn new(program: Arc<Program>, config: EngineConfig) -> Result<Engine, Refused> {
+        let mut diagnostics = readiness::unimplemented_calls(&program);
+        diagnostics.extend(exec::check_program(&program));
+        if program.era == Era::Rules2001 {
+            for r in &program.rules {
+                for (what, re) in [("method", &r.method), ("Request-URI", &r.uri)] {
+                    if let Err(why) = re {
+                        diagnostics.push(
+                            Diagnostic::error(
+                                UNSUPPORTED,
+                                format!("the {what} pattern of this rule does not compile: {why}"),
+                            )
+                            .primary(r.span, "the engine cannot match this rule"),
+                        );
+                    }
+                }
+            }
+        }
+        if diagnostics.is_empty() {
+            Ok(Engine {
+                program,
+                config,
+                vars: HashMap::new(),
+            })
+        } else {
+            Err(Refused { diagnostics })
+        }
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Runs the request route (or the 2001 rule table) over one request and
+    /// returns what to send. A response gets no outputs (reply routes are
+    /// not implemented yet) and an error line in the log.
+    pub fn on_request(&mut self, msg: &SipMessage, recv: RecvInfo) -> Vec<Output> {
+        if !msg.is_request() {
+            self.config.logger.log(
+                level::L_ERR,
+                "sercompat: replies are not processed yet (no onreply_route support); dropped\n",
+            );
+            return Vec::new();
+        }
+        let program = Arc::clone(&self.program);
+        exec::run_request(&program, &self.config, &mut self.vars, msg, recv)
+    }
+}
+
+/// Whether `ip` is written as `host` (an IP literal, `[v6]` or not).
+pub(crate) fn host_is_ip(host: &str, ip: IpAddr) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.parse::<IpAddr>().is_ok_and(|a| a == ip)
+}

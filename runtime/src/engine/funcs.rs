@@ -1,0 +1,867 @@
+//! Core actions and native module functions (stateless routing).
+//!
+//! Every entry of [`CORE`] and [`MODULES`] is implemented here; the
+//! catalog's `implemented.txt` names the same set (a test checks both
+//! ways). Return codes follow the module convention: > 0 true, < 0 false,
+//! 0 ends the script.
+
+use super::exec::{Ctx, Halt};
+use super::pv::{edit_ruri, set_ruri};
+use super::uri::{split_hostport, UriParts};
+use super::{level, Destination, Output, Proto};
+use crate::sip::{HeaderName, HeaderPosition, LocalReply, MessageEditor, SipMessage};
+use sercompat_compiler::ir::pv::{parse_format, FormatPart, PvRef};
+use sercompat_compiler::ir::{compile_regex, Callee, Program, Value, ValueKind};
+use sercompat_grammar::Era;
+
+/// Core actions (canonical catalog names) and their argument counts.
+pub const CORE: &[(&str, usize, usize)] = &[
+    ("forward", 0, 2),
+    ("forward_udp", 0, 2),
+    ("log", 1, 2),
+    ("setflag", 1, 1),
+    ("resetflag", 1, 1),
+    ("isflagset", 1, 1),
+    ("rewriteuri", 1, 1),
+    ("rewritehost", 1, 1),
+    ("rewritehostport", 1, 1),
+    ("rewriteuser", 1, 1),
+    ("rewriteuserpass", 1, 1),
+    ("rewriteport", 1, 1),
+    ("prefix", 1, 1),
+    ("strip", 1, 1),
+    ("strip_tail", 1, 1),
+    ("revert_uri", 0, 0),
+    ("force_rport", 0, 0),
+    ("setdsturi", 1, 1),
+    ("resetdsturi", 0, 0),
+    ("isdsturiset", 0, 0),
+];
+
+/// Module functions and their argument counts.
+pub const MODULES: &[(&str, &str, usize, usize)] = &[
+    ("sl", "sl_send_reply", 2, 2),
+    ("sl", "sl_reply", 2, 2),
+    ("sl", "send_reply", 2, 2),
+    ("sl", "sl_reply_error", 0, 0),
+    ("maxfwd", "mf_process_maxfwd_header", 1, 1),
+    ("maxfwd", "process_maxfwd", 1, 1),
+    ("maxfwd", "maxfwd_process", 1, 1),
+    ("maxfwd", "is_maxfwd_lt", 1, 1),
+    ("textops", "is_method", 1, 1),
+    ("textops", "is_present_hf", 1, 1),
+    ("textops", "append_hf", 1, 2),
+    ("textops", "remove_hf", 1, 1),
+    ("textops", "search", 1, 1),
+    ("textops", "search_append", 2, 2),
+    ("siputils", "has_totag", 0, 0),
+    ("siputils", "is_user", 1, 1),
+    ("siputils", "is_request", 0, 0),
+    ("siputils", "is_reply", 0, 0),
+    ("uri", "has_totag", 0, 0),
+    ("uri", "is_user", 1, 1),
+    ("xlog", "xlog", 1, 3),
+    ("xlog", "xdbg", 1, 1),
+    ("xlog", "xinfo", 1, 1),
+    ("xlog", "xnotice", 1, 1),
+    ("xlog", "xwarn", 1, 1),
+    ("xlog", "xerr", 1, 1),
+    ("xlog", "xbug", 1, 1),
+    ("xlog", "xcrit", 1, 1),
+    ("xlog", "xalert", 1, 1),
+    ("kex", "setdsturi", 1, 1),
+    ("kex", "resetdsturi", 0, 0),
+    ("kex", "isdsturiset", 0, 0),
+];
+
+/// `(module, name)`; `module` is `core` for core actions.
+fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
+    match callee {
+        Callee::Core(a) => CORE
+            .iter()
+            .find(|(n, ..)| *n == a.name)
+            .map(|&(n, lo, hi)| ("core", n, lo, hi)),
+        Callee::Module(f) => MODULES
+            .iter()
+            .find(|(m, n, ..)| *m == f.module && *n == f.name)
+            .copied(),
+        Callee::Unresolved(_) => None,
+    }
+}
+
+fn is_ser_xlog(era: Era) -> bool {
+    matches!(era, Era::Ser08 | Era::Ser09 | Era::Ser2)
+}
+
+/// Load-time check of one call: handler, argument count, constants.
+pub(crate) fn check(
+    program: &Program,
+    callee: &Callee,
+    name: &str,
+    args: &[Value],
+) -> Result<(), String> {
+    let implemented = match callee {
+        Callee::Core(a) => a.implemented,
+        Callee::Module(f) => f.implemented,
+        Callee::Unresolved(_) => false,
+    };
+    let Some((module, func, lo, hi)) = key(callee) else {
+        // Not implemented: the readiness check names it; an entry marked
+        // implemented without a handler here is a bug worth refusing on.
+        return if implemented {
+            Err(format!(
+                "`{name}` is marked implemented in the catalog but the engine has no handler for it"
+            ))
+        } else {
+            Ok(())
+        };
+    };
+    if !(lo..=hi).contains(&args.len()) {
+        return Err(format!(
+            "`{name}` with {} argument(s) is not supported (the engine takes {lo} to {hi})",
+            args.len()
+        ));
+    }
+    match (module, func) {
+        ("core", "setflag" | "resetflag" | "isflagset") => {
+            if let Some(c) = constant(&args[0]) {
+                flag_bit(program, &c)
+                    .ok_or_else(|| format!("`{c}` is not a flag (0-31 or a declared name)"))?;
+            }
+        }
+        ("core", "log") if args.len() == 2 => {
+            if let Some(c) = constant(&args[0]) {
+                if log_level(&c).is_none() {
+                    return Err(format!("`{c}` is not a log level"));
+                }
+            }
+        }
+        ("xlog", "xlog") if args.len() >= 2 => {
+            let lv = &args[args.len() - 2];
+            if let Some(c) = constant(lv) {
+                if log_level(&c).is_none() {
+                    return Err(format!("`{c}` is not a log level"));
+                }
+            }
+        }
+        ("textops", "search" | "search_append") => {
+            if let Some(c) = constant(&args[0]) {
+                compile_regex(&format!("(?m){c}"))
+                    .map_err(|why| format!("`{c}` is not a valid regular expression: {why}"))?;
+            }
+        }
+        _ => {}
+    }
+    if module == "xlog" && is_ser_xlog(program.era) {
+        if let Some(fmt) = args.last().and_then(constant) {
+            ser_format(&fmt)?;
+        }
+    }
+    Ok(())
+}
+
+fn constant(v: &Value) -> Option<String> {
+    match &v.kind {
+        ValueKind::Int(i) => Some(i.to_string()),
+        ValueKind::Str(s) => Some(s.to_string()),
+        ValueKind::Word(w) => Some(w.clone()),
+        _ => None,
+    }
+}
+
+fn flag_bit(program: &Program, s: &str) -> Option<u8> {
+    let s = s.trim();
+    match s.parse::<i64>() {
+        Ok(n) => (0..32).contains(&n).then_some(n as u8),
+        Err(_) => program.flags.get(s).copied(),
+    }
+}
+
+/// `L_INFO`, or a number (Kamailio 3.0+ numbering).
+fn log_level(s: &str) -> Option<i32> {
+    level::from_name(s).or_else(|| s.trim().parse().ok())
+}
+
+/// A SER `xlog` format (`%ru`, `%{Via}`, `%%`) as format parts.
+fn ser_format(s: &str) -> Result<Vec<FormatPart>, String> {
+    const SPECS: &[&str] = &[
+        "ru", "fu", "tu", "ci", "cs", "rm", "si", "sp", "ua", "Ri", "Rp", "ml", "mb", "ft", "tt",
+    ];
+    let pv = |class: &str, inner: Option<String>| {
+        FormatPart::Pv(PvRef {
+            class: class.to_string(),
+            inner,
+            index: None,
+            transforms: Vec::new(),
+        })
+    };
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('%') {
+        text.push_str(&rest[..i]);
+        rest = &rest[i + 1..];
+        if let Some(r) = rest.strip_prefix('%') {
+            text.push('%');
+            rest = r;
+            continue;
+        }
+        let part = if let Some(r) = rest.strip_prefix('{') {
+            let end = r
+                .find('}')
+                .ok_or_else(|| format!("`%{{` is not closed in the xlog format `{s}`"))?;
+            let name = &r[..end];
+            if name.contains('[') {
+                return Err(format!(
+                    "indexed header specifier `%{{{name}}}` is not supported by the engine yet"
+                ));
+            }
+            rest = &r[end + 1..];
+            pv("hdr", Some(name.to_string()))
+        } else {
+            let spec = SPECS
+                .iter()
+                .find(|sp| rest.starts_with(**sp))
+                .ok_or_else(|| {
+                    format!(
+                        "xlog specifier `%{}` is not supported by the engine yet",
+                        rest.chars().take(2).collect::<String>()
+                    )
+                })?;
+            rest = &rest[spec.len()..];
+            pv(spec, None)
+        };
+        if !text.is_empty() {
+            parts.push(FormatPart::Text(std::mem::take(&mut text)));
+        }
+        parts.push(part);
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        parts.push(FormatPart::Text(text));
+    }
+    Ok(parts)
+}
+
+/// Runs one call; the return code follows the module convention.
+pub(crate) fn call(
+    ctx: &mut Ctx,
+    callee: &Callee,
+    name: &str,
+    args: &[Value],
+) -> Result<i64, Halt> {
+    let Some((module, func, ..)) = key(callee) else {
+        // `Engine::new` refuses such programs; never pretend it ran.
+        ctx.error(&format!("`{name}` is not implemented; the script stops"));
+        return Err(Halt::Drop);
+    };
+    let s =
+        |ctx: &mut Ctx, i: usize| -> Result<String, Halt> { Ok(ctx.eval(&args[i])?.as_string()) };
+    Ok(match (module, func) {
+        ("core", "forward") => forward(ctx, args, None)?,
+        ("core", "forward_udp") => forward(ctx, args, Some(Proto::Udp))?,
+        ("core", "log") => {
+            let (lvl, msg) = match args.len() {
+                1 => (4, &args[0]),
+                _ => {
+                    let l = ctx.eval(&args[0])?.as_string();
+                    match log_level(&l) {
+                        Some(l) => (l, &args[1]),
+                        None => {
+                            ctx.error(&format!("log: `{l}` is not a log level"));
+                            return Ok(-1);
+                        }
+                    }
+                }
+            };
+            let text = raw_text(ctx, msg)?;
+            ctx.log(lvl, &text);
+            1
+        }
+        ("core", "setflag" | "resetflag" | "isflagset") => {
+            let v = flag_arg(ctx, &args[0])?;
+            let Some(bit) = flag_bit(ctx.prog, &v) else {
+                ctx.error(&format!("{func}: `{v}` is not a flag"));
+                return Ok(-1);
+            };
+            match func {
+                "setflag" => ctx.flags |= 1 << bit,
+                "resetflag" => ctx.flags &= !(1 << bit),
+                _ => return Ok(if ctx.flags & (1 << bit) != 0 { 1 } else { -1 }),
+            }
+            1
+        }
+        ("core", "rewriteuri") => {
+            let u = s(ctx, 0)?;
+            if set_ruri(ctx, &u) {
+                1
+            } else {
+                ctx.error(&format!("rewriteuri: `{u}` is not a valid Request-URI"));
+                -1
+            }
+        }
+        ("core", "rewritehost") => {
+            let h = s(ctx, 0)?;
+            ok(edit_ruri(ctx, "rewritehost", |u| {
+                u.host = h.clone();
+                !h.is_empty()
+            }))
+        }
+        ("core", "rewritehostport") => {
+            let hp = s(ctx, 0)?;
+            let (h, p) = split_hostport(&hp);
+            let (h, p) = (h.to_string(), p.map(str::to_string));
+            ok(edit_ruri(ctx, "rewritehostport", |u| {
+                u.host = h.clone();
+                u.port = p.clone();
+                !h.is_empty()
+            }))
+        }
+        ("core", "rewriteuser") => {
+            let user = s(ctx, 0)?;
+            ok(edit_ruri(ctx, "rewriteuser", |u| {
+                if user.is_empty() {
+                    u.user = None;
+                    u.password = None;
+                } else {
+                    u.user = Some(user.clone());
+                }
+                true
+            }))
+        }
+        ("core", "rewriteuserpass") => {
+            let up = s(ctx, 0)?;
+            ok(edit_ruri(ctx, "rewriteuserpass", |u| {
+                match up.split_once(':') {
+                    Some((user, pass)) => {
+                        u.user = Some(user.to_string());
+                        u.password = Some(pass.to_string());
+                    }
+                    None if up.is_empty() => {
+                        u.user = None;
+                        u.password = None;
+                    }
+                    None => {
+                        u.user = Some(up.clone());
+                        u.password = None;
+                    }
+                }
+                true
+            }))
+        }
+        ("core", "rewriteport") => {
+            let p = s(ctx, 0)?;
+            ok(edit_ruri(ctx, "rewriteport", |u| {
+                u.port = (!p.is_empty()).then(|| p.clone());
+                p.is_empty() || p.parse::<u16>().is_ok()
+            }))
+        }
+        ("core", "prefix") => {
+            let pre = s(ctx, 0)?;
+            ok(edit_ruri(ctx, "prefix", |u| {
+                u.user = Some(format!("{pre}{}", u.user.as_deref().unwrap_or_default()));
+                true
+            }))
+        }
+        ("core", "strip" | "strip_tail") => {
+            let n = ctx.eval(&args[0])?.as_int();
+            let tail = func == "strip_tail";
+            ok(edit_ruri(ctx, func, |u| {
+                let user = u.user.clone().unwrap_or_default();
+                let Ok(n) = usize::try_from(n) else {
+                    return false;
+                };
+                if n > user.len() || !user.is_char_boundary(if tail { user.len() - n } else { n }) {
+                    return false;
+                }
+                let rest = if tail {
+                    &user[..user.len() - n]
+                } else {
+                    &user[n..]
+                };
+                u.user = (!rest.is_empty()).then(|| rest.to_string());
+                if u.user.is_none() {
+                    u.password = None;
+                }
+                true
+            }))
+        }
+        ("core", "revert_uri") => {
+            ctx.ruri = ctx.original_ruri.clone();
+            1
+        }
+        ("core", "force_rport") => {
+            ctx.force_rport = true;
+            1
+        }
+        ("core" | "kex", "setdsturi") => {
+            let u = s(ctx, 0)?;
+            if crate::sip::Uri::parse(u.as_bytes()).is_ok() {
+                ctx.dst_uri = Some(u);
+                1
+            } else {
+                ctx.error(&format!("setdsturi: `{u}` is not a valid URI"));
+                -1
+            }
+        }
+        ("core" | "kex", "resetdsturi") => {
+            ctx.dst_uri = None;
+            1
+        }
+        ("core" | "kex", "isdsturiset") => {
+            if ctx.dst_uri.is_some() {
+                1
+            } else {
+                -1
+            }
+        }
+        ("sl", "sl_send_reply" | "sl_reply" | "send_reply") => {
+            let code = ctx.eval(&args[0])?.as_int();
+            let reason = s(ctx, 1)?;
+            match u16::try_from(code).ok().filter(|c| (100..=699).contains(c)) {
+                Some(code) => ok(send_reply(ctx, code, &reason)),
+                None => {
+                    ctx.error(&format!("{func}: `{code}` is not a status code"));
+                    -1
+                }
+            }
+        }
+        ("sl", "sl_reply_error") => ok(send_reply(ctx, 500, "Server Internal Error")),
+        ("maxfwd", "mf_process_maxfwd_header" | "process_maxfwd" | "maxfwd_process") => {
+            let n = ctx.eval(&args[0])?.as_int();
+            process_maxfwd(ctx, n)
+        }
+        ("maxfwd", "is_maxfwd_lt") => {
+            let n = ctx.eval(&args[0])?.as_int();
+            match ctx.msg.max_forwards() {
+                Ok(Some(v)) if (v as i64) < n => 1,
+                Ok(Some(_)) => -1,
+                _ => -2,
+            }
+        }
+        ("textops", "is_method") => {
+            let list = s(ctx, 0)?;
+            let m = ctx
+                .msg
+                .method()
+                .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+                .unwrap_or_default();
+            ok(list
+                .split(['|', ','])
+                .any(|x| x.trim().eq_ignore_ascii_case(&m)))
+        }
+        ("textops", "is_present_hf") => {
+            let n = s(ctx, 0)?;
+            ok(HeaderName::new(n.trim())
+                .is_some_and(|hn| ctx.msg.headers_named(&hn).next().is_some()))
+        }
+        ("textops", "append_hf") => {
+            let txt = s(ctx, 0)?;
+            let at = match args.get(1) {
+                None => HeaderPosition::Last,
+                Some(a) => {
+                    let n = ctx.eval(a)?.as_string();
+                    let found = HeaderName::new(n.trim())
+                        .and_then(|hn| ctx.msg.headers_named(&hn).next().map(|h| h.index()));
+                    match found {
+                        Some(i) => HeaderPosition::After(i),
+                        None => return Ok(-1),
+                    }
+                }
+            };
+            ok(append_hf(ctx, &txt, at))
+        }
+        ("textops", "remove_hf") => {
+            let n = s(ctx, 0)?;
+            let Some(hn) = HeaderName::new(n.trim()) else {
+                return Ok(-1);
+            };
+            let idx: Vec<usize> = ctx
+                .msg
+                .headers_named(&hn)
+                .map(|h| h.index())
+                .filter(|i| !ctx.removed.contains(i))
+                .collect();
+            let mut count = 0;
+            for i in idx {
+                match ctx.editor.remove_header(i) {
+                    Ok(()) => {
+                        ctx.removed.insert(i);
+                        count += 1;
+                    }
+                    Err(e) => ctx.error(&format!("remove_hf: {e}")),
+                }
+            }
+            ok(count > 0)
+        }
+        ("textops", "search" | "search_append") => {
+            let re = s(ctx, 0)?;
+            let Ok(text) = std::str::from_utf8(ctx.msg.as_bytes()) else {
+                ctx.error(&format!("{func}: the message is not UTF-8 text"));
+                return Ok(-1);
+            };
+            let re = match compile_regex(&format!("(?m){re}")) {
+                Ok(r) => r,
+                Err(why) => {
+                    ctx.error(&format!("{func}: bad regular expression `{re}`: {why}"));
+                    return Ok(-1);
+                }
+            };
+            let Some(m) = re.find(text) else {
+                return Ok(-1);
+            };
+            if func == "search_append" {
+                let add = s(ctx, 1)?;
+                if let Err(e) = ctx.editor.lumps_mut().insert_after(m.end(), add) {
+                    ctx.error(&format!("search_append: {e}"));
+                    return Ok(-1);
+                }
+            }
+            1
+        }
+        ("siputils" | "uri", "has_totag") => ok(ctx
+            .msg
+            .to_header()
+            .ok()
+            .flatten()
+            .and_then(|t| t.tag())
+            .is_some_and(|t| !t.is_empty())),
+        ("siputils" | "uri", "is_user") => {
+            let want = s(ctx, 0)?;
+            ok(UriParts::split(&ctx.ruri).and_then(|u| u.user).as_deref() == Some(want.as_str()))
+        }
+        ("siputils", "is_request") => ok(ctx.msg.is_request()),
+        ("siputils", "is_reply") => ok(ctx.msg.is_response()),
+        ("xlog", f) => {
+            let (lvl, fmt) = match (f, args.len()) {
+                ("xlog", 1) => (Some(level::L_ERR), &args[0]),
+                ("xlog", n) => {
+                    let l = ctx.eval(&args[n - 2])?.as_string();
+                    (log_level(&l), &args[n - 1])
+                }
+                ("xdbg", _) => (Some(level::L_DBG), &args[0]),
+                ("xinfo", _) => (Some(level::L_INFO), &args[0]),
+                ("xnotice", _) => (Some(level::L_NOTICE), &args[0]),
+                ("xwarn", _) => (Some(level::L_WARN), &args[0]),
+                ("xerr", _) => (Some(level::L_ERR), &args[0]),
+                ("xbug", _) => (Some(level::L_BUG), &args[0]),
+                ("xcrit", _) => (Some(level::L_CRIT), &args[0]),
+                _ => (Some(level::L_ALERT), &args[0]),
+            };
+            let Some(lvl) = lvl else {
+                ctx.error("xlog: bad log level");
+                return Ok(-1);
+            };
+            let text = xlog_text(ctx, fmt)?;
+            ctx.log(lvl, &text);
+            1
+        }
+        _ => {
+            ctx.error(&format!("`{name}` has no handler; the script stops"));
+            return Err(Halt::Drop);
+        }
+    })
+}
+
+fn ok(b: bool) -> i64 {
+    if b {
+        1
+    } else {
+        -1
+    }
+}
+
+/// A flag argument: a number, a declared name (`setflag(NAT)`), or any
+/// expression.
+fn flag_arg(ctx: &mut Ctx, v: &Value) -> Result<String, Halt> {
+    Ok(match &v.kind {
+        ValueKind::Word(w) => w.clone(),
+        _ => ctx.eval(v)?.as_string(),
+    })
+}
+
+/// `log()` prints its text as written: a format's variables are not
+/// expanded (Kamailio's `log` takes a plain string).
+fn raw_text(ctx: &mut Ctx, v: &Value) -> Result<String, Halt> {
+    if let ValueKind::Format(parts) = &v.kind {
+        let mut s = String::new();
+        for p in parts {
+            match p {
+                FormatPart::Text(t) => s.push_str(t),
+                FormatPart::Pv(p) => {
+                    s.push('$');
+                    s.push_str(&p.class);
+                    if let Some(i) = &p.inner {
+                        s.push('(');
+                        s.push_str(i);
+                        s.push(')');
+                    }
+                }
+            }
+        }
+        return Ok(s);
+    }
+    Ok(ctx.eval(v)?.as_string())
+}
+
+/// The text of an xlog format in the file's era: `%` specifiers in SER,
+/// `$` pseudo-variables elsewhere (split at load time from OpenSER 1.2;
+/// here for OpenSER 1.0/1.1, whose strings the IR leaves whole).
+fn xlog_text(ctx: &mut Ctx, v: &Value) -> Result<String, Halt> {
+    if let ValueKind::Str(s) = &v.kind {
+        if is_ser_xlog(ctx.prog.era) {
+            return match ser_format(s) {
+                Ok(parts) => ctx.format(&parts),
+                Err(why) => {
+                    ctx.error(&why);
+                    Ok(String::new())
+                }
+            };
+        }
+        if ctx.prog.era == Era::OpenSer10 {
+            return ctx.format(&parse_format(s));
+        }
+    }
+    let v = ctx.eval(v)?;
+    Ok(v.printed())
+}
+
+/// `forward()`, `forward(host[, port])`, `forward(uri:host, uri:port)`.
+fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Result<i64, Halt> {
+    let dest = if args.is_empty() {
+        let uri = ctx.dst_uri.clone().unwrap_or_else(|| ctx.ruri.clone());
+        match uri_destination(&uri) {
+            Some(d) => d,
+            None => {
+                ctx.error(&format!("forward: cannot send to `{uri}`"));
+                return Ok(-1);
+            }
+        }
+    } else {
+        let ruri = UriParts::split(&ctx.ruri);
+        let mut proto = Proto::Udp;
+        let (host, mut port) = match &args[0].kind {
+            ValueKind::Word(w) if w == "uri:host" => match &ruri {
+                Some(u) => (u.host.clone(), None),
+                None => {
+                    ctx.error("forward: the Request-URI has no host");
+                    return Ok(-1);
+                }
+            },
+            _ => {
+                let mut a = ctx.eval(&args[0])?.as_string();
+                if let Some((p, rest)) = a.split_once(':') {
+                    if let Some(p) = Proto::parse(p) {
+                        proto = p;
+                        a = rest.to_string();
+                    }
+                }
+                let (h, p) = split_hostport(&a);
+                (h.to_string(), p.map(str::to_string))
+            }
+        };
+        if let Some(a) = args.get(1) {
+            port = match &a.kind {
+                ValueKind::Word(w) if w == "uri:port" => ruri.as_ref().and_then(|u| u.port.clone()),
+                _ => Some(ctx.eval(a)?.as_string()),
+            };
+        }
+        let port = match port.as_deref().map(str::parse::<u16>) {
+            None => 5060,
+            Some(Ok(p)) => p,
+            Some(Err(_)) => {
+                ctx.error(&format!("forward: bad port `{}`", port.unwrap_or_default()));
+                return Ok(-1);
+            }
+        };
+        Destination {
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
+            port,
+            proto,
+        }
+    };
+    let dest = Destination {
+        proto: force.unwrap_or(dest.proto),
+        ..dest
+    };
+    Ok(ok(ctx.forward_to(dest)))
+}
+
+/// The next hop a URI names: host, port (5060, 5061 for sips/TLS),
+/// `transport=`.
+fn uri_destination(uri: &str) -> Option<Destination> {
+    let u = UriParts::split(uri)?;
+    let proto = match u.transport() {
+        Some(t) => Proto::parse(&t)?,
+        None if u.is_secure() => Proto::Tls,
+        None => Proto::Udp,
+    };
+    let port = match &u.port {
+        Some(p) => p.parse().ok()?,
+        None if proto == Proto::Tls || proto == Proto::Wss => 5061,
+        None => 5060,
+    };
+    Some(Destination {
+        host: u
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+        port,
+        proto,
+    })
+}
+
+/// A stateless local reply (RFC 3261 §8.2.6) with `received`/`rport` on
+/// its top Via, sent where §18.2.2 says.
+fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
+    let tag = ctx.cfg.ids.to_tag(ctx.msg);
+    let contact = format!("<{}>", ctx.ruri);
+    let mut r = LocalReply::new(code, reason).to_tag(&tag);
+    if let Some(s) = &ctx.cfg.server_header {
+        r = r.server(s);
+    }
+    // A redirect carries the new target (Kamailio: the destination set,
+    // of which the rewritten Request-URI is the first branch).
+    if (300..400).contains(&code) && ctx.ruri != ctx.original_ruri {
+        r = r.header("Contact", &contact);
+    }
+    let built = r.build(ctx.msg).and_then(|bytes| {
+        let reply = SipMessage::parse_datagram(bytes.clone())?;
+        match ctx.via_fix(&reply) {
+            Some((start, end, new)) => {
+                let mut ed = MessageEditor::new(&reply);
+                ed.lumps_mut()
+                    .replace(crate::sip::Span::new(start, end), new)?;
+                ed.build()
+            }
+            None => Ok(bytes),
+        }
+    });
+    match built {
+        Ok(bytes) => {
+            let to = ctx.reply_target();
+            let proto = ctx.recv.proto;
+            ctx.out.push(Output::Reply { bytes, to, proto });
+            true
+        }
+        Err(e) => {
+            ctx.error(&format!("cannot send reply {code}: {e}"));
+            false
+        }
+    }
+}
+
+/// `mf_process_maxfwd_header(n)`: 2 header added with `n`, 1 decremented
+/// (capped at `max_limit` first), -1 it was 0 (the script answers 483),
+/// -2 unreadable.
+fn process_maxfwd(ctx: &mut Ctx, n: i64) -> i64 {
+    if ctx.maxfwd_done {
+        return 1;
+    }
+    let header = ctx
+        .msg
+        .headers_named(&HeaderName::MaxForwards)
+        .next()
+        .map(|h| (h.index(), h.value_span()));
+    let Some((index, span)) = header else {
+        if !(0..=255).contains(&n) {
+            ctx.error(&format!("mf_process_maxfwd_header: bad value {n}"));
+            return -2;
+        }
+        return match ctx
+            .editor
+            .add_header(HeaderPosition::Last, "Max-Forwards", &n.to_string())
+        {
+            Ok(()) => {
+                ctx.maxfwd_done = true;
+                2
+            }
+            Err(e) => {
+                ctx.error(&format!("mf_process_maxfwd_header: {e}"));
+                -2
+            }
+        };
+    };
+    let value = match ctx.msg.typed(index) {
+        Ok(crate::sip::TypedHeader::MaxForwards(v)) => *v as u32,
+        _ => return -2,
+    };
+    if value == 0 {
+        return -1;
+    }
+    let new = value.min(ctx.cfg.maxfwd_limit.max(1)) - 1;
+    match ctx.editor.lumps_mut().replace(span, new.to_string()) {
+        Ok(()) => {
+            ctx.maxfwd_done = true;
+            1
+        }
+        Err(e) => {
+            ctx.error(&format!("mf_process_maxfwd_header: {e}"));
+            -2
+        }
+    }
+}
+
+/// `append_hf("Name: value\r\n")`: each line becomes a header field.
+fn append_hf(ctx: &mut Ctx, txt: &str, at: HeaderPosition) -> bool {
+    let mut lines = Vec::new();
+    for line in txt.split('\n').map(|l| l.trim_end_matches('\r')) {
+        if line.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            ctx.error(&format!("append_hf: `{line}` is not a header field"));
+            return false;
+        };
+        lines.push((name.trim().to_string(), value.trim().to_string()));
+    }
+    // Several lines after the same header keep their order.
+    for (name, value) in lines.iter() {
+        if let Err(e) = ctx.editor.add_header(at, name, value) {
+            ctx.error(&format!("append_hf: {e}"));
+            return false;
+        }
+    }
+    !lines.is_empty()
+}
+
+/// Whether the engine has a handler for a core action (canonical name).
+pub fn handles_core_action(name: &str) -> bool {
+    CORE.iter().any(|(n, ..)| *n == name)
+}
+
+/// Whether the engine has a handler for `module.function`.
+pub fn handles_function(module: &str, name: &str) -> bool {
+    MODULES.iter().any(|(m, n, ..)| *m == module && *n == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ser_formats() {
+        let parts = ser_format("%rm from %fu [%{User-Agent}] 100%%\n").unwrap();
+        assert_eq!(parts.len(), 6);
+        assert!(ser_format("%zz").is_err());
+        assert_eq!(log_level("L_INFO"), Some(2));
+        assert_eq!(log_level("-1"), Some(-1));
+        assert_eq!(log_level("L_FOO"), None);
+    }
+
+    #[test]
+    fn uri_destinations() {
+        let d = uri_destination("sips:a@example.com").unwrap();
+        assert_eq!((d.port, d.proto), (5061, Proto::Tls));
+        let d = uri_destination("sip:[::1]:5080;transport=tcp").unwrap();
+        assert_eq!(
+            (d.host.as_str(), d.port, d.proto),
+            ("::1", 5080, Proto::Tcp)
+        );
+        assert!(uri_destination("tel:+1").is_none());
+    }
+}

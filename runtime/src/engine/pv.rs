@@ -1,0 +1,402 @@
+//! Pseudo-variables: reading the message and the script state, and the
+//! writable ones (`$ru $rU $rd $rp $du $var $avp`).
+
+use super::exec::{Ctx, Halt};
+use super::uri::UriParts;
+use super::value::Val;
+use crate::sip::{HeaderName, NameAddr, SipMessage};
+use sercompat_compiler::ir::pv::{AvpRef, Index, PvRef};
+
+/// The classes [`read`] understands (aliases included).
+const READABLE: &[&str] = &[
+    "ru",
+    "ruri",
+    "rU",
+    "ruri.user",
+    "rd",
+    "ruri.domain",
+    "rp",
+    "ou",
+    "ouri",
+    "oU",
+    "od",
+    "du",
+    "duri",
+    "fu",
+    "from",
+    "fU",
+    "from.user",
+    "fd",
+    "from.domain",
+    "ft",
+    "tu",
+    "to",
+    "tU",
+    "to.user",
+    "td",
+    "to.domain",
+    "tt",
+    "si",
+    "sp",
+    "Ri",
+    "Rp",
+    "pr",
+    "proto",
+    "rm",
+    "ci",
+    "cs",
+    "hdr",
+    "ua",
+    "ml",
+    "mb",
+    "rv",
+    "mf",
+    "var",
+    "avp",
+    "rc",
+    "retcode",
+    "?",
+    "null",
+];
+
+const WRITABLE: &[&str] = &[
+    "ru",
+    "ruri",
+    "rU",
+    "ruri.user",
+    "rd",
+    "ruri.domain",
+    "rp",
+    "du",
+    "duri",
+    "var",
+    "avp",
+];
+
+/// The catalog keys (`pv:KEY`) of what this module implements.
+pub const IMPLEMENTED_KEYS: &[&str] = &[
+    "ru", "rU", "rd", "rp", "ou", "oU", "od", "du", "fu", "fU", "fd", "ft", "tu", "tU", "td", "tt",
+    "si", "sp", "Ri", "Rp", "pr", "rm", "ci", "cs", "hdr", "ua", "ml", "mb", "rv", "mf", "var",
+    "avp", "rc", "retcode",
+];
+
+pub(crate) fn writable(class: &str) -> bool {
+    WRITABLE.contains(&class)
+}
+
+/// Whether the engine reads `p` exactly as written.
+pub(crate) fn check(p: &PvRef) -> Result<(), String> {
+    if !READABLE.contains(&p.class.as_str()) {
+        return Err(format!(
+            "pseudo-variable `${}` is not supported by the engine yet",
+            p.class
+        ));
+    }
+    if !p.transforms.is_empty() {
+        return Err(format!(
+            "transformations (`{{{}.{}}}` on `${}`) are not supported by the engine yet",
+            p.transforms[0].class, p.transforms[0].name, p.class
+        ));
+    }
+    if matches!(p.class.as_str(), "hdr" | "var" | "avp") && p.inner.is_none() {
+        return Err(format!("`${}` needs a name in parentheses", p.class));
+    }
+    if p.index.is_some() && !matches!(p.class.as_str(), "hdr" | "avp") {
+        return Err(format!("`${}` cannot be indexed", p.class));
+    }
+    if let Some(Index::Var(inner)) = &p.index {
+        check(inner)?;
+    }
+    Ok(())
+}
+
+fn text(s: impl AsRef<[u8]>) -> Val {
+    Val::Str(String::from_utf8_lossy(s.as_ref()).into_owned())
+}
+
+fn opt(v: Option<String>) -> Val {
+    v.map_or(Val::Null, Val::Str)
+}
+
+fn uri_user(u: &str) -> Val {
+    opt(UriParts::split(u).and_then(|p| p.user))
+}
+
+fn uri_host(u: &str) -> Val {
+    opt(UriParts::split(u).map(|p| p.host))
+}
+
+fn uri_port(u: &str) -> Val {
+    match UriParts::split(u) {
+        Some(p) => match p.port {
+            Some(port) => Val::Int(super::value::str_to_int(&port)),
+            None => Val::Int(if p.is_secure() { 5061 } else { 5060 }),
+        },
+        None => Val::Null,
+    }
+}
+
+fn name_addr(msg: &SipMessage, from: bool) -> Option<&NameAddr> {
+    let h = if from {
+        msg.from_header()
+    } else {
+        msg.to_header()
+    };
+    h.ok().flatten()
+}
+
+fn resolve_index(ctx: &mut Ctx, idx: Option<&Index>) -> Result<Option<Index>, Halt> {
+    Ok(match idx {
+        Some(Index::Var(p)) => Some(Index::At(read(ctx, p)?.as_int())),
+        other => other.cloned(),
+    })
+}
+
+fn pick<T: Clone>(items: &[T], idx: Option<&Index>) -> Option<T> {
+    match idx {
+        None | Some(Index::All) => items.first().cloned(),
+        Some(Index::At(n)) => {
+            let i = if *n < 0 {
+                items.len().checked_sub(n.unsigned_abs() as usize)?
+            } else {
+                *n as usize
+            };
+            items.get(i).cloned()
+        }
+        Some(Index::Var(_)) => None,
+    }
+}
+
+pub(crate) fn read(ctx: &mut Ctx, p: &PvRef) -> Result<Val, Halt> {
+    let msg = ctx.msg;
+    Ok(match p.class.as_str() {
+        "ru" | "ruri" => Val::Str(ctx.ruri.clone()),
+        "rU" | "ruri.user" => uri_user(&ctx.ruri),
+        "rd" | "ruri.domain" => uri_host(&ctx.ruri),
+        "rp" => uri_port(&ctx.ruri),
+        "ou" | "ouri" => Val::Str(ctx.original_ruri.clone()),
+        "oU" => uri_user(&ctx.original_ruri),
+        "od" => uri_host(&ctx.original_ruri),
+        "du" | "duri" => opt(ctx.dst_uri.clone()),
+        "fu" | "from" | "tu" | "to" => {
+            opt(name_addr(msg, p.class.starts_with('f')).map(|a| a.uri().to_string()))
+        }
+        "fU" | "from.user" | "tU" | "to.user" => match name_addr(msg, p.class.starts_with('f')) {
+            Some(a) => uri_user(&a.uri().to_string()),
+            None => Val::Null,
+        },
+        "fd" | "from.domain" | "td" | "to.domain" => {
+            match name_addr(msg, p.class.starts_with('f')) {
+                Some(a) => uri_host(&a.uri().to_string()),
+                None => Val::Null,
+            }
+        }
+        "ft" | "tt" => opt(name_addr(msg, p.class == "ft")
+            .and_then(|a| a.tag())
+            .filter(|t| !t.is_empty())
+            .map(|t| t.to_string())),
+        "si" => Val::Str(ctx.recv.src.ip().to_string()),
+        "sp" => Val::Int(ctx.recv.src.port() as i64),
+        "Ri" => Val::Str(ctx.recv.dst.ip().to_string()),
+        "Rp" => Val::Int(ctx.recv.dst.port() as i64),
+        "pr" | "proto" => Val::str(ctx.recv.proto.name()),
+        "rm" => match msg.method() {
+            Some(m) => text(m.as_bytes()),
+            None => match msg.cseq() {
+                Ok(Some(c)) => text(c.method().as_bytes()),
+                _ => Val::Null,
+            },
+        },
+        "ci" => match msg.call_id() {
+            Ok(Some(id)) => text(id.as_bytes()),
+            _ => Val::Null,
+        },
+        "cs" => match msg.cseq() {
+            Ok(Some(c)) => Val::Int(c.number() as i64),
+            _ => Val::Null,
+        },
+        "ua" => header(ctx, "User-Agent", None)?,
+        "hdr" => {
+            let idx = resolve_index(ctx, p.index.as_ref())?;
+            header(ctx, p.inner.as_deref().unwrap_or_default(), idx.as_ref())?
+        }
+        "ml" => Val::Int(msg.as_bytes().len() as i64),
+        "mb" => text(msg.as_bytes()),
+        "rv" => {
+            let line = msg.start_line().to_string_lossy().into_owned();
+            opt(line.rsplit(' ').next().map(str::to_string))
+        }
+        "mf" => Val::Int(ctx.flags as i64),
+        "var" => ctx
+            .vars
+            .get(p.inner.as_deref().unwrap_or_default())
+            .cloned()
+            .unwrap_or(Val::Int(0)),
+        "avp" => {
+            let key = avp_key(p.inner.as_deref().unwrap_or_default());
+            read_avp(ctx, &key, p.index.as_ref())?
+        }
+        "rc" | "retcode" | "?" => Val::Int(ctx.rc),
+        _ => Val::Null,
+    })
+}
+
+/// The body of header `name` (compact forms match): the first, the N-th
+/// (negative from the last), or all joined with `,` for `[*]`.
+fn header(ctx: &Ctx, name: &str, idx: Option<&Index>) -> Result<Val, Halt> {
+    let Some(hn) = HeaderName::new(name.trim()) else {
+        return Ok(Val::Null);
+    };
+    let values: Vec<String> = ctx
+        .msg
+        .headers_named(&hn)
+        .map(|h| h.value().to_string_lossy().into_owned())
+        .collect();
+    Ok(match idx {
+        Some(Index::All) if !values.is_empty() => Val::Str(values.join(",")),
+        _ => opt(pick(&values, idx)),
+    })
+}
+
+/// `s:name` and `name` are the same string-named AVP; `i:5` stays.
+fn avp_key(inner: &str) -> String {
+    let inner = inner.trim();
+    match inner.strip_prefix("s:") {
+        Some(n) => n.to_string(),
+        None => inner.to_string(),
+    }
+}
+
+/// A SER AVP (`$f.x`, `$x`): the class is part of the name.
+pub(crate) fn avp_key_ser(a: &AvpRef) -> String {
+    match &a.class {
+        Some(c) => format!("{c}.{}", a.name),
+        None => a.name.clone(),
+    }
+}
+
+/// AVPs are stacks: index 0 (the default) is the newest value.
+pub(crate) fn read_avp(ctx: &mut Ctx, key: &str, idx: Option<&Index>) -> Result<Val, Halt> {
+    let idx = resolve_index(ctx, idx)?;
+    let Some(stack) = ctx.avps.get(key) else {
+        return Ok(Val::Null);
+    };
+    let newest_first: Vec<Val> = stack.iter().rev().cloned().collect();
+    Ok(pick(&newest_first, idx.as_ref()).unwrap_or(Val::Null))
+}
+
+pub(crate) fn write_avp(ctx: &mut Ctx, key: &str, idx: Option<&Index>, v: Val, replace: bool) {
+    let all = replace || matches!(idx, Some(Index::All));
+    let stack = ctx.avps.entry(key.to_string()).or_default();
+    match (v, all) {
+        (Val::Null, true) => stack.clear(),
+        (Val::Null, false) => {
+            stack.pop();
+        }
+        (v, true) => {
+            stack.clear();
+            stack.push(v);
+        }
+        (v, false) => stack.push(v),
+    }
+}
+
+pub(crate) fn write(ctx: &mut Ctx, p: &PvRef, v: Val, replace: bool) {
+    match p.class.as_str() {
+        "var" => {
+            let v = if v.is_null() { Val::Int(0) } else { v };
+            ctx.vars.insert(p.inner.clone().unwrap_or_default(), v);
+        }
+        "avp" => {
+            let key = avp_key(p.inner.as_deref().unwrap_or_default());
+            write_avp(ctx, &key, p.index.as_ref(), v, replace);
+        }
+        "du" | "duri" => match v {
+            Val::Null => ctx.dst_uri = None,
+            v => {
+                let s = v.as_string();
+                if s.is_empty() {
+                    ctx.dst_uri = None;
+                } else if crate::sip::Uri::parse(s.as_bytes()).is_ok() {
+                    ctx.dst_uri = Some(s);
+                } else {
+                    ctx.error(&format!("`{s}` is not a valid URI for $du"));
+                }
+            }
+        },
+        "ru" | "ruri" => {
+            let s = v.as_string();
+            if !set_ruri(ctx, &s) {
+                ctx.error(&format!("`{s}` is not a valid Request-URI"));
+            }
+        }
+        "rU" | "ruri.user" => {
+            let user = (!v.is_null())
+                .then(|| v.as_string())
+                .filter(|u| !u.is_empty());
+            edit_ruri(ctx, "$rU", |u| {
+                u.user = user.clone();
+                if u.user.is_none() {
+                    u.password = None;
+                }
+                true
+            });
+        }
+        "rd" | "ruri.domain" => {
+            let host = v.as_string();
+            edit_ruri(ctx, "$rd", |u| {
+                u.host = host.clone();
+                !host.is_empty()
+            });
+        }
+        "rp" => {
+            let port = (!v.is_null())
+                .then(|| v.as_string())
+                .filter(|p| !p.is_empty());
+            edit_ruri(ctx, "$rp", |u| {
+                u.port = port.clone();
+                port.is_none()
+                    || port
+                        .as_deref()
+                        .and_then(|p| p.parse::<u16>().ok())
+                        .is_some()
+            });
+        }
+        _ => ctx.error(&format!("`${}` is not writable", p.class)),
+    }
+}
+
+/// Replaces the Request-URI if `s` is a URI the SIP layer accepts.
+pub(crate) fn set_ruri(ctx: &mut Ctx, s: &str) -> bool {
+    match crate::sip::Uri::parse(s.as_bytes()) {
+        Ok(u) if u.as_sip().and_then(|s| s.headers()).is_none() => {
+            ctx.ruri = s.to_string();
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Applies `f` to the parts of the current Request-URI and keeps the
+/// result if `f` agrees and the new URI parses; logs otherwise. Returns
+/// whether the URI changed.
+pub(crate) fn edit_ruri(ctx: &mut Ctx, what: &str, f: impl FnOnce(&mut UriParts) -> bool) -> bool {
+    let Some(mut parts) = UriParts::split(&ctx.ruri) else {
+        ctx.error(&format!(
+            "{what}: the Request-URI `{}` is not a sip/sips URI",
+            ctx.ruri
+        ));
+        return false;
+    };
+    if !f(&mut parts) {
+        ctx.error(&format!("{what}: bad value"));
+        return false;
+    }
+    let new = parts.build();
+    if set_ruri(ctx, &new) {
+        true
+    } else {
+        ctx.error(&format!("{what}: `{new}` is not a valid Request-URI"));
+        false
+    }
+}

@@ -1,0 +1,233 @@
+//! End to end with real SIP peers: sipp (Debian `sip-tester`) as caller and
+//! callee, on loopback, against `sercompat run` and — the behavioural
+//! oracle — real Kamailio 5.6 running the same config. Both must give the
+//! same responses to the same scenarios (tests/sipp/*.xml).
+//!
+//! Without sipp or Kamailio the test skips with a message saying what to
+//! install; under `CI=true` it fails instead.
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn tool(path: &str, package: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(path);
+    if p.is_file() {
+        return Some(p);
+    }
+    let msg = format!("{path} is missing: install Debian's `{package}` (see .ci/run)");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("an ephemeral port")
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something answers SIP on `port` (an OPTIONS gets any reply).
+fn wait_for_sip(port: u16) -> bool {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("probe socket");
+    sock.set_read_timeout(Some(Duration::from_millis(200))).ok();
+    let me = sock.local_addr().expect("probe addr");
+    let probe = format!(
+        "OPTIONS sip:probe@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-probe\r\nMax-Forwards: 70\r\nFrom: <sip:probe@{me}>;tag=p\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    let started = Instant::now();
+    let mut buf = [0u8; 2048];
+    while started.elapsed() < Duration::from_secs(5) {
+        let _ = sock.send_to(probe.as_bytes(), ("127.0.0.1", port));
+        if sock.recv(&mut buf).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
+/// Runs one sipp client scenario against the proxy; true when it passes.
+fn sipp_uac(sipp: &Path, scenario: &Path, proxy_port: u16) -> Result<(), String> {
+    let port = free_udp_port();
+    let out = Command::new(sipp)
+        .arg(format!("127.0.0.1:{proxy_port}"))
+        .args(["-sf"])
+        .arg(scenario)
+        .args(["-m", "1", "-i", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .args(["-timeout", "10s", "-nostdin", "-timeout_error"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running sipp: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: sipp exited {:?}\n{}",
+            scenario.display(),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    }
+}
+
+fn sipp_uas(sipp: &Path, scenario: &Path, port: u16) -> Running {
+    Running(
+        Command::new(sipp)
+            .args(["-sf"])
+            .arg(scenario)
+            .args(["-m", "1", "-i", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .args(["-timeout", "15s", "-nostdin"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sipp uas"),
+    )
+}
+
+/// The stateless config both servers run: 483 on Max-Forwards 0, 200 to
+/// OPTIONS, everything else forwarded to the callee.
+fn stateless_config(proxy_port: u16, uas_port: u16) -> String {
+    format!(
+        r#"#!KAMAILIO
+listen=udp:127.0.0.1:{proxy_port}
+children=2
+loadmodule "sl.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+
+request_route {{
+	if (!mf_process_maxfwd_header("10")) {{
+		sl_send_reply("483", "Too Many Hops");
+		exit;
+	}}
+	if (is_method("OPTIONS")) {{
+		sl_send_reply("200", "OK");
+		exit;
+	}}
+	rewritehostport("127.0.0.1:{uas_port}");
+	forward();
+}}
+"#
+    )
+}
+
+enum Server {
+    Kamailio,
+    Sercompat,
+}
+
+fn start(server: &Server, cfg: &Path, dir: &Path) -> Running {
+    let child = match server {
+        Server::Kamailio => Command::new("/usr/sbin/kamailio")
+            .arg("-f")
+            .arg(cfg)
+            .args([
+                "-L",
+                "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+                "-DD",
+                "-E",
+                "-w",
+            ])
+            .arg(dir)
+            .arg("-P")
+            .arg(dir.join("kamailio.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn(),
+        Server::Sercompat => Command::new(env!("CARGO_BIN_EXE_sercompat"))
+            .args(["run", "-f"])
+            .arg(cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn(),
+    };
+    Running(child.expect("starting the server"))
+}
+
+/// Every scenario against one server: the outcome of each.
+fn scenarios(server: Server, sipp: &Path) -> Vec<(String, Result<(), String>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/sipp");
+    let dir = std::env::temp_dir().join(format!(
+        "sercompat-e2e-{}-{}",
+        match server {
+            Server::Kamailio => "kamailio",
+            Server::Sercompat => "sercompat",
+        },
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let proxy_port = free_udp_port();
+    let uas_port = free_udp_port();
+    let cfg = dir.join("stateless.cfg");
+    std::fs::write(&cfg, stateless_config(proxy_port, uas_port)).expect("config");
+    let _proxy = start(&server, &cfg, &dir);
+    assert!(
+        wait_for_sip(proxy_port),
+        "the server does not answer on port {proxy_port}"
+    );
+    let mut out = Vec::new();
+    for name in ["options-200.xml", "maxfwd-483.xml"] {
+        out.push((
+            name.to_string(),
+            sipp_uac(sipp, &root.join(name), proxy_port),
+        ));
+    }
+    let _uas = sipp_uas(sipp, &root.join("message-uas.xml"), uas_port);
+    std::thread::sleep(Duration::from_millis(300));
+    out.push((
+        "message-uac.xml".to_string(),
+        sipp_uac(sipp, &root.join("message-uac.xml"), proxy_port),
+    ));
+    out
+}
+
+#[test]
+fn kamailio_passes_the_stateless_scenarios() {
+    let (Some(sipp), Some(_)) = (
+        tool("/usr/bin/sipp", "sip-tester"),
+        tool("/usr/sbin/kamailio", "kamailio"),
+    ) else {
+        return;
+    };
+    let failed: Vec<String> = scenarios(Server::Kamailio, &sipp)
+        .into_iter()
+        .filter_map(|(n, r)| r.err().map(|e| format!("{n}: {e}")))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+#[test]
+fn sercompat_gives_the_same_responses_as_kamailio() {
+    let Some(sipp) = tool("/usr/bin/sipp", "sip-tester") else {
+        return;
+    };
+    let failed: Vec<String> = scenarios(Server::Sercompat, &sipp)
+        .into_iter()
+        .filter_map(|(n, r)| r.err().map(|e| format!("{n}: {e}")))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
