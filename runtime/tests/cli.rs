@@ -462,3 +462,76 @@ fn run_refuses_to_start_and_names_every_call_it_lacks() {
     let dash_f = sercompat(&["run", "-f", SER08]);
     assert_eq!(dash_f.stderr, run.stderr);
 }
+
+/// A stateless config the runtime implements completely.
+const STATELESS: &str = "#!KAMAILIO\nlisten=udp:127.0.0.1:5999\nloadmodule \"sl.so\"\nloadmodule \"maxfwd.so\"\nrequest_route {\n\tif (!mf_process_maxfwd_header(\"10\")) { sl_send_reply(\"483\", \"Too Many Hops\"); exit; }\n\tsl_send_reply(\"404\", \"Not here\");\n}\n";
+
+#[test]
+fn run_dash_c_checks_and_exits_like_kamailio() {
+    let dir = std::env::temp_dir().join(format!("sercompat-cli-runc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("stateless.cfg");
+    std::fs::write(&cfg, STATELESS).unwrap();
+    // Kamailio's own flags are accepted, so init scripts keep working.
+    let run = sercompat(&[
+        "run",
+        "-c",
+        "-DD",
+        "-E",
+        "-m",
+        "1024",
+        "-f",
+        cfg.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stderr.contains("config ok"), "{}", run.stderr);
+}
+
+#[test]
+fn run_stops_cleanly_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("sercompat-cli-term-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("stateless.cfg");
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(&cfg, STATELESS.replace("5999", &port.to_string())).unwrap();
+    let pid_file = dir.join("sercompat.pid");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sercompat"))
+        .args([
+            "run",
+            "-P",
+            pid_file.to_str().unwrap(),
+            "-f",
+            cfg.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !pid_file.exists() && started.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert_eq!(pid.trim(), child.id().to_string());
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "exit status {status:?}");
+}

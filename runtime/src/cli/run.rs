@@ -27,15 +27,53 @@ pub struct RunArgs {
     /// The era to read the file in (default: the mode header, else detected).
     #[arg(long, value_name = "ERA", value_parser = super::check::parse_era)]
     dialect: Option<Era>,
+    // Kamailio's and SER's own flags, so an existing unit file or init
+    // script keeps working.
+    /// Listen on ADDRESS too (`[proto:]addr[:port]`), like `kamailio -l`.
+    #[arg(short = 'l', value_name = "ADDRESS")]
+    listen: Vec<String>,
+    /// Default port (`port=`), like `kamailio -p`.
+    #[arg(short = 'p', value_name = "PORT")]
+    port: Option<u16>,
+    /// Receive workers per UDP socket (`children=`), like `kamailio -n`.
+    #[arg(short = 'n', value_name = "N")]
+    children: Option<usize>,
+    /// Check the config (and that the runtime can run it), then exit, like `kamailio -c`.
+    #[arg(short = 'c')]
+    check_only: bool,
+    /// Write the process id to FILE, like `kamailio -P`.
+    #[arg(short = 'P', value_name = "FILE")]
+    pid_file: Option<PathBuf>,
+    /// Log to standard error (`-E`): the default; accepted for compatibility.
+    #[arg(short = 'E')]
+    log_stderr: bool,
+    /// Stay in the foreground (`-D`, `-DD`): the default; accepted for compatibility.
+    #[arg(short = 'D', action = clap::ArgAction::Count)]
+    foreground: u8,
+    /// Debug level (`-d`, repeatable): accepted for compatibility.
+    #[arg(short = 'd', action = clap::ArgAction::Count)]
+    debug: u8,
+    /// Shared memory size in MB (`-m`): accepted; memory is not preallocated.
+    #[arg(short = 'm', value_name = "MB")]
+    shm_mb: Option<u64>,
+    /// Private memory size in MB (`-M`): accepted; memory is not preallocated.
+    #[arg(short = 'M', value_name = "MB")]
+    pkg_mb: Option<u64>,
+    /// Module directory (`-L`): accepted; the runtime's modules are built in.
+    #[arg(short = 'L', value_name = "DIR")]
+    module_dir: Option<PathBuf>,
+    /// Working directory (`-w`): accepted for compatibility.
+    #[arg(short = 'w', value_name = "DIR")]
+    work_dir: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> i32 {
-    let Some(path) = args.file.or(args.config) else {
+    let Some(path) = args.file.clone().or(args.config.clone()) else {
         return 2;
     };
     let opts = Options {
         dialect: args.dialect,
-        defines: args.defines,
+        defines: args.defines.clone(),
         ..Options::default()
     };
     let parsed = match sercompat_grammar::parse_file(&path, &opts) {
@@ -80,10 +118,47 @@ pub fn run(args: RunArgs) -> i32 {
         }
         return report(&parsed, &diags, &mut stderr);
     }
-    let (sockets, children) = match serve::socket_config(&parsed) {
+    let (mut sockets, mut children) = match serve::socket_config(&parsed) {
         Ok(s) => s,
         Err(d) => return report(&parsed, &d, &mut stderr),
     };
+    for l in &args.listen {
+        match sercompat::net::listen::parse(l) {
+            Ok(spec) => sockets.listen.push(spec),
+            Err(e) => {
+                eprintln!("error[{}]: -l {l}: {e}", serve::BAD_SOCKET);
+                return 2;
+            }
+        }
+    }
+    if args.port.is_some() {
+        sockets.port = args.port;
+    }
+    if let Some(n) = args.children {
+        children = n.max(1);
+    }
+    if args.check_only {
+        eprintln!(
+            "{}: config ok, and the runtime implements everything it calls",
+            path.display()
+        );
+        return 0;
+    }
+    if let Some(pid) = &args.pid_file {
+        if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
+            eprintln!("error[{}]: cannot write {}: {e}", codes::IO, pid.display());
+            return 2;
+        }
+    }
+    let _ = (
+        args.log_stderr,
+        args.foreground,
+        args.debug,
+        args.shm_mb,
+        args.pkg_mb,
+        &args.module_dir,
+        &args.work_dir,
+    );
     let resolved = match resolve(&sockets, &SystemResolver) {
         Ok(r) => r,
         Err(e) => {
@@ -140,8 +215,21 @@ pub fn run(args: RunArgs) -> i32 {
         for l in server.local_sockets() {
             eprintln!("listening on {}:{}", l.transport, l.addr);
         }
-        let _ = tokio::signal::ctrl_c().await;
+        // Ctrl-C or SIGTERM (systemd, init scripts) stop it cleanly.
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("error[{}]: cannot watch SIGTERM: {e}", codes::IO);
+                    return 2;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
         server.shutdown();
+        eprintln!("stopped");
         0
     })
 }
