@@ -31,12 +31,40 @@ fn free_udp_port() -> u16 {
         .expect("an ephemeral port")
 }
 
-/// A child process killed when dropped, so a failing test leaves nothing behind.
+/// A child process in its own process group, stopped with its whole group
+/// when dropped (Kamailio forks workers that outlive a killed parent), so a
+/// test leaves nothing behind, failing or not.
 struct Running(Child);
+
+impl Running {
+    fn spawn(cmd: &mut Command) -> Running {
+        use std::os::unix::process::CommandExt;
+        Running(
+            cmd.process_group(0)
+                .spawn()
+                .expect("spawning a test process"),
+        )
+    }
+
+    fn signal_group(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([sig, "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        self.signal_group("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.signal_group("-KILL");
         let _ = self.0.wait();
     }
 }
@@ -91,7 +119,7 @@ fn sipp_uac(sipp: &Path, scenario: &Path, proxy_port: u16) -> Result<(), String>
 }
 
 fn sipp_uas(sipp: &Path, scenario: &Path, port: u16) -> Running {
-    Running(
+    Running::spawn(
         Command::new(sipp)
             .args(["-sf"])
             .arg(scenario)
@@ -100,9 +128,7 @@ fn sipp_uas(sipp: &Path, scenario: &Path, port: u16) -> Running {
             .args(["-timeout", "15s", "-nostdin"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sipp uas"),
+            .stderr(Stdio::null()),
     )
 }
 
@@ -139,33 +165,34 @@ enum Server {
 }
 
 fn start(server: &Server, cfg: &Path, dir: &Path) -> Running {
-    let child = match server {
-        Server::Kamailio => Command::new("/usr/sbin/kamailio")
-            .arg("-f")
-            .arg(cfg)
-            .args([
-                "-L",
-                "/usr/lib/x86_64-linux-gnu/kamailio/modules",
-                "-DD",
-                "-E",
-                "-w",
-            ])
-            .arg(dir)
-            .arg("-P")
-            .arg(dir.join("kamailio.pid"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn(),
-        Server::Sercompat => Command::new(env!("CARGO_BIN_EXE_sercompat"))
-            .args(["run", "-f"])
-            .arg(cfg)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn(),
+    let mut cmd = match server {
+        Server::Kamailio => {
+            let mut c = Command::new("/usr/sbin/kamailio");
+            c.arg("-f")
+                .arg(cfg)
+                .args([
+                    "-L",
+                    "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+                    "-DD",
+                    "-E",
+                    "-w",
+                ])
+                .arg(dir)
+                .arg("-P")
+                .arg(dir.join("kamailio.pid"));
+            c
+        }
+        Server::Sercompat => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_sercompat"));
+            c.args(["run", "-f"]).arg(cfg);
+            c
+        }
     };
-    Running(child.expect("starting the server"))
+    Running::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
 }
 
 /// Every scenario against one server: the outcome of each.
