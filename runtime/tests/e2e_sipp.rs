@@ -88,6 +88,29 @@ fn wait_for_sip(port: u16) -> bool {
     false
 }
 
+/// Waits until a UDP socket is bound to `port` (from /proc/net/udp): for
+/// configs that answer nothing themselves.
+fn wait_for_bound(port: u16) -> bool {
+    let needle = format!(":{port:04X}");
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        let bound = ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
+            std::fs::read_to_string(f).is_ok_and(|t| {
+                t.lines().skip(1).any(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .is_some_and(|local| local.ends_with(&needle))
+                })
+            })
+        });
+        if bound {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
 /// Runs one sipp client scenario against the proxy; true when it passes.
 fn sipp_uac(sipp: &Path, scenario: &Path, proxy_port: u16) -> Result<(), String> {
     let port = free_udp_port();
@@ -257,4 +280,78 @@ fn sercompat_gives_the_same_responses_as_kamailio() {
         .filter_map(|(n, r)| r.err().map(|e| format!("{n}: {e}")))
         .collect();
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// The benchmark's stateless config (`../shared/bench/cfg/stateless.cfg`,
+/// ports moved to free ones) through sercompat, with sipp's built-in `uac`
+/// and `uas` scenarios: 20 calls (INVITE, 180, 200, ACK, BYE, 200), all
+/// successful.
+#[test]
+fn bench_stateless_config_with_builtin_uac_and_uas() {
+    let Some(sipp) = tool("/usr/bin/sipp", "sip-tester") else {
+        return;
+    };
+    let Some(shared) = sercompat_tests::shared_dir() else {
+        return;
+    };
+    let text =
+        std::fs::read_to_string(shared.join("bench/cfg/stateless.cfg")).expect("stateless.cfg");
+    let proxy_port = free_udp_port();
+    let uas_port = free_udp_port();
+    let cfg_text = text
+        .replace("127.0.0.1:5060", &format!("127.0.0.1:{proxy_port}"))
+        .replace(
+            "forward(\"127.0.0.1\", 5070)",
+            &format!("forward(\"127.0.0.1\", {uas_port})"),
+        );
+    assert_ne!(cfg_text, text, "the config's ports were found and moved");
+    let dir = std::env::temp_dir().join(format!("sercompat-e2e-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let cfg = dir.join("stateless.cfg");
+    std::fs::write(&cfg, cfg_text).expect("config");
+    let _proxy = start(&Server::Sercompat, &cfg, &dir);
+    assert!(
+        wait_for_bound(proxy_port),
+        "sercompat does not listen on port {proxy_port}"
+    );
+    let _uas = Running::spawn(
+        Command::new(&sipp)
+            .args(["-sn", "uas", "-i", "127.0.0.1", "-p"])
+            .arg(uas_port.to_string())
+            .args(["-nostdin"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let uac_port = free_udp_port();
+    let out = Command::new(&sipp)
+        .arg(format!("127.0.0.1:{proxy_port}"))
+        .args([
+            "-sn",
+            "uac",
+            "-m",
+            "20",
+            "-r",
+            "10",
+            "-i",
+            "127.0.0.1",
+            "-p",
+        ])
+        .arg(uac_port.to_string())
+        .args(["-timeout", "20s", "-nostdin", "-timeout_error"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("sipp uac");
+    assert!(
+        out.status.success(),
+        "sipp uac exited {:?}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
