@@ -535,3 +535,10 @@ fn run_stops_cleanly_on_sigterm() {
     };
     assert!(status.success(), "exit status {status:?}");
 }
+
+#[test]
+fn run_dash_capital_v_prints_the_version() {
+    let run = sercompat(&["run", "-V"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.starts_with("sercompat "), "{}", run.stdout);
+}

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct RunArgs {
     /// The config file (also accepted as `-f FILE`, as Kamailio takes it).
-    #[arg(value_name = "FILE", required_unless_present = "config")]
+    #[arg(value_name = "FILE", required_unless_present_any = ["config", "version"])]
     file: Option<PathBuf>,
     #[arg(short = 'f', value_name = "FILE", conflicts_with = "file")]
     config: Option<PathBuf>,
@@ -62,12 +62,22 @@ pub struct RunArgs {
     /// Module directory (`-L`): accepted; the runtime's modules are built in.
     #[arg(short = 'L', value_name = "DIR")]
     module_dir: Option<PathBuf>,
+    /// Print the version and exit, like `kamailio -V`.
+    #[arg(short = 'V')]
+    version: bool,
     /// Working directory (`-w`): accepted for compatibility.
     #[arg(short = 'w', value_name = "DIR")]
     work_dir: Option<PathBuf>,
 }
 
 pub fn run(args: RunArgs) -> i32 {
+    if args.version {
+        println!(
+            "sercompat {} (runs SER / OpenSER / Kamailio configs)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return 0;
+    }
     let Some(path) = args.file.clone().or(args.config.clone()) else {
         return 2;
     };
@@ -193,8 +203,15 @@ pub fn run(args: RunArgs) -> i32 {
             .iter()
             .map(|a| (a.host.clone(), a.port))
             .collect();
+        // With one advertised socket, our Via carries its name (Kamailio
+        // writes each socket's own; the engine has one Via address today).
+        let via_address = match advertised.as_slice() {
+            [one] if resolved.sockets.len() == 1 => Some(one.clone()),
+            _ => None,
+        };
         let config = EngineConfig {
             myself: serve::myself(&bound, &advertised, &aliases),
+            via_address,
             ..EngineConfig::default()
         };
         let engine = match Engine::new(program, config) {
