@@ -69,6 +69,7 @@ pub const MODULES: &[(&str, &str, usize, usize)] = &[
     ("xlog", "xbug", 1, 1),
     ("xlog", "xcrit", 1, 1),
     ("xlog", "xalert", 1, 1),
+    ("sanity", "sanity_check", 0, 2),
     ("kex", "setdsturi", 1, 1),
     ("kex", "resetdsturi", 0, 0),
     ("kex", "isdsturiset", 0, 0),
@@ -427,6 +428,23 @@ pub(crate) fn call(
             }
         }
         ("sl", "sl_reply_error") => ok(send_reply(ctx, 500, "Server Internal Error")),
+        ("sanity", "sanity_check") => {
+            // The check masks select among the default checks in Kamailio;
+            // every check here is one of the defaults, so all run.
+            for a in args {
+                ctx.eval(a)?;
+            }
+            match sanity_problem(ctx.msg) {
+                None => 1,
+                Some((code, reason)) => {
+                    ctx.error(&format!("sanity_check: {code} {reason}"));
+                    if ctx.msg.method().is_some_and(|m| m.as_bytes() != b"ACK") {
+                        send_reply(ctx, code, reason);
+                    }
+                    -1
+                }
+            }
+        }
         ("maxfwd", "mf_process_maxfwd_header" | "process_maxfwd" | "maxfwd_process") => {
             let n = ctx.eval(&args[0])?.as_int();
             process_maxfwd(ctx, n)
@@ -713,6 +731,52 @@ fn uri_destination(uri: &str) -> Option<Destination> {
         port,
         proto,
     })
+}
+
+/// What `sanity_check()` finds wrong with a request that framed and passed
+/// the syntax checks: the reply code and reason Kamailio's sanity module
+/// sends for it.
+fn sanity_problem(msg: &SipMessage) -> Option<(u16, &'static str)> {
+    if !msg.is_request() {
+        return None;
+    }
+    if msg.validate().is_err() {
+        return Some((400, "Bad Request"));
+    }
+    // Required header fields (RFC 3261 §8.1.1).
+    for name in [
+        HeaderName::Via,
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::CallId,
+        HeaderName::CSeq,
+    ] {
+        if msg.headers_named(&name).next().is_none() {
+            return Some((400, "Missing Header"));
+        }
+    }
+    if msg.from_header().is_err()
+        || msg.to_header().is_err()
+        || msg.cseq().is_err()
+        || msg.vias().is_err()
+    {
+        return Some((400, "Bad Header"));
+    }
+    if msg.max_forwards().is_err() {
+        return Some((400, "Bad Max-Forwards"));
+    }
+    // The Request-URI scheme must be one a proxy routes (RFC 3261 §8.2.2.1).
+    match msg.request_uri() {
+        Ok(Some(crate::sip::Uri::Sip(_) | crate::sip::Uri::Tel(_))) => {}
+        _ => return Some((416, "Unsupported URI Scheme")),
+    }
+    // Extensions this proxy does not support (RFC 3261 §8.2.2.3).
+    if let Some(h) = msg.headers_named(&HeaderName::new("Proxy-Require")?).next() {
+        if !h.value().as_bytes().iter().all(u8::is_ascii_whitespace) {
+            return Some((420, "Bad Extension"));
+        }
+    }
+    None
 }
 
 /// A stateless local reply (RFC 3261 §8.2.6) with `received`/`rport` on
