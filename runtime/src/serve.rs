@@ -7,7 +7,7 @@ use crate::net::listen;
 use crate::net::received::{response_route, Target};
 use crate::net::sockets::SocketConfig;
 use crate::net::{Handler, Outgoing, Received, Transport};
-use crate::sip::{HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
+use crate::sip::{HeaderName, MessageEditor, Span, TypedHeader};
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
 use sercompat_grammar::{Diagnostic, Parsed};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -223,10 +223,12 @@ impl EngineHandler {
         let Ok(data) = editor.build() else {
             return Vec::new();
         };
-        let Ok(next_msg) = SipMessage::parse_datagram(data.clone()) else {
+        // The next hop is the Via after ours, read from the message as
+        // received (no second parse of what we built).
+        let Ok(all) = msg.vias() else {
             return Vec::new();
         };
-        let Ok(Some(next)) = next_msg.top_via() else {
+        let Some(next) = all.get(1) else {
             return Vec::new();
         };
         let route = response_route(next, r.transport, None);

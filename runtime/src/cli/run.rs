@@ -182,7 +182,15 @@ pub fn run(args: RunArgs) -> i32 {
             serve::BAD_SOCKET
         );
     }
-    let rt = match server::runtime(children) {
+    // One worker: a current-thread runtime (the receive loop, the engine
+    // and the sends on one thread, no cross-thread wake-ups); more: one
+    // tokio worker per child.
+    let rt = if children == 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        server::runtime(children)
+    };
+    let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error[{}]: cannot start the runtime: {e}", codes::IO);
