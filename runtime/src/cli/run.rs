@@ -186,7 +186,9 @@ pub fn run(args: RunArgs) -> i32 {
     // and the sends on one thread, no cross-thread wake-ups); more: one
     // tokio worker per child.
     let rt = if children == 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
     } else {
         server::runtime(children)
     };
