@@ -105,6 +105,22 @@ pub fn exprs<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
     }
 }
 
+/// Calls `f` for every statement of every route block, depth first.
+pub fn route_statements<'a>(config: &'a Config, f: &mut dyn FnMut(&'a Stmt)) {
+    for r in routes(config) {
+        statements(&r.body.stmts, f);
+    }
+}
+
+/// Calls `f` for every expression of every route block (see [`exprs`]).
+pub fn route_exprs<'a>(config: &'a Config, f: &mut dyn FnMut(&'a Expr)) {
+    route_statements(config, &mut |s| {
+        for root in stmt_exprs(s) {
+            exprs(root, f);
+        }
+    });
+}
+
 /// The route blocks of a config, in source order.
 pub fn routes(config: &Config) -> impl Iterator<Item = &RouteBlock> {
     config.items.iter().filter_map(|i| match &i.kind {

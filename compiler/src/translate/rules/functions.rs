@@ -109,21 +109,16 @@ fn call_span(call: &Call, cx: &Cx) -> Span {
 fn sites<'a>(cx: &Cx<'a>) -> Vec<Site<'a>> {
     let mut out = Vec::new();
     let mut exprs: Vec<&'a Expr> = Vec::new();
-    for item in &cx.parsed.config.items {
-        let ItemKind::Route(r) = &item.kind else {
-            continue;
-        };
-        walk::statements(&r.body.stmts, &mut |s| {
-            if let StmtKind::Call(c) = &s.kind {
-                out.push(Site {
-                    call: c,
-                    span: call_span(c, cx),
-                    stmt: Some(s),
-                });
-            }
-            exprs.extend(walk::stmt_exprs(s));
-        });
-    }
+    walk::route_statements(&cx.parsed.config, &mut |s| {
+        if let StmtKind::Call(c) = &s.kind {
+            out.push(Site {
+                call: c,
+                span: call_span(c, cx),
+                stmt: Some(s),
+            });
+        }
+        exprs.extend(walk::stmt_exprs(s));
+    });
     for e in exprs {
         walk::exprs(e, &mut |x| {
             if let ExprKind::Call(c) = &x.kind {
@@ -614,27 +609,18 @@ fn pv_module(cx: &mut Cx) {
     // (key, span, written in a form Kamailio refuses when unknown:
     // `$name(...)` or `$(...)` as a variable token)
     let mut uses: Vec<(String, Span, bool)> = Vec::new();
-    for item in &cx.parsed.config.items {
-        let ItemKind::Route(r) = &item.kind else {
-            continue;
-        };
-        walk::statements(&r.body.stmts, &mut |s| {
-            for r in walk::stmt_exprs(s) {
-                walk::exprs(r, &mut |e| match &e.kind {
-                    ExprKind::Var(v) if v.kind == VarKind::Pv && v.text.starts_with('$') => {
-                        let strict = v.text.starts_with("$(") || v.text.contains('(');
-                        uses.push((catalog::pv_key(&v.text).to_string(), e.span, strict));
-                    }
-                    ExprKind::Str(s) => {
-                        for key in string_pvs(s) {
-                            uses.push((key, e.span, false));
-                        }
-                    }
-                    _ => {}
-                });
+    walk::route_exprs(&cx.parsed.config, &mut |e| match &e.kind {
+        ExprKind::Var(v) if v.kind == VarKind::Pv && v.text.starts_with('$') => {
+            let strict = v.text.starts_with("$(") || v.text.contains('(');
+            uses.push((catalog::pv_key(&v.text).to_string(), e.span, strict));
+        }
+        ExprKind::Str(s) => {
+            for key in string_pvs(s) {
+                uses.push((key, e.span, false));
             }
-        });
-    }
+        }
+        _ => {}
+    });
     let mut done: Vec<String> = Vec::new();
     for (key, span, strict) in uses {
         if key.is_empty() || done.contains(&key) {

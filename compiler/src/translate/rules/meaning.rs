@@ -341,33 +341,28 @@ fn route_blocks(cx: &mut Cx) {
 /// SER's `max_len` was BUF_SIZE, 65535 in every SER and Kamailio release.
 fn max_len(cx: &mut Cx) {
     let mut found = Vec::new();
-    for item in &cx.parsed.config.items {
-        let ItemKind::Route(r) = &item.kind else {
-            continue;
-        };
-        walk::statements(&r.body.stmts, &mut |s| {
-            if let StmtKind::If { cond, .. } | StmtKind::While { cond, .. } = &s.kind {
-                // Inside `len_gt(max_len)` the whole call is rewritten (T0302).
-                let mut in_len_gt = Vec::new();
-                walk::exprs(cond, &mut |e| {
-                    if let ExprKind::Call(c) = &e.kind {
-                        if c.name.text == "len_gt" {
-                            in_len_gt.push(e.span);
-                        }
+    walk::route_statements(&cx.parsed.config, &mut |s| {
+        if let StmtKind::If { cond, .. } | StmtKind::While { cond, .. } = &s.kind {
+            // Inside `len_gt(max_len)` the whole call is rewritten (T0302).
+            let mut in_len_gt = Vec::new();
+            walk::exprs(cond, &mut |e| {
+                if let ExprKind::Call(c) = &e.kind {
+                    if c.name.text == "len_gt" {
+                        in_len_gt.push(e.span);
                     }
-                    if let ExprKind::Name(n) = &e.kind {
-                        if n == "max_len"
-                            && !in_len_gt
-                                .iter()
-                                .any(|c| c.start <= e.span.start && e.span.end <= c.end)
-                        {
-                            found.push(e.span);
-                        }
+                }
+                if let ExprKind::Name(n) = &e.kind {
+                    if n == "max_len"
+                        && !in_len_gt
+                            .iter()
+                            .any(|c| c.start <= e.span.start && e.span.end <= c.end)
+                    {
+                        found.push(e.span);
                     }
-                });
-            }
-        });
-    }
+                }
+            });
+        }
+    });
     for span in found {
         cx.replace(
             span,
@@ -381,27 +376,22 @@ fn max_len(cx: &mut Cx) {
 /// `if (c) f() else g();` (SER 0.8): Kamailio wants `f();` before `else`.
 fn statement_ends(cx: &mut Cx) {
     let mut found = Vec::new();
-    for item in &cx.parsed.config.items {
-        let ItemKind::Route(r) = &item.kind else {
-            continue;
-        };
-        walk::statements(&r.body.stmts, &mut |s| {
-            if let StmtKind::If {
-                then,
-                otherwise: Some(_),
-                ..
-            } = &s.kind
+    walk::route_statements(&cx.parsed.config, &mut |s| {
+        if let StmtKind::If {
+            then,
+            otherwise: Some(_),
+            ..
+        } = &s.kind
+        {
+            if matches!(
+                then.kind,
+                StmtKind::Call(_) | StmtKind::Assign { .. } | StmtKind::Stop { .. }
+            ) && !cx.text(then.span).trim_end().ends_with(';')
             {
-                if matches!(
-                    then.kind,
-                    StmtKind::Call(_) | StmtKind::Assign { .. } | StmtKind::Stop { .. }
-                ) && !cx.text(then.span).trim_end().ends_with(';')
-                {
-                    found.push(then.span);
-                }
+                found.push(then.span);
             }
-        });
-    }
+        }
+    });
     for span in found {
         let at = span.end as usize;
         cx.insert(
@@ -418,20 +408,11 @@ fn statement_ends(cx: &mut Cx) {
 /// Kamailio 3.0+ has the `$null` pseudo-variable.
 fn null_keyword(cx: &mut Cx) {
     let mut found = Vec::new();
-    for item in &cx.parsed.config.items {
-        let ItemKind::Route(r) = &item.kind else {
-            continue;
-        };
-        walk::statements(&r.body.stmts, &mut |s| {
-            for root in walk::stmt_exprs(s) {
-                walk::exprs(root, &mut |e| {
-                    if matches!(&e.kind, ExprKind::Name(n) if n.eq_ignore_ascii_case("null")) {
-                        found.push(e.span);
-                    }
-                });
-            }
-        });
-    }
+    walk::route_exprs(&cx.parsed.config, &mut |e| {
+        if matches!(&e.kind, ExprKind::Name(n) if n.eq_ignore_ascii_case("null")) {
+            found.push(e.span);
+        }
+    });
     for span in found {
         cx.replace(
             span,
@@ -450,18 +431,13 @@ fn null_keyword(cx: &mut Cx) {
 /// with `\`); every released SER and Kamailio wants `if (cond) action;`.
 fn guarded_statements(cx: &mut Cx) {
     let mut found = Vec::new();
-    for item in &cx.parsed.config.items {
-        let ItemKind::Route(r) = &item.kind else {
-            continue;
-        };
-        walk::statements(&r.body.stmts, &mut |s| {
-            if let StmtKind::If { cond, then, .. } = &s.kind {
-                if !cx.text(s.span).starts_with("if") && cond.span.file == s.span.file {
-                    found.push((cond.span, then.span));
-                }
+    walk::route_statements(&cx.parsed.config, &mut |s| {
+        if let StmtKind::If { cond, then, .. } = &s.kind {
+            if !cx.text(s.span).starts_with("if") && cond.span.file == s.span.file {
+                found.push((cond.span, then.span));
             }
-        });
-    }
+        }
+    });
     for (cond, then) in found {
         // Insertions around the condition: rules may still rewrite inside it.
         cx.insert(
@@ -500,30 +476,14 @@ fn guarded_statements(cx: &mut Cx) {
 /// AND/OR; since SER 2.0 and OpenSER 1.2 they are bitwise.
 fn legacy_logic(cx: &mut Cx) {
     let mut found = Vec::new();
-    for item in &cx.parsed.config.items {
-        let ItemKind::Route(r) = &item.kind else {
-            continue;
-        };
-        walk::statements(&r.body.stmts, &mut |s| {
-            for root in walk::stmt_exprs(s) {
-                walk::exprs(root, &mut |e| {
-                    if let ExprKind::Binary(op @ (BinOp::LegacyAnd | BinOp::LegacyOr), a, b) =
-                        &e.kind
-                    {
-                        if a.span.file == b.span.file && a.span.end <= b.span.start {
-                            let sym = if *op == BinOp::LegacyAnd { '&' } else { '|' };
-                            found.push((
-                                a.span.file,
-                                a.span.end as usize,
-                                b.span.start as usize,
-                                sym,
-                            ));
-                        }
-                    }
-                });
+    walk::route_exprs(&cx.parsed.config, &mut |e| {
+        if let ExprKind::Binary(op @ (BinOp::LegacyAnd | BinOp::LegacyOr), a, b) = &e.kind {
+            if a.span.file == b.span.file && a.span.end <= b.span.start {
+                let sym = if *op == BinOp::LegacyAnd { '&' } else { '|' };
+                found.push((a.span.file, a.span.end as usize, b.span.start as usize, sym));
             }
-        });
-    }
+        }
+    });
     for (file, from, to, sym) in found {
         let gap = cx
             .text(sercompat_grammar::Span::new(file, from, to))
