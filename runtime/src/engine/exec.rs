@@ -746,7 +746,7 @@ impl Ctx<'_, '_> {
             dest.proto.via_name(),
             self.cfg.ids.branch(self.msg)
         );
-        ed.insert_via(&via).map_err(|e| e.to_string())?;
+        ed.insert_own_via(&via).map_err(|e| e.to_string())?;
         ed.build().map_err(|e| e.to_string())
     }
 

@@ -132,21 +132,26 @@ pub struct HashIds;
 fn message_hash(msg: &SipMessage, salt: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     salt.hash(&mut h);
+    // Via, Call-ID and CSeq were parsed by the transport's core check; the
+    // From header is hashed as received (a retransmission and its CANCEL
+    // carry it unchanged, RFC 3261 §9.1), which spares parsing it.
     if let Ok(Some(v)) = msg.top_via() {
-        v.branch().map(|b| b.to_string()).hash(&mut h);
-        v.host().to_string().hash(&mut h);
+        v.branch().map(|b| b.as_bytes()).hash(&mut h);
+        v.host().text().as_bytes().hash(&mut h);
         v.port().hash(&mut h);
     }
-    if let Ok(Some(f)) = msg.from_header() {
-        f.tag().map(|t| t.to_string()).hash(&mut h);
+    if let Some(f) = msg.headers_named(&crate::sip::HeaderName::From).next() {
+        f.value().as_bytes().hash(&mut h);
     }
     if let Ok(Some(id)) = msg.call_id() {
-        id.to_string().hash(&mut h);
+        id.as_bytes().hash(&mut h);
     }
     if let Ok(Some(c)) = msg.cseq() {
         c.number().hash(&mut h);
     }
-    msg.request_uri_text().map(|u| u.to_string()).hash(&mut h);
+    if let Some(uri) = msg.request_uri_text() {
+        uri.as_bytes().hash(&mut h);
+    }
     h.finish()
 }
 
@@ -386,6 +391,24 @@ impl Engine {
                         );
                     }
                 }
+            }
+        }
+        if let Some((host, port)) = &config.via_address {
+            // Checked once here: the forwarding path inserts our Via
+            // without parsing it again.
+            let bracketed = if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            let via = format!("SIP/2.0/UDP {bracketed}:{port};branch=z9hG4bKcheck");
+            if !crate::sip::via_parses(&via) {
+                diagnostics.push(Diagnostic::error(
+                    UNSUPPORTED,
+                    format!(
+                        "the advertised address `{host}:{port}` cannot be written in a Via header"
+                    ),
+                ));
             }
         }
         if diagnostics.is_empty() {

@@ -114,7 +114,6 @@ impl<'m> MessageEditor<'m> {
     /// Adds `Via: value` above the topmost Via, as a proxy does before
     /// forwarding a request (RFC 3261 §16.6 step 8).
     pub fn insert_via(&mut self, value: &str) -> Result<(), SipError> {
-        let line = header_line("Via", value)?;
         let src = Bytes::copy_from_slice(value.as_bytes());
         parse_vias(&mut Scanner::new(&src, Span::new(0, src.len()))).map_err(|f| {
             SipError::new(ErrorKind::Header {
@@ -122,6 +121,16 @@ impl<'m> MessageEditor<'m> {
                 problem: f.problem,
             })
         })?;
+        self.insert_own_via(value)
+    }
+
+    /// [`insert_via`](Self::insert_via) for a Via the caller composed from
+    /// parts it has already checked (a proxy's own address and a branch it
+    /// generated): no re-parse on the forwarding path. Debug builds still
+    /// check it.
+    pub fn insert_own_via(&mut self, value: &str) -> Result<(), SipError> {
+        debug_assert!(via_parses(value), "our own Via does not parse: {value}");
+        let line = header_line("Via", value)?;
         match self.msg.headers_named(&HeaderName::Via).next() {
             Some(top) => self.lumps.insert_before(top.line_span().start, line),
             None => match self.msg.fields().first() {
@@ -183,6 +192,12 @@ fn fix_content_length(
 }
 
 /// `name: value CRLF`, refusing anything that would break the framing.
+/// Whether `value` is a Via header value that parses.
+pub(crate) fn via_parses(value: &str) -> bool {
+    let src = Bytes::copy_from_slice(value.as_bytes());
+    parse_vias(&mut Scanner::new(&src, Span::new(0, src.len()))).is_ok()
+}
+
 pub(crate) fn header_line(name: &str, value: &str) -> Result<Bytes, SipError> {
     if name.is_empty() || !name.bytes().all(is_token) {
         return Err(SipError::new(ErrorKind::InvalidHeaderName));
