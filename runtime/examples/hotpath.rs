@@ -83,7 +83,7 @@ fn main() {
         },
     )
     .expect("engine");
-    let handler = EngineHandler::new(engine, vec![local]);
+    let handler = EngineHandler::new(engine, 1, vec![local]);
     let socket = Arc::new(LocalSocket {
         transport: Transport::Udp,
         addr: local,

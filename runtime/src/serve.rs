@@ -11,6 +11,7 @@ use crate::sip::{HeaderName, MessageEditor, Span, TypedHeader};
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
 use sercompat_grammar::{Diagnostic, Parsed};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The code of a socket setting that does not parse.
@@ -98,17 +99,32 @@ pub fn myself(
 
 /// Runs the engine on requests; forwards replies by their Via.
 pub struct EngineHandler {
-    engine: Mutex<Engine>,
+    /// One engine per worker thread (Kamailio: one interpreter per child
+    /// process), so workers do not wait for each other. Each is behind its
+    /// own mutex only because a thread outside the pool may also call in.
+    engines: Vec<Mutex<Engine>>,
     /// Our own sockets, to recognise our Via on a reply.
     locals: Vec<SocketAddr>,
 }
 
 impl EngineHandler {
-    pub fn new(engine: Engine, locals: Vec<SocketAddr>) -> Self {
-        EngineHandler {
-            engine: Mutex::new(engine),
-            locals,
+    /// `workers` engines forked from `engine` (at least one).
+    pub fn new(engine: Engine, workers: usize, locals: Vec<SocketAddr>) -> Self {
+        let mut engines: Vec<Mutex<Engine>> = (1..workers.max(1))
+            .map(|_| Mutex::new(engine.fork()))
+            .collect();
+        engines.push(Mutex::new(engine));
+        EngineHandler { engines, locals }
+    }
+
+    /// The calling thread's engine: threads are numbered on first use.
+    fn engine(&self) -> &Mutex<Engine> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static WORKER: usize = NEXT.fetch_add(1, Ordering::Relaxed);
         }
+        let worker = WORKER.with(|w| *w);
+        &self.engines[worker % self.engines.len()]
     }
 }
 
@@ -144,7 +160,7 @@ impl EngineHandler {
             dst: r.local.addr,
             proto: proto_of(r.transport),
         };
-        let outputs = match self.engine.lock() {
+        let outputs = match self.engine().lock() {
             Ok(mut e) => e.on_request(&r.msg, recv),
             Err(_) => return Vec::new(),
         };

@@ -228,7 +228,8 @@ pub fn run(args: RunArgs) -> i32 {
             Ok(e) => e,
             Err(refused) => return report(&parsed, &refused.diagnostics, &mut stderr),
         };
-        let handler = std::sync::Arc::new(serve::EngineHandler::new(engine, bound.clone()));
+        let handler =
+            std::sync::Arc::new(serve::EngineHandler::new(engine, children, bound.clone()));
         let mut server_config = ServerConfig::new(resolved.sockets.clone());
         server_config.udp_workers = children;
         server_config.mhomed = resolved.mhomed;

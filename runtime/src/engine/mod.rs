@@ -282,6 +282,7 @@ impl Myself {
 
 /// Settings the config file does not carry (or carries in core
 /// parameters the engine does not read yet).
+#[derive(Clone)]
 pub struct EngineConfig {
     /// The `Server:` header of local replies (`None`: no header).
     pub server_header: Option<String>,
@@ -419,6 +420,17 @@ impl Engine {
             })
         } else {
             Err(Refused { diagnostics })
+        }
+    }
+
+    /// A new worker's engine: the same checked program and settings, and
+    /// the per-process state (`$var`) fresh — what a Kamailio child
+    /// process gets when it forks after loading the config.
+    pub fn fork(&self) -> Engine {
+        Engine {
+            program: Arc::clone(&self.program),
+            config: self.config.clone(),
+            vars: HashMap::new(),
         }
     }
 
