@@ -2,14 +2,15 @@
 //! and the handler that runs the engine on each request and forwards
 //! replies statelessly along their Via headers, as Kamailio's core does.
 
-use crate::engine::{Destination, Engine, Myself, Output, Proto, RecvInfo};
+use crate::engine::{level, Destination, Engine, EngineConfig, Myself, Output, Proto, RecvInfo};
 use crate::net::listen;
 use crate::net::received::{response_route, Target};
 use crate::net::sockets::SocketConfig;
 use crate::net::{Handler, Outgoing, Received, Transport};
 use crate::sip::{HeaderName, MessageEditor, Span, TypedHeader};
+use sercompat_compiler::ir::{ParamConst, Program};
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
-use sercompat_grammar::{Diagnostic, Parsed};
+use sercompat_grammar::{Diagnostic, Era, Parsed};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -54,6 +55,7 @@ pub fn socket_config(parsed: &Parsed) -> Result<(SocketConfig, usize), Vec<Diagn
             "advertised_address" => cfg.advertised_address = Some(plain),
             "advertised_port" => cfg.advertised_port = int.and_then(|n| u16::try_from(n).ok()),
             "mhomed" => cfg.mhomed = int.unwrap_or(0) != 0,
+            "disable_tcp" => cfg.disable_tcp = int.unwrap_or(0) != 0,
             "children" => {
                 children = int
                     .and_then(|n| usize::try_from(n).ok())
@@ -67,6 +69,51 @@ pub fn socket_config(parsed: &Parsed) -> Result<(SocketConfig, usize), Vec<Diagn
         Ok((cfg, children))
     } else {
         Err(errors)
+    }
+}
+
+/// Kamailio's default `debug` level (warnings and worse).
+const DEFAULT_DEBUG: i32 = level::L_WARN;
+
+/// The engine settings a config carries in core and module parameters:
+/// `debug=` (plus one per `-d` on the command line, as Kamailio counts
+/// them), `max_while_loops=`, `modparam("maxfwd", "max_limit", N)`.
+/// Levels of eras before Kamailio 3.0 are renumbered to 3.0's (their WARN
+/// was 1, ALERT -3).
+pub fn apply_settings(program: &Program, config: &mut EngineConfig, extra_debug: u8) -> i32 {
+    let mut debug = DEFAULT_DEBUG;
+    for s in &program.core_settings {
+        let ParamValueKind::Int(n) = s.value.kind else {
+            continue;
+        };
+        match s.name.as_str() {
+            "debug" => debug = debug_level(program.era, n),
+            "max_while_loops" => {
+                config.max_while_loops = u32::try_from(n).unwrap_or(config.max_while_loops)
+            }
+            _ => {}
+        }
+    }
+    for p in &program.module_params {
+        if let ("maxfwd", "max_limit", ParamConst::Int(n)) =
+            (p.module.as_str(), p.name.as_str(), &p.value)
+        {
+            config.maxfwd_limit = u32::try_from(*n).unwrap_or(config.maxfwd_limit);
+        }
+    }
+    debug.saturating_add(i32::from(extra_debug))
+}
+
+/// A `debug=` number in Kamailio 3.0+ terms.
+fn debug_level(era: Era, n: i64) -> i32 {
+    let n = i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX });
+    if era.is_merged_core() {
+        return n;
+    }
+    match n {
+        n if n >= 1 => n - 1,
+        -3 => level::L_ALERT,
+        n => n,
     }
 }
 

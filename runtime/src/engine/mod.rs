@@ -31,7 +31,7 @@ pub use value::Val;
 
 use bytes::Bytes;
 use sercompat_compiler::ir::{readiness, Program};
-use sercompat_grammar::{Diagnostic, Era};
+use sercompat_grammar::{Diagnostic, Era, Severity};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -112,6 +112,22 @@ impl Logger for StderrLogger {
         eprint!("[{level}] {text}");
         if !text.ends_with('\n') {
             eprintln!();
+        }
+    }
+}
+
+/// Passes on the lines at or below a level, as Kamailio's `debug=` does
+/// (Kamailio 3.0+ numbering: 0 warnings, 2 info, 3 debug).
+#[derive(Debug)]
+pub struct MaxLevel<L> {
+    pub max: i32,
+    pub inner: L,
+}
+
+impl<L: Logger> Logger for MaxLevel<L> {
+    fn log(&self, level: i32, text: &str) {
+        if level <= self.max {
+            self.inner.log(level, text);
         }
     }
 }
@@ -352,6 +368,15 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// The outcome of [`Engine::check`].
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Why the engine would refuse the program (empty: it runs it).
+    pub errors: Vec<Diagnostic>,
+    /// What it accepts but does not honour (R0005).
+    pub warnings: Vec<Diagnostic>,
+}
+
 /// One interpreter instance: the program, the settings, and the state a
 /// Kamailio worker process keeps between messages (`$var`).
 pub struct Engine {
@@ -359,6 +384,9 @@ pub struct Engine {
     config: EngineConfig,
     /// `$var(name)`: per process, kept across messages (as in Kamailio).
     vars: HashMap<String, Val>,
+    /// Settings the runtime does not honour (R0005), for the caller to
+    /// show at start-up.
+    warnings: Vec<Diagnostic>,
 }
 
 impl fmt::Debug for Engine {
@@ -377,23 +405,10 @@ impl Engine {
     /// every pseudo-variable, flag, format and pattern is one the engine
     /// executes; refuses the program otherwise.
     pub fn new(program: Arc<Program>, config: EngineConfig) -> Result<Engine, Refused> {
-        let mut diagnostics = readiness::unimplemented_calls(&program);
-        diagnostics.extend(exec::check_program(&program));
-        if program.era == Era::Rules2001 {
-            for r in &program.rules {
-                for (what, re) in [("method", &r.method), ("Request-URI", &r.uri)] {
-                    if let Err(why) = re {
-                        diagnostics.push(
-                            Diagnostic::error(
-                                UNSUPPORTED,
-                                format!("the {what} pattern of this rule does not compile: {why}"),
-                            )
-                            .primary(r.span, "the engine cannot match this rule"),
-                        );
-                    }
-                }
-            }
-        }
+        let Checked {
+            errors: mut diagnostics,
+            warnings,
+        } = Engine::check(&program);
         if let Some((host, port)) = &config.via_address {
             // Checked once here: the forwarding path inserts our Via
             // without parsing it again.
@@ -417,10 +432,41 @@ impl Engine {
                 program,
                 config,
                 vars: HashMap::new(),
+                warnings,
             })
         } else {
             Err(Refused { diagnostics })
         }
+    }
+
+    /// What [`Engine::new`] checks of the program alone (no settings of
+    /// this process): calls and settings the runtime does not implement,
+    /// constructs the engine cannot execute, rule-table patterns that do
+    /// not compile. `sercompat run -c` stops here.
+    pub fn check(program: &Program) -> Checked {
+        let mut errors = readiness::unimplemented_calls(program);
+        errors.extend(exec::check_program(program));
+        let (setting_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            readiness::unimplemented_settings(program)
+                .into_iter()
+                .partition(|d| d.severity == Severity::Error);
+        errors.extend(setting_errors);
+        if program.era == Era::Rules2001 {
+            for r in &program.rules {
+                for (what, re) in [("method", &r.method), ("Request-URI", &r.uri)] {
+                    if let Err(why) = re {
+                        errors.push(
+                            Diagnostic::error(
+                                UNSUPPORTED,
+                                format!("the {what} pattern of this rule does not compile: {why}"),
+                            )
+                            .primary(r.span, "the engine cannot match this rule"),
+                        );
+                    }
+                }
+            }
+        }
+        Checked { errors, warnings }
     }
 
     /// A new worker's engine: the same checked program and settings, and
@@ -431,7 +477,14 @@ impl Engine {
             program: Arc::clone(&self.program),
             config: self.config.clone(),
             vars: HashMap::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    /// What the engine accepted but does not honour (core parameters
+    /// with no effect), to be shown once at start-up.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     pub fn program(&self) -> &Program {
