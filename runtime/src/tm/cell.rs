@@ -95,6 +95,8 @@ pub(crate) struct Cell<H> {
     pub reply_to_tag: Option<Vec<u8>>,
     pub key: ServerKey,
     pub release_at: Option<Instant>,
+    /// `max_inv_lifetime` / `max_noninv_lifetime` from creation.
+    pub lifetime_end: Option<Instant>,
 }
 
 impl<H: Hop> Cell<H> {
@@ -446,7 +448,7 @@ impl<H: Hop> Cell<H> {
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        let mut all = vec![self.server.deadline(), self.release_at];
+        let mut all = vec![self.server.deadline(), self.release_at, self.lifetime_end];
         if let Some(cs) = &self.cancel_server {
             all.push(cs.deadline());
         }
@@ -468,6 +470,10 @@ impl<H: Hop> Cell<H> {
         if self.release_at.is_some_and(|t| t <= now) {
             self.terminate_all();
             return Ok(());
+        }
+        if self.lifetime_end.is_some_and(|t| t <= now) {
+            self.lifetime_end = None;
+            self.end_of_lifetime(now, cfg, out)?;
         }
         if self.server.deadline().is_some_and(|t| t <= now) {
             self.server.on_timeout(now, out);
@@ -502,6 +508,45 @@ impl<H: Hop> Cell<H> {
             }
         }
         self.check_complete(now, cfg, out)
+    }
+
+    /// The transaction lived as long as it may without a final reply:
+    /// every pending branch ends as timed out (INVITE branches with a
+    /// provisional are canceled) and the best reply, or a local 408 when
+    /// there is no branch, goes upstream. A failure route is not run again.
+    fn end_of_lifetime(
+        &mut self,
+        now: Instant,
+        cfg: &TmConfig,
+        out: &mut Out<H>,
+    ) -> Result<(), TmError> {
+        if self.server.is_final() || self.phase == Phase::Done {
+            return Ok(());
+        }
+        let code = if self.canceled { 487 } else { 408 };
+        for index in 0..self.branches.len() {
+            let branch = &mut self.branches[index];
+            if !branch.is_pending() {
+                continue;
+            }
+            branch.timed_out = true;
+            branch.final_reply = Some(BranchFinal::Local(code));
+            branch.tx.stop_retransmissions();
+            if self.invite && branch.replied && matches!(branch.cancel, CancelState::None) {
+                self.send_cancel(index, now, out)?;
+            }
+        }
+        match self.best_branch() {
+            Some(best) => self.relay_best(best, now, cfg, out),
+            None => {
+                let reason = if code == 487 {
+                    cfg.reason_487.clone()
+                } else {
+                    cfg.reason_408.clone()
+                };
+                self.reply(code, &reason, now, out)
+            }
+        }
     }
 
     /// `t_release`: stop retransmitting, keep absorbing for `wait`, then go.

@@ -26,6 +26,12 @@ pub struct Timers {
     /// retransmitted non-2xx finals over an unreliable transport ("at least
     /// 32 s").
     pub timer_d: Duration,
+    /// tm `max_inv_lifetime`: an INVITE transaction without a final reply
+    /// this long after it was created is answered with a local 408 (its
+    /// branches stop), whatever the other timers say.
+    pub max_inv_lifetime: Duration,
+    /// tm `max_noninv_lifetime`, the same for other methods.
+    pub max_noninv_lifetime: Duration,
     /// tm `wt_timer`: how long a released cell (`t_release`) keeps
     /// absorbing retransmissions before it is freed.
     pub wait: Duration,
@@ -48,6 +54,8 @@ impl Default for Timers {
             fr: Duration::from_millis(30_000),
             fr_inv: Duration::from_millis(120_000),
             timer_d: Duration::from_millis(32_000),
+            max_inv_lifetime: Duration::from_millis(180_000),
+            max_noninv_lifetime: Duration::from_millis(32_000),
             wait: Duration::from_millis(5_000),
         }
     }

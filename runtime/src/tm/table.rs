@@ -181,10 +181,17 @@ impl<H: Hop> Table<H> {
             reply_to_tag: None,
             key: key.clone(),
             release_at: None,
+            lifetime_end: Some(
+                now + if invite {
+                    timers.max_inv_lifetime
+                } else {
+                    timers.max_noninv_lifetime
+                },
+            ),
         };
         self.keys.entry(key).or_default().push(label);
         self.cells.insert(label, cell);
-        let _ = now;
+        self.reschedule(label);
         Ok(id)
     }
 
