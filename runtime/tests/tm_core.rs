@@ -1105,3 +1105,82 @@ fn a_transaction_nobody_answers_ends_at_its_maximum_lifetime() {
         [line(32_000, "uac", "SIP/2.0 408 Request Timeout")]
     );
 }
+
+/// `reply` with a challenge header added.
+fn challenge(reply: &SipMessage, name: &str, realm: &str) -> SipMessage {
+    let mut ed = MessageEditor::new(reply);
+    ed.add_header(
+        sercompat::sip::HeaderPosition::Last,
+        name,
+        &format!("Digest realm=\"{realm}\", nonce=\"n\""),
+    )
+    .unwrap();
+    SipMessage::parse_datagram(ed.build().unwrap()).unwrap()
+}
+
+#[test]
+fn challenges_of_every_401_and_407_are_aggregated() {
+    let mut p = Proxy::new();
+    let (_, d1, d2) = fork(&mut p);
+    p.response(&challenge(
+        &answer(&d1, 407, "b1"),
+        "Proxy-Authenticate",
+        "one",
+    ));
+    p.response(&challenge(
+        &answer(&d2, 401, "b2"),
+        "WWW-Authenticate",
+        "two",
+    ));
+    let up = p.drain().pop().unwrap();
+    assert_eq!(up.first_line(), "SIP/2.0 401 Reason");
+    let text = String::from_utf8_lossy(up.msg.as_bytes()).into_owned();
+    assert!(text.contains("\r\nWWW-Authenticate: Digest realm=\"two\", nonce=\"n\"\r\n"));
+    assert!(text.contains("\r\nProxy-Authenticate: Digest realm=\"one\", nonce=\"n\"\r\n"));
+
+    let mut p = Proxy::with(TmConfig {
+        aggregate_challenges: false,
+        ..TmConfig::default()
+    });
+    let (_, d1, d2) = fork(&mut p);
+    p.response(&challenge(
+        &answer(&d1, 407, "b1"),
+        "Proxy-Authenticate",
+        "one",
+    ));
+    p.response(&challenge(
+        &answer(&d2, 401, "b2"),
+        "WWW-Authenticate",
+        "two",
+    ));
+    let up = p.drain().pop().unwrap();
+    assert!(!String::from_utf8_lossy(up.msg.as_bytes()).contains("realm=\"one\""));
+}
+
+#[test]
+fn the_table_can_move_between_worker_threads() {
+    fn send<T: Send>() {}
+    send::<Table<Peer>>();
+}
+
+#[test]
+fn a_late_2xx_after_a_local_408_still_reaches_the_caller() {
+    let mut p = Proxy::new();
+    let inv = invite();
+    let cell = p.create(&inv);
+    p.table
+        .set_fr(cell, Some(Duration::from_secs(5)), None)
+        .unwrap();
+    p.forward(cell, &inv, "sip:bob@192.0.2.4", B1);
+    let down = p.drain().pop().unwrap();
+    p.response(&answer(&down, 180, "b1"));
+    p.drain();
+    p.advance(5_000);
+    // The callee picked up just as the CANCEL went out.
+    p.response(&answer(&down, 200, "b1"));
+    assert_eq!(
+        lines(&p.drain()),
+        [line(5_000, "uac", "SIP/2.0 200 Reason")]
+    );
+    assert_eq!(p.table.server_state(cell), Ok(ServerState::Completed));
+}

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use crate::sip::{HeaderName, LocalReply, MessageEditor, SipMessage, Span};
+use crate::sip::{HeaderName, HeaderPosition, LocalReply, MessageEditor, SipMessage, Span};
 
 use super::TmError;
 
@@ -63,8 +63,21 @@ fn in_dialog_request(sent: &SipMessage, method: &str, to: &[u8]) -> Result<Bytes
 /// `response` as it goes upstream: our Via removed; a 503 becomes a 500
 /// when `remap_503` (tm `remap_503_500`).
 pub(crate) fn relayed_reply(response: &SipMessage, remap_503: bool) -> Result<Bytes, TmError> {
+    relayed_reply_with(response, remap_503, &[])
+}
+
+/// [`relayed_reply`] with `extra` header fields added last (aggregated
+/// challenges).
+pub(crate) fn relayed_reply_with(
+    response: &SipMessage,
+    remap_503: bool,
+    extra: &[(&'static str, String)],
+) -> Result<Bytes, TmError> {
     let mut ed = MessageEditor::new(response);
     ed.remove_top_via()?;
+    for (name, value) in extra {
+        ed.add_header(HeaderPosition::Last, name, value)?;
+    }
     if remap_503 && response.status_code() == Some(503) {
         let line = Span::new(0, response.start_line().len());
         ed.lumps_mut()
@@ -88,6 +101,21 @@ pub(crate) fn local_reply(
         reply.to_tag(to_tag)
     };
     Ok(reply.build(request)?)
+}
+
+/// The challenges of a 401 or 407 (RFC 3261 §16.7 step 7), unfolded.
+pub(crate) fn challenges(response: &SipMessage) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for (name, label) in [
+        (HeaderName::WwwAuthenticate, "WWW-Authenticate"),
+        (HeaderName::ProxyAuthenticate, "Proxy-Authenticate"),
+    ] {
+        for h in response.headers_named(&name) {
+            let value = unfold(&h.value());
+            out.push((label, String::from_utf8_lossy(&value).into_owned()));
+        }
+    }
+    out
 }
 
 /// The first via-parm of the top Via line, as written.
@@ -221,6 +249,17 @@ Content-Length: 0\n\n");
         assert!(std::str::from_utf8(&kept)
             .unwrap()
             .starts_with("SIP/2.0 503 Busy\r\n"));
+        let quoted = msg("SIP/2.0 180 Ringing\n\
+Via: SIP/2.0/UDP 192.0.2.1;x=\"a,b\";branch=z9hG4bKsc.1.2.0 , SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\n\
+From: <sip:alice@a>;tag=f1\n\
+To: <sip:bob@b>;tag=b9\n\
+Call-ID: c1\n\
+CSeq: 314 INVITE\n\
+Content-Length: 0\n\n");
+        let out = relayed_reply(&quoted, true).unwrap();
+        assert!(std::str::from_utf8(&out)
+            .unwrap()
+            .starts_with("SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\r\n"));
         let single = msg("SIP/2.0 180 Ringing\n\
 Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKsc.1.2.0\n\
 Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKa\n\

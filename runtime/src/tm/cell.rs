@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use crate::sip::{MessageEditor, Method, SipMessage};
 
-use super::build::{cancel_for, local_reply, relayed_reply};
+use super::build::{cancel_for, challenges, local_reply, relayed_reply, relayed_reply_with};
 use super::client::{ClientInput, ClientState, ClientTx};
 use super::config::{Timers, TmConfig, UnrepliedCancel};
 use super::key::{BranchId, ServerKey};
@@ -330,6 +330,9 @@ impl<H: Hop> Cell<H> {
                 self.reply_to_tag = to_tag_of(response);
                 self.phase = Phase::Done;
                 self.cancel_pending(Some(index), now, cfg, out)?;
+            } else if self.invite {
+                self.server
+                    .send_outside(relayed_reply(response, false)?, out);
             }
             return Ok(processed);
         }
@@ -406,7 +409,12 @@ impl<H: Hop> Cell<H> {
                 if code == 503 && cfg.remap_503_500 {
                     code = 500;
                 }
-                let bytes = relayed_reply(msg, cfg.remap_503_500)?;
+                let extra = if cfg.aggregate_challenges && matches!(code, 401 | 407) {
+                    self.other_challenges(best)
+                } else {
+                    Vec::new()
+                };
+                let bytes = relayed_reply_with(msg, cfg.remap_503_500, &extra)?;
                 self.reply_to_tag = to_tag_of(msg);
                 self.server.send_reply(code, bytes, now, out)
             }
@@ -420,6 +428,20 @@ impl<H: Hop> Cell<H> {
             }
             None => Ok(()),
         }
+    }
+
+    /// The challenges of the 401 and 407 replies of every branch but
+    /// `best`.
+    fn other_challenges(&self, best: usize) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (i, b) in self.branches.iter().enumerate() {
+            if let (true, Some(BranchFinal::Received(msg))) = (i != best, &b.final_reply) {
+                if matches!(msg.status_code(), Some(401 | 407)) {
+                    out.extend(challenges(msg));
+                }
+            }
+        }
+        out
     }
 
     /// The best final reply among completed branches (§16.7 step 6): a

@@ -91,6 +91,10 @@ pub struct TmConfig {
     /// 500 (RFC 3261 §16.7 step 6: a 503 would make the upstream element
     /// believe this proxy is overloaded).
     pub remap_503_500: bool,
+    /// tm `aggregate_challenges`: when the best reply is a 401 or 407, the
+    /// WWW-Authenticate and Proxy-Authenticate fields of every other 401
+    /// and 407 branch reply are added to it (RFC 3261 §16.7 step 7).
+    pub aggregate_challenges: bool,
     /// Goes into every branch we make, so branches of another instance
     /// (or of an earlier run) do not match ours. A token.
     pub instance: String,
@@ -106,6 +110,7 @@ impl Default for TmConfig {
             auto_inv_100: true,
             cancel_b_method: UnrepliedCancel::default(),
             remap_503_500: true,
+            aggregate_challenges: true,
             instance: "sc".to_string(),
             reason_408: "Request Timeout".to_string(),
             reason_487: "Request Terminated".to_string(),

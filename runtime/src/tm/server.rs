@@ -156,6 +156,14 @@ impl<H: Hop> ServerTx<H> {
         Ok(())
     }
 
+    /// Sends `reply` to the transaction's peer without changing state: a
+    /// 2xx to an INVITE that arrives after a non-2xx final went upstream
+    /// still has to reach the caller (§16.7 step 5), but the state machine
+    /// has no room for it.
+    pub fn send_outside(&self, reply: Bytes, out: &mut Out<H>) {
+        out.send(&self.hop, reply);
+    }
+
     /// Ends the transaction now, whatever its state (`t_release`).
     pub fn terminate(&mut self) {
         self.state = ServerState::Terminated;
