@@ -1184,3 +1184,41 @@ fn a_late_2xx_after_a_local_408_still_reaches_the_caller() {
     );
     assert_eq!(p.table.server_state(cell), Ok(ServerState::Completed));
 }
+
+#[test]
+fn zero_retransmission_intervals_are_clamped_instead_of_spinning() {
+    let mut p = Proxy::new();
+    let inv = invite();
+    let cell = p.create(&inv);
+    p.table
+        .set_retr(cell, Some(Duration::ZERO), Some(Duration::ZERO))
+        .unwrap();
+    p.forward(cell, &inv, "sip:bob@192.0.2.4", B1);
+    p.drain();
+    // T1 = T2 = 1 ms: Timer A doubles from 1 ms, Timer B ends at 64 ms.
+    let times: Vec<u64> = p
+        .advance(100)
+        .iter()
+        .filter(|s| s.to == "b1")
+        .map(|s| s.at)
+        .collect();
+    assert_eq!(times, [1, 3, 7, 15, 31, 63]);
+    assert_eq!(p.table.branch_timed_out(cell, 0), Ok(true));
+}
+
+#[test]
+fn the_failure_route_can_read_the_reply_that_failed() {
+    let mut p = Proxy::new();
+    let inv = invite();
+    let cell = p.create(&inv);
+    p.table.arm_failure(cell).unwrap();
+    p.forward(cell, &inv, "sip:bob@192.0.2.4", B1);
+    let down = p.drain().pop().unwrap();
+    p.response(&answer(&down, 486, "b1"));
+    let reply = p.table.branch_reply(cell, 0).unwrap().unwrap();
+    assert_eq!(reply.status_code(), Some(486));
+    assert_eq!(
+        p.table.branch_reply(cell, 1).err(),
+        Some(TmError::NoSuchBranch { cell, branch: 1 })
+    );
+}

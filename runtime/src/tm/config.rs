@@ -42,6 +42,25 @@ impl Timers {
     pub fn t1x64(&self) -> Duration {
         self.t1 * 64
     }
+
+    /// The values brought into range: a zero retransmission interval
+    /// would fire forever at one instant, and a huge one would overflow
+    /// `Instant` arithmetic.
+    pub fn clamped(self) -> Timers {
+        let interval = |d: Duration| d.clamp(Duration::from_millis(1), Duration::from_secs(3_600));
+        let long = |d: Duration| d.min(Duration::from_secs(30 * 86_400));
+        Timers {
+            t1: interval(self.t1),
+            t2: interval(self.t2),
+            t4: long(self.t4),
+            fr: long(self.fr),
+            fr_inv: long(self.fr_inv),
+            timer_d: long(self.timer_d),
+            max_inv_lifetime: long(self.max_inv_lifetime),
+            max_noninv_lifetime: long(self.max_noninv_lifetime),
+            wait: long(self.wait),
+        }
+    }
 }
 
 impl Default for Timers {

@@ -27,7 +27,8 @@ pub struct Table<H> {
 }
 
 impl<H: Hop> Table<H> {
-    pub fn new(config: TmConfig) -> Self {
+    pub fn new(mut config: TmConfig) -> Self {
+        config.timers = config.timers.clamped();
         Table {
             config,
             cells: HashMap::new(),
@@ -308,6 +309,7 @@ impl<H: Hop> Table<H> {
         if let Some(v) = fr {
             c.timers.fr = v;
         }
+        c.timers = c.timers.clamped();
         Ok(())
     }
 
@@ -326,6 +328,7 @@ impl<H: Hop> Table<H> {
         if let Some(v) = t2 {
             c.timers.t2 = v;
         }
+        c.timers = c.timers.clamped();
         Ok(())
     }
 
@@ -371,6 +374,15 @@ impl<H: Hop> Table<H> {
     /// `t_any_replied`.
     pub fn any_replied(&self, cell: CellId) -> Result<bool, TmError> {
         Ok(self.cell(cell)?.branches.iter().any(|b| b.replied))
+    }
+
+    /// The final reply branch `index` received (`$T_rpl` in a failure
+    /// route); `None` while pending or when it was made up locally.
+    pub fn branch_reply(&self, cell: CellId, index: usize) -> Result<Option<&SipMessage>, TmError> {
+        Ok(match &self.cell(cell)?.branch(index)?.final_reply {
+            Some(super::cell::BranchFinal::Received(msg)) => Some(msg),
+            _ => None,
+        })
     }
 
     /// How many branches `cell` has created.
