@@ -36,6 +36,8 @@ const B2: Peer = Peer {
     reliable: false,
 };
 const VIA: &str = "SIP/2.0/UDP 192.0.2.1:5060";
+/// Kamailio's automatic 100.
+const TRYING: &str = "SIP/2.0 100 trying -- your call is important to us";
 
 /// One thing the proxy sent: when (ms from the start), to whom, what.
 #[derive(Debug, Clone)]
@@ -207,7 +209,7 @@ fn relay_invite(p: &mut Proxy, hop: Peer) -> (CellId, Sent) {
     assert_eq!(
         lines(&sent),
         [
-            line(p.now, "uac", "SIP/2.0 100 Trying"),
+            line(p.now, "uac", TRYING),
             line(p.now, hop.name, "INVITE sip:bob@192.0.2.4 SIP/2.0"),
         ]
     );
@@ -232,7 +234,7 @@ fn invite_gets_100_at_once_provisionals_and_every_2xx_relayed() {
         p.request(&invite()),
         RequestOutcome::Retransmission { cell }
     );
-    assert_eq!(lines(&p.drain()), [line(200, "uac", "SIP/2.0 100 Trying")]);
+    assert_eq!(lines(&p.drain()), [line(200, "uac", TRYING)]);
 
     // 100 is hop by hop; 180 goes up without our Via.
     assert_eq!(
@@ -442,7 +444,7 @@ fn fork(p: &mut Proxy) -> (CellId, Sent, Sent) {
     assert_eq!(
         lines(&sent),
         [
-            line(p.now, "uac", "SIP/2.0 100 Trying"),
+            line(p.now, "uac", TRYING),
             line(p.now, "b1", "INVITE sip:bob@192.0.2.4 SIP/2.0"),
             line(p.now, "b2", "INVITE sip:bob@192.0.2.5 SIP/2.0"),
         ]
@@ -590,7 +592,7 @@ fn cancel_from_upstream_is_answered_forwarded_and_the_487_relayed() {
     assert_eq!(
         lines(&sent),
         [
-            line(3_000, "uac", "SIP/2.0 200 OK"),
+            line(3_000, "uac", "SIP/2.0 200 canceling"),
             line(3_000, "b1", "CANCEL sip:bob@192.0.2.4 SIP/2.0"),
         ]
     );
@@ -601,7 +603,10 @@ fn cancel_from_upstream_is_answered_forwarded_and_the_487_relayed() {
     assert!(p.table.is_canceled(cell).unwrap());
     // A retransmitted CANCEL gets the 200 again.
     assert_eq!(p.request(&c), RequestOutcome::Retransmission { cell });
-    assert_eq!(lines(&p.drain()), [line(3_000, "uac", "SIP/2.0 200 OK")]);
+    assert_eq!(
+        lines(&p.drain()),
+        [line(3_000, "uac", "SIP/2.0 200 canceling")]
+    );
     // New branches are refused once canceled.
     assert_eq!(
         p.table.forward(
@@ -630,7 +635,7 @@ fn a_cancel_for_a_completed_invite_is_only_answered() {
     let c = cancel();
     assert_eq!(p.request(&c), RequestOutcome::CancelFor { cell });
     p.table.cancel(cell, &c, UAC, p.at(0)).unwrap();
-    assert_eq!(lines(&p.drain()), [line(0, "uac", "SIP/2.0 200 OK")]);
+    assert_eq!(lines(&p.drain()), [line(0, "uac", "SIP/2.0 200 canceling")]);
     assert!(!p.table.is_canceled(cell).unwrap());
 }
 
@@ -643,7 +648,10 @@ fn unreplied_branch_waits_for_a_provisional_before_its_cancel_by_default() {
         [line(500, "b1", "INVITE sip:bob@192.0.2.4 SIP/2.0")]
     );
     p.table.cancel(cell, &cancel(), UAC, p.at(700)).unwrap();
-    assert_eq!(lines(&p.drain()), [line(700, "uac", "SIP/2.0 200 OK")]);
+    assert_eq!(
+        lines(&p.drain()),
+        [line(700, "uac", "SIP/2.0 200 canceling")]
+    );
     // The INVITE is still retransmitted (RFC 3261 §9.1: no CANCEL yet).
     assert_eq!(
         lines(&p.advance(1_500)),
@@ -682,7 +690,7 @@ fn cancel_b_method_0_fakes_the_487_at_once() {
     assert_eq!(
         lines(&p.drain()),
         [
-            line(0, "uac", "SIP/2.0 200 OK"),
+            line(0, "uac", "SIP/2.0 200 canceling"),
             line(0, "uac", "SIP/2.0 487 Request Terminated"),
         ]
     );
@@ -701,7 +709,7 @@ fn cancel_b_method_2_sends_the_cancel_at_once() {
     assert_eq!(
         lines(&p.drain()),
         [
-            line(0, "uac", "SIP/2.0 200 OK"),
+            line(0, "uac", "SIP/2.0 200 canceling"),
             line(0, "b1", "CANCEL sip:bob@192.0.2.4 SIP/2.0"),
         ]
     );
@@ -983,10 +991,7 @@ fn t_release_stops_retransmissions_and_frees_the_cell_after_wt_timer() {
         p.request(&invite()),
         RequestOutcome::Retransmission { cell }
     );
-    assert_eq!(
-        lines(&p.drain()),
-        [line(4_000, "uac", "SIP/2.0 100 Trying")]
-    );
+    assert_eq!(lines(&p.drain()), [line(4_000, "uac", TRYING)]);
     assert!(p.advance(4_999).is_empty());
     assert!(p.advance(5_000).is_empty());
     assert_eq!(p.events(), [Event::Released { cell }]);

@@ -137,7 +137,7 @@ impl<H: Hop> Cell<H> {
         let bytes = ed.build()?;
         let sent = SipMessage::parse_datagram(bytes.clone())?;
         if self.invite && cfg.auto_inv_100 && self.server.last_code() == 0 {
-            self.reply(100, "Trying", now, out)?;
+            self.reply(100, &cfg.reason_100, now, out)?;
         }
         let mut tx = ClientTx::new(self.invite, outgoing.hop.clone(), self.timers, bytes, sent);
         tx.start(now, out);
@@ -196,7 +196,7 @@ impl<H: Hop> Cell<H> {
         out: &mut Out<H>,
     ) -> Result<(), TmError> {
         let mut server = ServerTx::new(false, hop, self.timers);
-        let ok = local_reply(cancel, 200, "OK", &self.to_tag)?;
+        let ok = local_reply(cancel, 200, &cfg.reason_cancel_ok, &self.to_tag)?;
         server.send_reply(200, ok, now, out)?;
         self.cancel_server = Some(server);
         if self.server.is_final() {

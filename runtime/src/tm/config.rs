@@ -117,9 +117,12 @@ pub struct TmConfig {
     /// Goes into every branch we make, so branches of another instance
     /// (or of an earlier run) do not match ours. A token.
     pub instance: String,
-    /// Reason phrases of local replies.
+    /// Reason phrases of local replies. The 100 is Kamailio's.
+    pub reason_100: String,
     pub reason_408: String,
     pub reason_487: String,
+    /// The 200 to a CANCEL that matched ("canceling", as Kamailio says).
+    pub reason_cancel_ok: String,
 }
 
 impl Default for TmConfig {
@@ -131,8 +134,10 @@ impl Default for TmConfig {
             remap_503_500: true,
             aggregate_challenges: true,
             instance: "sc".to_string(),
+            reason_100: "trying -- your call is important to us".to_string(),
             reason_408: "Request Timeout".to_string(),
             reason_487: "Request Terminated".to_string(),
+            reason_cancel_ok: "canceling".to_string(),
         }
     }
 }
