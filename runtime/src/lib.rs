@@ -5,3 +5,4 @@ pub mod engine;
 pub mod net;
 pub mod serve;
 pub mod sip;
+pub mod tm;

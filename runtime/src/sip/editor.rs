@@ -140,6 +140,32 @@ impl<'m> MessageEditor<'m> {
         }
     }
 
+    /// Removes the topmost via-parm, as a proxy does to a response before
+    /// sending it upstream (RFC 3261 §16.7 step 3): the whole Via line when
+    /// it holds one value, else the first value and its comma. Returns
+    /// false when there is no Via.
+    pub fn remove_top_via(&mut self) -> Result<bool, SipError> {
+        let Some(top) = self.msg.headers_named(&HeaderName::Via).next() else {
+            return Ok(false);
+        };
+        let value = top.value();
+        match first_list_comma(&value) {
+            None => self.lumps.delete(top.line_span())?,
+            Some(comma) => {
+                let start = top.value_span().start;
+                let mut end = comma + 1;
+                while value
+                    .get(end)
+                    .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                {
+                    end += 1;
+                }
+                self.lumps.delete(Span::new(start, start + end))?;
+            }
+        }
+        Ok(true)
+    }
+
     /// Replaces the whole body.
     pub fn set_body(&mut self, body: impl Into<Bytes>) -> Result<(), SipError> {
         self.lumps.replace(self.msg.body_span(), body)
@@ -189,6 +215,23 @@ fn fix_content_length(
         lumps.insert_before(msg.headers_end(), format!("Content-Length: {digits}\r\n"))?;
     }
     Ok(())
+}
+
+/// The first comma of a header value that separates list elements:
+/// outside quoted strings, where a backslash escapes the next byte.
+fn first_list_comma(value: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, &b) in value.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b',' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `name: value CRLF`, refusing anything that would break the framing.
