@@ -3,5 +3,7 @@
 
 pub mod engine;
 pub mod net;
+pub mod registrar;
 pub mod serve;
 pub mod sip;
+pub mod usrloc;
