@@ -152,3 +152,14 @@ mod tests {
         assert_eq!(strip_angle_brackets("<"), "<");
     }
 }
+
+#[cfg(test)]
+mod size {
+    /// The memory target (docs/benchmarks.md) rests on this staying small.
+    #[test]
+    fn a_contact_is_under_200_bytes_before_its_text() {
+        let size = std::mem::size_of::<super::Contact>();
+        assert!(size <= 200, "Contact is {size} bytes");
+        println!("Contact: {size} bytes");
+    }
+}

@@ -152,6 +152,11 @@ impl RecordMut<'_> {
             },
         )?;
         let at = self.record.position_for(contact.q, self.desc_time_order);
+        // Most AoRs have one contact: do not let Vec round the first
+        // allocation up to four.
+        if self.record.contacts.capacity() == 0 {
+            self.record.contacts.reserve_exact(1);
+        }
         self.record.contacts.insert(at, contact);
         Ok(at)
     }
