@@ -165,21 +165,31 @@ impl Location {
     /// consistent view and nobody sees an empty record.
     pub fn with_record<R>(&self, aor: &str, f: impl FnOnce(&mut RecordMut<'_>) -> R) -> R {
         let mut shard = self.shard(aor);
-        let mut record = shard.remove(aor).unwrap_or_default();
-        let result = {
-            let mut view = RecordMut {
-                table: &self.name,
-                aor,
-                record: &mut record,
-                store: &*self.store,
-                desc_time_order: self.config.desc_time_order,
-            };
-            f(&mut view)
-        };
+        // The record stays in the map while `f` runs, so a panic in `f`
+        // cannot lose the AoR's other bindings.
+        if let Some(record) = shard.get_mut(aor) {
+            let result = f(&mut self.view(aor, record));
+            if record.is_empty() {
+                shard.remove(aor);
+            }
+            return result;
+        }
+        let mut record = Record::default();
+        let result = f(&mut self.view(aor, &mut record));
         if !record.is_empty() {
             shard.insert(aor.into(), record);
         }
         result
+    }
+
+    fn view<'a>(&'a self, aor: &'a str, record: &'a mut Record) -> RecordMut<'a> {
+        RecordMut {
+            table: &self.name,
+            aor,
+            record,
+            store: &*self.store,
+            desc_time_order: self.config.desc_time_order,
+        }
     }
 
     /// A copy of the record of `aor`, when it has contacts.
