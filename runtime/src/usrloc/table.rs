@@ -6,7 +6,6 @@ use super::error::UsrlocError;
 use super::record::{Record, RecordMut};
 use super::store::{Change, LocationStore, MemoryOnly};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -104,7 +103,6 @@ pub struct Location {
     config: UsrlocConfig,
     store: Arc<dyn LocationStore>,
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
     ruids: Arc<AtomicU64>,
 }
 
@@ -123,7 +121,6 @@ impl Location {
             config,
             store,
             shards,
-            hasher: RandomState::new(),
             ruids,
         };
         for (aor, contact) in table.store.load_all(name)? {
@@ -147,8 +144,38 @@ impl Location {
         &self.config
     }
 
+    /// The AoR's hash (Kamailio's aorhash): picks the shard and is part
+    /// of a temporary GRUU, so it must not change while the server runs.
+    /// FNV-1a; the maps inside the shards keep std's keyed hashing.
+    pub fn aor_hash(aor: &str) -> u32 {
+        aor.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    }
+
+    fn shard_by_hash(&self, hash: u32) -> MutexGuard<'_, Shard> {
+        let index = (hash as usize) & (self.shards.len() - 1);
+        self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The contact with `ruid` among the AoRs of hash `hash`, and its AoR
+    /// (Kamailio's get_urecord_by_ruid, for temporary GRUUs).
+    pub fn find_by_ruid(&self, hash: u32, ruid: &str) -> Option<(String, Contact)> {
+        let shard = self.shard_by_hash(hash);
+        shard
+            .iter()
+            .filter(|(aor, _)| Self::aor_hash(aor) == hash)
+            .find_map(|(aor, record)| {
+                record
+                    .contacts
+                    .iter()
+                    .find(|c| &*c.ruid == ruid)
+                    .map(|c| (aor.to_string(), c.clone()))
+            })
+    }
+
     fn shard(&self, aor: &str) -> MutexGuard<'_, Shard> {
-        let index = (self.hasher.hash_one(aor) as usize) & (self.shards.len() - 1);
+        let index = (Self::aor_hash(aor) as usize) & (self.shards.len() - 1);
         self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
     }
 
