@@ -404,6 +404,90 @@ mod tests {
         assert_eq!((t.count_records(), t.count_contacts()), (1, 1));
     }
 
+    /// A write-through store that records changes and can be told to fail.
+    struct Recorder {
+        log: Mutex<Vec<String>>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl LocationStore for Recorder {
+        fn mode(&self) -> DbMode {
+            DbMode::WriteThrough
+        }
+        fn load_all(&self, _: &str) -> Result<Vec<(String, Contact)>, UsrlocError> {
+            Ok(vec![("loaded".to_owned(), contact("sip:l@1", -1, 0))])
+        }
+        fn load_record(&self, _: &str, _: &str) -> Result<Vec<Contact>, UsrlocError> {
+            Ok(Vec::new())
+        }
+        fn apply(&self, table: &str, change: Change<'_>) -> Result<(), UsrlocError> {
+            if self.fail.load(Ordering::Relaxed) {
+                return Err(UsrlocError::Store("database down".into()));
+            }
+            let (op, aor, c) = match change {
+                Change::Insert { aor, contact } => ("insert", aor, contact),
+                Change::Update { aor, contact } => ("update", aor, contact),
+                Change::Delete { aor, contact } => ("delete", aor, contact),
+                Change::Expire { aor, contact } => ("expire", aor, contact),
+            };
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{table} {op} {aor} {}", c.uri));
+            Ok(())
+        }
+        fn flush(&self, table: &str) -> Result<(), UsrlocError> {
+            self.log.lock().unwrap().push(format!("{table} flush"));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_store_sees_every_change_and_its_failure_fails_the_operation() {
+        let recorder = Arc::new(Recorder {
+            log: Mutex::new(Vec::new()),
+            fail: std::sync::atomic::AtomicBool::new(false),
+        });
+        let config = UsrlocConfig {
+            db_mode: DbMode::WriteThrough,
+            ..UsrlocConfig::default()
+        };
+        // The store's mode must be the configured one.
+        assert!(Usrloc::with_store(UsrlocConfig::default(), recorder.clone()).is_err());
+        let ul = Usrloc::with_store(config, recorder.clone()).unwrap();
+        let t = ul.table("location").unwrap();
+        assert_eq!(t.count_contacts(), 1, "load_all fills the table");
+        t.insert_contact("a", contact("sip:a@1", -1, 100)).unwrap();
+        t.with_record("a", |r| {
+            let c = r.contacts()[0].clone();
+            r.update(0, c).unwrap();
+        });
+        t.expire(100).unwrap();
+        recorder.fail.store(true, Ordering::Relaxed);
+        let err = t
+            .insert_contact("b", contact("sip:b@1", -1, 100))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "usrloc storage failed: database down");
+        assert!(
+            t.get("b").is_none(),
+            "nothing kept in memory when the store refused"
+        );
+        assert_eq!(
+            *recorder.log.lock().unwrap(),
+            [
+                "location insert a sip:a@1",
+                "location update a sip:a@1",
+                "location expire a sip:a@1",
+                "location flush",
+            ]
+        );
+        let db_only = UsrlocConfig {
+            db_mode: DbMode::DbOnly,
+            ..UsrlocConfig::default()
+        };
+        assert!(Usrloc::with_store(db_only, recorder).is_err());
+    }
+
     #[test]
     fn ruids_are_unique_across_tables() {
         let ul = Usrloc::new(UsrlocConfig::default()).unwrap();
