@@ -1082,3 +1082,58 @@ fn gruus_are_offered_and_looked_up() {
     });
     assert!(!summary(&save(&off, &msg, T0)).contains("gruu"));
 }
+
+/// A write-through database that is down.
+struct DownDatabase;
+
+impl sercompat::usrloc::LocationStore for DownDatabase {
+    fn mode(&self) -> sercompat::usrloc::DbMode {
+        sercompat::usrloc::DbMode::WriteThrough
+    }
+    fn load_all(
+        &self,
+        _: &str,
+    ) -> Result<Vec<(String, sercompat::usrloc::Contact)>, sercompat::usrloc::UsrlocError> {
+        Ok(Vec::new())
+    }
+    fn load_record(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<sercompat::usrloc::Contact>, sercompat::usrloc::UsrlocError> {
+        Ok(Vec::new())
+    }
+    fn apply(
+        &self,
+        _: &str,
+        _: sercompat::usrloc::Change<'_>,
+    ) -> Result<(), sercompat::usrloc::UsrlocError> {
+        Err(sercompat::usrloc::UsrlocError::Store(
+            "connection refused".into(),
+        ))
+    }
+    fn flush(&self, _: &str) -> Result<(), sercompat::usrloc::UsrlocError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_store_answers_500_and_keeps_nothing() {
+    let config = UsrlocConfig {
+        db_mode: sercompat::usrloc::DbMode::WriteThrough,
+        ..UsrlocConfig::default()
+    };
+    let ul = Usrloc::with_store(config, Arc::new(DownDatabase)).unwrap();
+    let r = Registrar::new(RegistrarConfig::default(), Arc::new(ul)).unwrap();
+    let out = save(
+        &r,
+        &register("joe", "c1", 1, "Contact: <sip:joe@1>\r\n"),
+        T0,
+    );
+    assert_eq!(out.code, -1);
+    assert_eq!(
+        summary(&out),
+        "500 Server Internal Error\nP-Registrar-Error: usrloc_contact_insert failed"
+    );
+    assert_eq!(count(&r), 0);
+}
