@@ -12,6 +12,8 @@ pub mod translate;
 pub mod variants;
 pub mod walk;
 
+pub use lints::era::timer_in_seconds;
+
 use sercompat_grammar::{Diagnostic, Parsed};
 
 /// Runs the checks after parsing. A file with syntax errors is not linted:

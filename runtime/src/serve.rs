@@ -2,18 +2,23 @@
 //! and the handler that runs the engine on each request and forwards
 //! replies statelessly along their Via headers, as Kamailio's core does.
 
+use crate::engine::Transactions;
 use crate::engine::{level, Destination, Engine, EngineConfig, Myself, Output, Proto, RecvInfo};
 use crate::net::listen;
 use crate::net::received::{response_route, Target};
 use crate::net::sockets::SocketConfig;
 use crate::net::{Handler, Outgoing, Received, Transport};
 use crate::sip::{HeaderName, MessageEditor, Span, TypedHeader};
+use crate::tm::TmConfig;
 use sercompat_compiler::ir::{ParamConst, Program};
+use sercompat_compiler::timer_in_seconds;
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
 use sercompat_grammar::{Diagnostic, Era, Parsed};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// The code of a socket setting that does not parse.
 pub const BAD_SOCKET: &str = "R0004";
@@ -102,6 +107,37 @@ pub fn apply_settings(program: &Program, config: &mut EngineConfig, extra_debug:
         }
     }
     debug.saturating_add(i32::from(extra_debug))
+}
+
+/// tm's settings from its module parameters, in each era's units: the
+/// final-response timers (and before SER 2.0 the others too) were
+/// seconds before Kamailio 3.0, milliseconds since.
+pub fn tm_config(program: &Program) -> TmConfig {
+    let mut c = TmConfig::default();
+    for p in program.module_params.iter().filter(|p| p.module == "tm") {
+        let ParamConst::Int(n) = p.value else {
+            continue;
+        };
+        let Ok(n) = u64::try_from(n) else {
+            continue;
+        };
+        let d = if !program.era.is_merged_core() && timer_in_seconds(program.era, &p.name) {
+            Duration::from_secs(n)
+        } else {
+            Duration::from_millis(n)
+        };
+        match p.name.as_str() {
+            "fr_timer" => c.timers.fr = d,
+            "fr_inv_timer" => c.timers.fr_inv = d,
+            "wt_timer" => c.timers.wait = d,
+            "retr_timer1" | "T1_timer" => c.timers.t1 = d,
+            "retr_timer2" | "T2_timer" => c.timers.t2 = d,
+            "auto_inv_100" => c.auto_inv_100 = n != 0,
+            _ => {}
+        }
+    }
+    c.timers = c.timers.clamped();
+    c
 }
 
 /// A `debug=` number in Kamailio 3.0+ terms.
@@ -213,34 +249,47 @@ impl EngineHandler {
         };
         outputs
             .into_iter()
-            .filter_map(|o| match o {
-                Output::Reply { bytes, to, proto } => Some(Outgoing {
-                    data: bytes,
-                    dest: to,
-                    transport: transport_of(proto).unwrap_or(r.transport),
-                    conn: r.conn,
-                    local: Some(r.local.addr),
-                }),
-                Output::Forward {
-                    bytes,
-                    to: Destination { host, port, proto },
-                } => {
-                    let dest = resolve(&host, port)?;
-                    Some(Outgoing {
-                        data: bytes,
-                        dest,
-                        transport: transport_of(proto)?,
-                        conn: None,
-                        local: None,
-                    })
-                }
-            })
+            .filter_map(|o| outgoing(o, Some(r)))
             .collect()
+    }
+
+    /// The transaction timers: retransmissions, timeouts and the failure
+    /// routes they lead to. Called by the server's timer task.
+    pub fn on_timer(&self) -> Vec<Outgoing> {
+        let outputs = match self.engine().lock() {
+            Ok(mut e) => e.on_timer(),
+            Err(_) => return Vec::new(),
+        };
+        outputs
+            .into_iter()
+            .filter_map(|o| outgoing(o, None))
+            .collect()
+    }
+
+    /// A reply: through the transaction it answers, if any; else
+    /// forwarded statelessly.
+    fn reply(&self, r: &Received) -> Vec<Outgoing> {
+        let recv = RecvInfo {
+            src: r.source,
+            dst: r.local.addr,
+            proto: proto_of(r.transport),
+        };
+        let stateful = match self.engine().lock() {
+            Ok(mut e) => e.on_tm_reply(&r.msg, recv),
+            Err(_) => return Vec::new(),
+        };
+        match stateful {
+            Some(outputs) => outputs
+                .into_iter()
+                .filter_map(|o| outgoing(o, None))
+                .collect(),
+            None => self.stateless_reply(r),
+        }
     }
 
     /// Stateless reply forwarding: the top Via must be ours; it is removed
     /// and the reply goes where the next Via says (RFC 3261 §18.2.2).
-    fn reply(&self, r: &Received) -> Vec<Outgoing> {
+    fn stateless_reply(&self, r: &Received) -> Vec<Outgoing> {
         let msg = &r.msg;
         let Some(first) = msg.headers().find(|h| *h.name() == HeaderName::Via) else {
             return Vec::new();
@@ -309,6 +358,58 @@ impl EngineHandler {
             conn: None,
             local: None,
         }]
+    }
+}
+
+/// The transaction timers' task: sleeps until the earliest deadline of
+/// any table (at most 50 ms, so deadlines set meanwhile are not missed by
+/// much) and sends what the timers produce.
+pub async fn run_timers(
+    tms: Arc<Transactions>,
+    handler: Arc<EngineHandler>,
+    server: Arc<crate::net::Server>,
+) {
+    const TICK: Duration = Duration::from_millis(50);
+    loop {
+        let now = Instant::now();
+        let wait = tms
+            .next_timeout()
+            .map_or(TICK, |t| t.saturating_duration_since(now).min(TICK));
+        tokio::time::sleep(wait).await;
+        for out in handler.on_timer() {
+            server.send(out).await;
+        }
+    }
+}
+
+/// What the transport sends for an engine output. A local reply to the
+/// request being handled (`from`) goes back on its connection and socket;
+/// replies the transaction layer relays later find the connection by the
+/// peer's address.
+fn outgoing(o: Output, from: Option<&Received>) -> Option<Outgoing> {
+    match o {
+        Output::Reply { bytes, to, proto } => Some(Outgoing {
+            data: bytes,
+            dest: to,
+            transport: transport_of(proto)
+                .or(from.map(|r| r.transport))
+                .unwrap_or(Transport::Udp),
+            conn: from.and_then(|r| r.conn),
+            local: from.map(|r| r.local.addr),
+        }),
+        Output::Forward {
+            bytes,
+            to: Destination { host, port, proto },
+        } => {
+            let dest = resolve(&host, port)?;
+            Some(Outgoing {
+                data: bytes,
+                dest,
+                transport: transport_of(proto)?,
+                conn: None,
+                local: None,
+            })
+        }
     }
 }
 

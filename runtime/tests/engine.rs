@@ -661,18 +661,18 @@ fn rule_table_2001_first_match_wins_no_match_drops() {
 
 #[test]
 fn unimplemented_calls_are_refused_and_implemented_ones_are_not() {
-    let src = "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"tm.so\"\nrequest_route { if (!t_relay()) sl_reply_error(); }\n";
+    let src = "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"dispatcher.so\"\nrequest_route { if (!ds_select_dst(\"1\", \"4\")) sl_reply_error(); }\n";
     let prog = program(src);
     let refusals = readiness::unimplemented_calls(&prog);
     assert_eq!(refusals.len(), 1);
     assert!(
-        refusals[0].message.contains("t_relay"),
+        refusals[0].message.contains("ds_select_dst"),
         "{}",
         refusals[0].message
     );
     let logger = Arc::new(MemoryLogger::new());
     let err = Engine::new(prog, config(&logger)).unwrap_err();
-    // The call, and the module itself (tm is not implemented).
+    // The call, and the module itself (dispatcher is not implemented).
     let messages: Vec<&str> = err.diagnostics.iter().map(|d| d.message.as_str()).collect();
     assert_eq!(err.diagnostics.len(), 2, "{messages:?}");
     assert!(err
@@ -680,11 +680,11 @@ fn unimplemented_calls_are_refused_and_implemented_ones_are_not() {
         .iter()
         .all(|d| d.code == readiness::NOT_IMPLEMENTED));
     assert!(
-        messages.iter().any(|m| m.contains("t_relay")),
+        messages.iter().any(|m| m.contains("ds_select_dst")),
         "{messages:?}"
     );
     assert!(
-        messages.iter().any(|m| m.contains("module `tm`")),
+        messages.iter().any(|m| m.contains("module `dispatcher`")),
         "{messages:?}"
     );
 

@@ -125,7 +125,7 @@ pub(crate) fn visit_stops<'a>(
 
 /// tm timers that were seconds before Kamailio 3.0 (SER 2.0: only the
 /// final-response timers).
-pub(crate) fn timer_in_seconds(era: Era, param: &str) -> bool {
+pub fn timer_in_seconds(era: Era, param: &str) -> bool {
     match param {
         "fr_timer" | "fr_inv_timer" => true,
         "wt_timer" | "delete_timer" | "retr_timer1" | "retr_timer2" => era != Era::Ser2,

@@ -230,6 +230,15 @@ pub fn run(args: RunArgs) -> i32 {
             ..EngineConfig::default()
         };
         let max_level = serve::apply_settings(&program, &mut config, debug_flags);
+        if program.modules.iter().any(|m| m == "tm") {
+            // One table per worker: a transaction's shard follows its
+            // Call-ID, so workers rarely wait for each other.
+            config.tm = Some(std::sync::Arc::new(engine::Transactions::new(
+                serve::tm_config(&program),
+                children,
+            )));
+        }
+        let transactions = config.tm.clone();
         config.logger = std::sync::Arc::new(engine::MaxLevel {
             max: max_level,
             inner: engine::StderrLogger,
@@ -243,7 +252,7 @@ pub fn run(args: RunArgs) -> i32 {
         let mut server_config = ServerConfig::new(resolved.sockets.clone());
         server_config.udp_workers = children;
         server_config.mhomed = resolved.mhomed;
-        let server = match Server::bind(server_config, handler).await {
+        let server = match Server::bind(server_config, handler.clone()).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("error[{}]: {e}", serve::BAD_SOCKET);
@@ -252,6 +261,10 @@ pub fn run(args: RunArgs) -> i32 {
         };
         for l in server.local_sockets() {
             eprintln!("listening on {}:{}", l.transport, l.addr);
+        }
+        let server = std::sync::Arc::new(server);
+        if let Some(tms) = transactions {
+            tokio::spawn(serve::run_timers(tms, handler.clone(), server.clone()));
         }
         // Ctrl-C or SIGTERM (systemd, init scripts) stop it cleanly.
         let mut term =

@@ -8,6 +8,7 @@ use super::uri::UriParts;
 use super::value::Val;
 use super::{host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, UNSUPPORTED};
 use crate::sip::{HeaderName, MessageEditor, Rport, SipMessage};
+use crate::tm;
 use bytes::Bytes;
 use sercompat_compiler::ir::pv::FormatPart;
 use sercompat_compiler::ir::{
@@ -38,6 +39,25 @@ enum Flow {
     Break,
 }
 
+/// Which kind of route the script runs in, and on behalf of which
+/// transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteMode {
+    Request,
+    /// A failure route: every branch of `cell` failed; `branch` holds the
+    /// best reply, `status` its code.
+    Failure {
+        cell: tm::CellId,
+        branch: usize,
+        status: u16,
+    },
+    /// A transaction's onreply route for a reply with `status`.
+    Reply {
+        cell: tm::CellId,
+        status: u16,
+    },
+}
+
 /// The state of one message going through the script.
 pub(crate) struct Ctx<'a, 'm> {
     pub prog: &'a Program,
@@ -61,6 +81,8 @@ pub(crate) struct Ctx<'a, 'm> {
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
     pub maxfwd_done: bool,
     pub out: Vec<Output>,
+    pub mode: RouteMode,
+    pub tm: super::tm::TmState,
     depth: u32,
 }
 
@@ -71,29 +93,7 @@ pub(crate) fn run_request(
     msg: &SipMessage,
     recv: RecvInfo,
 ) -> Vec<Output> {
-    let ruri = msg
-        .request_uri_text()
-        .map(|u| u.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut ctx = Ctx {
-        prog,
-        cfg,
-        vars,
-        msg,
-        recv,
-        editor: MessageEditor::new(msg),
-        removed: HashSet::new(),
-        original_ruri: ruri.clone(),
-        ruri,
-        dst_uri: None,
-        flags: 0,
-        avps: HashMap::new(),
-        rc: 1,
-        force_rport: false,
-        maxfwd_done: false,
-        out: Vec::new(),
-        depth: 0,
-    };
+    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, RouteMode::Request);
     if prog.era == Era::Rules2001 {
         run_rules(&mut ctx);
         return ctx.out;
@@ -109,6 +109,59 @@ pub(crate) fn run_request(
         }
     }
     ctx.out
+}
+
+/// Runs `route` (a failure or onreply route) over `msg` in `mode`; what
+/// the route armed (`t_on_failure` again) stays on the transaction.
+pub(crate) fn run_transaction_route(
+    prog: &Program,
+    cfg: &EngineConfig,
+    vars: &mut HashMap<String, Val>,
+    msg: &SipMessage,
+    recv: RecvInfo,
+    mode: RouteMode,
+    route: RouteId,
+) -> (Vec<Output>, Result<i64, Halt>) {
+    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, mode);
+    let r = ctx.run_route(route);
+    (ctx.out, r)
+}
+
+impl<'a, 'm> Ctx<'a, 'm> {
+    fn new(
+        prog: &'a Program,
+        cfg: &'a EngineConfig,
+        vars: &'a mut HashMap<String, Val>,
+        msg: &'m SipMessage,
+        recv: RecvInfo,
+        mode: RouteMode,
+    ) -> Ctx<'a, 'm> {
+        let ruri = msg
+            .request_uri_text()
+            .map(|u| u.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ctx {
+            prog,
+            cfg,
+            vars,
+            msg,
+            recv,
+            editor: MessageEditor::new(msg),
+            removed: HashSet::new(),
+            original_ruri: ruri.clone(),
+            ruri,
+            dst_uri: None,
+            flags: 0,
+            avps: HashMap::new(),
+            rc: 1,
+            force_rport: false,
+            maxfwd_done: false,
+            out: Vec::new(),
+            mode,
+            tm: super::tm::TmState::default(),
+            depth: 0,
+        }
+    }
 }
 
 /// The 2001 rule table: the first rule whose method and Request-URI
@@ -143,7 +196,7 @@ fn run_rules(ctx: &mut Ctx) {
     }
 }
 
-impl Ctx<'_, '_> {
+impl<'m> Ctx<'_, 'm> {
     pub fn log(&self, lvl: i32, text: &str) {
         self.cfg.logger.log(lvl, text);
     }
@@ -291,7 +344,17 @@ impl Ctx<'_, '_> {
         let n = match op {
             Op::Call {
                 callee, name, args, ..
-            } => funcs::call(self, callee, name, args)?,
+            } => {
+                let n = funcs::call(self, callee, name, args)?;
+                // A module function returning 0 ends the script (Kamailio's
+                // interpreter sets its exit flag), e.g. `t_relay()` on an
+                // absorbed retransmission.
+                if n == 0 && matches!(callee, sercompat_compiler::ir::Callee::Module(_)) {
+                    self.rc = 0;
+                    return Err(Halt::Exit);
+                }
+                n
+            }
             Op::Route { target, .. } => {
                 let id = match target {
                     RouteTarget::Static(id) => Some(*id),
@@ -723,6 +786,20 @@ impl Ctx<'_, '_> {
     }
 
     fn build_forward(&self, dest: &Destination) -> Result<Bytes, String> {
+        let mut ed = self.branch_editor()?;
+        let via = format!(
+            "{};branch={}",
+            self.via_sent_by(dest.proto),
+            self.cfg.ids.branch(self.msg)
+        );
+        ed.insert_own_via(&via).map_err(|e| e.to_string())?;
+        ed.build().map_err(|e| e.to_string())
+    }
+
+    /// The request as it leaves for the next hop, before our Via: the
+    /// script's edits, the new Request-URI, `received`/`rport` on the
+    /// sender's Via.
+    fn branch_editor(&self) -> Result<MessageEditor<'m>, String> {
         let mut ed = self.editor.clone();
         if self.ruri != self.original_ruri {
             ed.set_request_uri(&self.ruri).map_err(|e| e.to_string())?;
@@ -732,22 +809,43 @@ impl Ctx<'_, '_> {
                 .replace(crate::sip::Span::new(span_start, span_end), new)
                 .map_err(|e| e.to_string())?;
         }
+        Ok(ed)
+    }
+
+    /// [`Ctx::branch_editor`] built: what tm sends on a branch (it adds
+    /// its own Via).
+    pub fn branch_request(&self) -> Result<Bytes, String> {
+        self.branch_editor()?.build().map_err(|e| e.to_string())
+    }
+
+    /// `SIP/2.0/UDP host:port` of our Via: the advertised address, else
+    /// the socket the request arrived on.
+    pub fn via_sent_by(&self, proto: Proto) -> String {
         let (host, port) = match &self.cfg.via_address {
             Some((h, p)) => (h.clone(), *p),
             None => (self.recv.dst.ip().to_string(), self.recv.dst.port()),
         };
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
+        if host.contains(':') && !host.starts_with('[') {
+            format!("SIP/2.0/{} [{host}]:{port}", proto.via_name())
         } else {
-            host
-        };
-        let via = format!(
-            "SIP/2.0/{} {host}:{port};branch={}",
-            dest.proto.via_name(),
-            self.cfg.ids.branch(self.msg)
-        );
-        ed.insert_own_via(&via).map_err(|e| e.to_string())?;
-        ed.build().map_err(|e| e.to_string())
+            format!("SIP/2.0/{} {host}:{port}", proto.via_name())
+        }
+    }
+
+    /// The next hop of the request: `$du` if set, else the Request-URI;
+    /// `force` overrides the protocol.
+    pub fn next_hop(&self, force: Option<Proto>) -> Option<Destination> {
+        let uri = self.dst_uri.as_deref().unwrap_or(&self.ruri);
+        let d = funcs::uri_destination(uri)?;
+        Some(Destination {
+            proto: force.unwrap_or(d.proto),
+            ..d
+        })
+    }
+
+    /// The engine's monotonic clock (transaction timers).
+    pub fn now(&self) -> std::time::Instant {
+        (self.cfg.monotonic)()
     }
 
     /// The top via-parm of `msg` with `received=` (when its host is not
@@ -879,9 +977,17 @@ pub(crate) fn check_program(program: &Program) -> Vec<Diagnostic> {
         program,
         out: Vec::new(),
     };
+    let tm = program.modules.iter().any(|m| m == "tm");
     for r in &program.routes {
-        // Only request routes run; other classes are refused if present.
-        if r.class != RouteClass::Request {
+        // Request routes run; with tm, failure routes and the onreply
+        // routes `t_on_reply` arms. Other classes are refused if present.
+        let runs = match r.class {
+            RouteClass::Request => true,
+            RouteClass::Failure => tm,
+            RouteClass::OnReply => tm && r.name.is_some(),
+            _ => false,
+        };
+        if !runs {
             c.problem(
                 r.span,
                 format!(

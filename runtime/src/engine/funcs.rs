@@ -84,6 +84,7 @@ fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
             .map(|&(n, lo, hi)| ("core", n, lo, hi)),
         Callee::Module(f) => MODULES
             .iter()
+            .chain(super::tm::FUNCTIONS)
             .find(|(m, n, ..)| *m == f.module && *n == f.name)
             .copied(),
         Callee::Unresolved(_) => None,
@@ -416,6 +417,7 @@ pub(crate) fn call(
                 -1
             }
         }
+        ("tm", f) => super::tm::call(ctx, f, args)?,
         ("sl", "sl_send_reply" | "sl_reply" | "send_reply") => {
             let code = ctx.eval(&args[0])?.as_int();
             let reason = s(ctx, 1)?;
@@ -717,7 +719,7 @@ fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Result<i64, H
 
 /// The next hop a URI names: host, port (5060, 5061 for sips/TLS),
 /// `transport=`.
-fn uri_destination(uri: &str) -> Option<Destination> {
+pub(crate) fn uri_destination(uri: &str) -> Option<Destination> {
     let u = UriParts::split(uri)?;
     let proto = match u.transport() {
         Some(t) => Proto::parse(&t)?,
@@ -907,7 +909,10 @@ pub fn handles_core_action(name: &str) -> bool {
 
 /// Whether the engine has a handler for `module.function`.
 pub fn handles_function(module: &str, name: &str) -> bool {
-    MODULES.iter().any(|(m, n, ..)| *m == module && *n == name)
+    MODULES
+        .iter()
+        .chain(super::tm::FUNCTIONS)
+        .any(|(m, n, ..)| *m == module && *n == name)
 }
 
 #[cfg(test)]

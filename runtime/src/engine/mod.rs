@@ -22,11 +22,15 @@
 mod exec;
 mod funcs;
 mod pv;
+mod tm;
+mod transactions;
 mod uri;
 mod value;
 
 pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use tm::FUNCTIONS as TM_FUNCTIONS;
+pub use transactions::{CellScript, Hop, Transactions};
 pub use value::Val;
 
 use bytes::Bytes;
@@ -37,6 +41,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::sip::SipMessage;
 
@@ -315,6 +320,11 @@ pub struct EngineConfig {
     pub maxfwd_limit: u32,
     pub ids: Arc<dyn IdGen>,
     pub logger: Arc<dyn Logger>,
+    /// The transaction tables, shared by every worker; `None` when the
+    /// config does not load tm.
+    pub tm: Option<Arc<Transactions>>,
+    /// The monotonic clock of transaction timers (injected in tests).
+    pub monotonic: Arc<dyn Fn() -> Instant + Send + Sync>,
 }
 
 impl Default for EngineConfig {
@@ -328,6 +338,8 @@ impl Default for EngineConfig {
             maxfwd_limit: 70,
             ids: Arc::new(HashIds),
             logger: Arc::new(StderrLogger),
+            tm: None,
+            monotonic: Arc::new(Instant::now),
         }
     }
 }
@@ -508,6 +520,132 @@ impl Engine {
         }
         let program = Arc::clone(&self.program);
         exec::run_request(&program, &self.config, &mut self.vars, msg, recv)
+    }
+}
+
+impl Engine {
+    /// A reply from downstream through the transaction layer: the
+    /// transaction's onreply route runs, then the reply is processed
+    /// (relayed, absorbed, or it completes the transaction — which may run
+    /// the failure route). `None` when it answers nothing of ours: the
+    /// caller forwards it statelessly.
+    pub fn on_tm_reply(&mut self, msg: &SipMessage, recv: RecvInfo) -> Option<Vec<Output>> {
+        let tms = self.config.tm.clone()?;
+        let status = msg.status_code()?;
+        let (shard, cell) = {
+            let (shard, table) = tms.for_response(msg)?;
+            let (cell, _) = table.match_response(msg)?;
+            (shard, cell)
+        };
+        let mut out = Vec::new();
+        let script = tms.script(cell);
+        if let Some(route) = script.as_ref().and_then(|s| s.reply_route) {
+            let program = Arc::clone(&self.program);
+            let (o, r) = exec::run_transaction_route(
+                &program,
+                &self.config,
+                &mut self.vars,
+                msg,
+                recv,
+                exec::RouteMode::Reply { cell, status },
+                route,
+            );
+            out.extend(o);
+            // `drop` in an onreply route discards a provisional reply;
+            // a final one cannot be dropped (Kamailio).
+            if r == Err(exec::Halt::Drop) && status < 200 {
+                return Some(out);
+            }
+        }
+        let now = (self.config.monotonic)();
+        {
+            let mut table = tms.lock(shard);
+            if let Err(e) = table.handle_response(msg, now) {
+                self.config.logger.log(
+                    level::L_ERR,
+                    &format!("sercompat: tm: reply {status}: {e}\n"),
+                );
+            }
+        }
+        out.extend(self.drain_transactions(&tms, shard));
+        Some(out)
+    }
+
+    /// Runs the transaction timers due by now (retransmissions,
+    /// timeouts, failure routes) and returns what to send.
+    pub fn on_timer(&mut self) -> Vec<Output> {
+        let Some(tms) = self.config.tm.clone() else {
+            return Vec::new();
+        };
+        let now = (self.config.monotonic)();
+        let mut out = Vec::new();
+        for shard in 0..tms.shard_count() {
+            let due = tms.lock(shard).poll_timeout().is_some_and(|t| t <= now);
+            if due {
+                if let Err(e) = tms.lock(shard).handle_timeout(now) {
+                    self.config
+                        .logger
+                        .log(level::L_ERR, &format!("sercompat: tm timers: {e}\n"));
+                }
+            }
+            out.extend(self.drain_transactions(&tms, shard));
+        }
+        out
+    }
+
+    /// Sends what a table queued and acts on its events: the failure
+    /// route of a transaction whose branches all failed, the script state
+    /// of a released one.
+    fn drain_transactions(&mut self, tms: &Arc<Transactions>, shard: usize) -> Vec<Output> {
+        let mut out = Vec::new();
+        loop {
+            let event = {
+                let mut table = tms.lock(shard);
+                while let Some(t) = table.poll_transmit() {
+                    out.push(Output::from(t));
+                }
+                table.poll_event()
+            };
+            match event {
+                None => return out,
+                Some(crate::tm::Event::Released { cell }) => tms.forget(cell),
+                Some(crate::tm::Event::Failure {
+                    cell,
+                    branch,
+                    status,
+                }) => {
+                    let script = tms.script(cell);
+                    let route = script.as_ref().and_then(|s| s.failure_route);
+                    if let (Some(script), Some(route)) = (script, route) {
+                        // Armed once: `t_on_failure` in the route arms the
+                        // next failure point.
+                        tms.update_script(cell, |s| s.failure_route = None);
+                        let program = Arc::clone(&self.program);
+                        let (o, _) = exec::run_transaction_route(
+                            &program,
+                            &self.config,
+                            &mut self.vars,
+                            &script.request,
+                            script.recv,
+                            exec::RouteMode::Failure {
+                                cell,
+                                branch,
+                                status,
+                            },
+                            route,
+                        );
+                        out.extend(o);
+                    }
+                    let now = (self.config.monotonic)();
+                    if let Err(e) = tms.lock(shard).failure_done(cell, now) {
+                        self.config.logger.log(
+                            level::L_ERR,
+                            &format!("sercompat: tm: failure route: {e}\n"),
+                        );
+                    }
+                }
+            }
+        }
     }
 }
 

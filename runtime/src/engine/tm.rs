@@ -1,0 +1,477 @@
+//! The tm module's script functions over the shared transaction tables
+//! ([`Transactions`]): `t_relay` and its variants, `t_newtran`, `t_reply`,
+//! `t_check_trans`, `t_release`, `t_on_failure` / `t_on_reply`, and the
+//! tests of a transaction's state. Kamailio's return codes: > 0 true,
+//! < 0 false, 0 ends the script (a retransmission was absorbed).
+
+use super::exec::{Ctx, Halt, RouteMode};
+use super::transactions::{CellScript, Hop, Transactions};
+use super::{Destination, Output, Proto};
+use crate::sip::SipMessage;
+use crate::tm::{self, CellId, RequestOutcome, TmError};
+use sercompat_compiler::ir::{RouteId, Value};
+use sercompat_compiler::routes::RouteClass;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Functions and their argument counts.
+pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
+    ("tm", "t_relay", 0, 2),
+    ("tm", "t_relay_to_udp", 0, 2),
+    ("tm", "t_relay_to_tcp", 0, 2),
+    ("tm", "t_forward_nonack", 2, 2),
+    ("tm", "t_forward_nonack_udp", 2, 2),
+    ("tm", "t_forward_nonack_tcp", 2, 2),
+    ("tm", "t_newtran", 0, 0),
+    ("tm", "t_reply", 2, 2),
+    ("tm", "t_send_reply", 2, 2),
+    ("tm", "t_release", 0, 0),
+    ("tm", "t_check_trans", 0, 0),
+    ("tm", "t_on_failure", 1, 1),
+    ("tm", "t_on_reply", 1, 1),
+    ("tm", "t_check_status", 1, 1),
+    ("tm", "t_is_canceled", 0, 0),
+    ("tm", "t_was_cancelled", 0, 0),
+    ("tm", "t_branch_timeout", 0, 0),
+    ("tm", "t_branch_replied", 0, 0),
+    ("tm", "t_any_timeout", 0, 0),
+    ("tm", "t_any_replied", 0, 0),
+    ("tm", "t_set_fr", 1, 2),
+    ("tm", "t_reset_fr", 0, 0),
+];
+
+/// The script's tm state for one message.
+#[derive(Debug, Default)]
+pub(crate) struct TmState {
+    /// The transaction of this message, once created or found.
+    pub cell: Option<CellId>,
+    /// Armed before the transaction exists (`t_on_failure` then
+    /// `t_relay`); attached to it on creation.
+    pub failure_route: Option<RouteId>,
+    pub reply_route: Option<RouteId>,
+    /// `t_set_fr` before the transaction exists, in milliseconds.
+    pub fr: Option<(Option<u64>, Option<u64>)>,
+}
+
+pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Halt> {
+    let Some(tms) = ctx.cfg.tm.clone() else {
+        // The engine refuses a config calling tm without loading it.
+        ctx.error(&format!("{name}: the tm module is not loaded"));
+        return Ok(-1);
+    };
+    Ok(match name {
+        "t_relay" | "t_forward_nonack" => relay(ctx, &tms, args, None)?,
+        "t_relay_to_udp" | "t_forward_nonack_udp" => relay(ctx, &tms, args, Some(Proto::Udp))?,
+        "t_relay_to_tcp" | "t_forward_nonack_tcp" => relay(ctx, &tms, args, Some(Proto::Tcp))?,
+        "t_newtran" => match new_transaction(ctx, &tms)? {
+            Some(_) => 1,
+            None => 0,
+        },
+        "t_reply" | "t_send_reply" => {
+            let code = ctx.eval(&args[0])?.as_int();
+            let reason = ctx.eval(&args[1])?.as_string();
+            t_reply(ctx, &tms, code, &reason)?
+        }
+        "t_release" => match current_cell(ctx) {
+            Some(cell) => ok(tms.for_cell(cell).release(cell, ctx.now()).is_ok()),
+            None => -1,
+        },
+        "t_check_trans" => check_trans(ctx, &tms)?,
+        "t_on_failure" | "t_on_reply" => {
+            let class = if name == "t_on_failure" {
+                RouteClass::Failure
+            } else {
+                RouteClass::OnReply
+            };
+            let route = ctx.eval(&args[0])?.as_string();
+            let Some(id) = route_id(ctx, class, &route) else {
+                ctx.error(&format!("{name}: no route `{route}`"));
+                return Ok(-1);
+            };
+            arm(ctx, &tms, class, id);
+            1
+        }
+        "t_check_status" => {
+            let pattern = ctx.eval(&args[0])?.as_string();
+            let Some(status) = status(ctx, &tms) else {
+                return Ok(-1);
+            };
+            match sercompat_compiler::ir::compile_regex(&pattern) {
+                Ok(re) => ok(re.is_match(&status.to_string())),
+                Err(why) => {
+                    ctx.error(&format!(
+                        "t_check_status: `{pattern}` does not compile: {why}"
+                    ));
+                    -1
+                }
+            }
+        }
+        "t_is_canceled" | "t_was_cancelled" => cell_test(ctx, &tms, |t, c| t.is_canceled(c)),
+        "t_any_timeout" => cell_test(ctx, &tms, |t, c| t.any_timeout(c)),
+        "t_any_replied" => cell_test(ctx, &tms, |t, c| t.any_replied(c)),
+        "t_branch_timeout" | "t_branch_replied" => {
+            let RouteMode::Failure { branch, .. } = ctx.mode else {
+                ctx.error(&format!("{name}: only in a failure route"));
+                return Ok(-1);
+            };
+            if name == "t_branch_timeout" {
+                cell_test(ctx, &tms, |t, c| t.branch_timed_out(c, branch))
+            } else {
+                cell_test(ctx, &tms, |t, c| t.branch_replied(c, branch))
+            }
+        }
+        "t_set_fr" => {
+            let inv = ctx.eval(&args[0])?.as_int();
+            let noninv = match args.get(1) {
+                Some(a) => Some(ctx.eval(a)?.as_int()),
+                None => None,
+            };
+            // 0 keeps the current value.
+            let ms = |n: i64| u64::try_from(n).ok().filter(|&n| n > 0);
+            set_fr(ctx, &tms, ms(inv), noninv.and_then(ms))
+        }
+        "t_reset_fr" => {
+            let defaults = tms.lock(0).config().timers;
+            set_fr(
+                ctx,
+                &tms,
+                Some(defaults.fr_inv.as_millis() as u64),
+                Some(defaults.fr.as_millis() as u64),
+            )
+        }
+        other => {
+            ctx.error(&format!("tm function `{other}` has no handler"));
+            -1
+        }
+    })
+}
+
+fn ok(b: bool) -> i64 {
+    if b {
+        1
+    } else {
+        -1
+    }
+}
+
+fn current_cell(ctx: &Ctx) -> Option<CellId> {
+    match ctx.mode {
+        RouteMode::Failure { cell, .. } | RouteMode::Reply { cell, .. } => Some(cell),
+        RouteMode::Request => ctx.tm.cell,
+    }
+}
+
+fn cell_test(
+    ctx: &mut Ctx,
+    tms: &Transactions,
+    test: impl FnOnce(&tm::Table<Hop>, CellId) -> Result<bool, TmError>,
+) -> i64 {
+    match current_cell(ctx) {
+        Some(cell) => ok(test(&tms.for_cell(cell), cell).unwrap_or(false)),
+        None => -1,
+    }
+}
+
+/// A failure or onreply route by name or number.
+fn route_id(ctx: &Ctx, class: RouteClass, name: &str) -> Option<RouteId> {
+    let name = name.trim();
+    let key = if name.chars().all(|c| c.is_ascii_digit()) {
+        let t = name.trim_start_matches('0');
+        if t.is_empty() { "0" } else { t }.to_string()
+    } else {
+        name.to_string()
+    };
+    ctx.prog.by_name.get(&(class, key)).copied()
+}
+
+fn arm(ctx: &mut Ctx, tms: &Transactions, class: RouteClass, id: RouteId) {
+    let failure = class == RouteClass::Failure;
+    match current_cell(ctx) {
+        Some(cell) => {
+            tms.update_script(cell, |s| {
+                if failure {
+                    s.failure_route = Some(id);
+                } else {
+                    s.reply_route = Some(id);
+                }
+            });
+            if failure {
+                // Kamailio arms the next failure point from a failure route
+                // too (serial forking chains).
+                let _ = tms.for_cell(cell).arm_failure(cell);
+            }
+        }
+        None if failure => ctx.tm.failure_route = Some(id),
+        None => ctx.tm.reply_route = Some(id),
+    }
+}
+
+/// The status `t_check_status` tests: the reply being processed (onreply
+/// route), the best reply (failure route), else the transaction's last
+/// final reply.
+fn status(ctx: &Ctx, tms: &Transactions) -> Option<u16> {
+    match ctx.mode {
+        RouteMode::Failure { status, .. } | RouteMode::Reply { status, .. } => Some(status),
+        RouteMode::Request => {
+            let cell = ctx.tm.cell?;
+            tms.for_cell(cell).status(cell).ok().flatten()
+        }
+    }
+}
+
+fn set_fr(ctx: &mut Ctx, tms: &Transactions, inv: Option<u64>, noninv: Option<u64>) -> i64 {
+    match current_cell(ctx) {
+        Some(cell) => ok(tms
+            .for_cell(cell)
+            .set_fr(
+                cell,
+                inv.map(Duration::from_millis),
+                noninv.map(Duration::from_millis),
+            )
+            .is_ok()),
+        None => {
+            ctx.tm.fr = Some((inv, noninv));
+            1
+        }
+    }
+}
+
+/// Where replies to this request go.
+fn upstream(ctx: &Ctx) -> Hop {
+    Hop::Upstream {
+        to: ctx.reply_target(),
+        proto: ctx.recv.proto,
+    }
+}
+
+/// Drains what the table wants sent into the script's outputs.
+fn drain(ctx: &mut Ctx, table: &mut tm::Table<Hop>) {
+    while let Some(t) = table.poll_transmit() {
+        ctx.out.push(Output::from(t));
+    }
+}
+
+/// `t_check_trans`: 1 when the request belongs to a transaction (a CANCEL:
+/// when its INVITE's does); a retransmission is answered again and the
+/// script ends (0); -1 otherwise.
+fn check_trans(ctx: &mut Ctx, tms: &Transactions) -> Result<i64, Halt> {
+    if ctx.mode != RouteMode::Request {
+        return Ok(ok(current_cell(ctx).is_some()));
+    }
+    let Some((_, mut table)) = tms.for_request(ctx.msg) else {
+        return Ok(-1);
+    };
+    let outcome = table.handle_request(ctx.msg, ctx.now());
+    drain(ctx, &mut table);
+    Ok(match outcome {
+        Ok(RequestOutcome::CancelFor { .. }) => 1,
+        Ok(RequestOutcome::Retransmission { .. } | RequestOutcome::AckAbsorbed { .. }) => 0,
+        Ok(RequestOutcome::Unmatched) | Err(_) => -1,
+    })
+}
+
+/// `t_newtran`: the transaction of this request, created if new. `None`
+/// when the request is a retransmission (answered again) or an absorbed
+/// ACK: the script ends.
+fn new_transaction(ctx: &mut Ctx, tms: &Transactions) -> Result<Option<CellId>, Halt> {
+    if let Some(cell) = current_cell(ctx) {
+        return Ok(Some(cell));
+    }
+    let now = ctx.now();
+    let hop = upstream(ctx);
+    let Some((_, mut table)) = tms.for_request(ctx.msg) else {
+        ctx.error("t_newtran: the request has no Call-ID or CSeq");
+        return Ok(None);
+    };
+    match table.handle_request(ctx.msg, now) {
+        Ok(RequestOutcome::Unmatched) => {}
+        Ok(_) => {
+            drain(ctx, &mut table);
+            return Ok(None);
+        }
+        Err(e) => {
+            ctx.error(&format!("t_newtran: {e}"));
+            return Ok(None);
+        }
+    }
+    let cell = match table.create(ctx.msg, hop, now) {
+        Ok(cell) => cell,
+        Err(e) => {
+            ctx.error(&format!("t_newtran: {e}"));
+            return Ok(None);
+        }
+    };
+    if let Some((inv, noninv)) = ctx.tm.fr.take() {
+        let _ = table.set_fr(
+            cell,
+            inv.map(Duration::from_millis),
+            noninv.map(Duration::from_millis),
+        );
+    }
+    if ctx.tm.failure_route.is_some() {
+        let _ = table.arm_failure(cell);
+    }
+    drain(ctx, &mut table);
+    drop(table);
+    ctx.tm.cell = Some(cell);
+    tms.set_script(
+        cell,
+        CellScript {
+            request: ctx.msg.clone(),
+            recv: ctx.recv,
+            failure_route: ctx.tm.failure_route,
+            reply_route: ctx.tm.reply_route,
+        },
+    );
+    Ok(Some(cell))
+}
+
+fn t_reply(ctx: &mut Ctx, tms: &Arc<Transactions>, code: i64, reason: &str) -> Result<i64, Halt> {
+    let Ok(code) = u16::try_from(code) else {
+        ctx.error(&format!("t_reply: bad status code {code}"));
+        return Ok(-1);
+    };
+    if !(100..=699).contains(&code) {
+        ctx.error(&format!("t_reply: bad status code {code}"));
+        return Ok(-1);
+    }
+    let cell = match current_cell(ctx) {
+        Some(cell) => cell,
+        None => match new_transaction(ctx, tms)? {
+            Some(cell) => cell,
+            None => return Ok(0),
+        },
+    };
+    let now = ctx.now();
+    let mut table = tms.for_cell(cell);
+    let result = table.reply(cell, code, reason, now);
+    drain(ctx, &mut table);
+    Ok(match result {
+        Ok(()) => 1,
+        Err(e) => {
+            drop(table);
+            ctx.error(&format!("t_reply {code}: {e}"));
+            -1
+        }
+    })
+}
+
+/// `t_relay([host, port])` and its protocol variants.
+fn relay(
+    ctx: &mut Ctx,
+    tms: &Arc<Transactions>,
+    args: &[Value],
+    force: Option<Proto>,
+) -> Result<i64, Halt> {
+    let explicit = match args {
+        [] => None,
+        [host, port] => {
+            let host = ctx.eval(host)?.as_string();
+            let port = ctx.eval(port)?.as_string();
+            let Ok(port) = port.trim().parse::<u16>() else {
+                ctx.error(&format!("t_relay: bad port `{port}`"));
+                return Ok(-1);
+            };
+            Some(Destination {
+                host: host.trim_matches(['[', ']']).to_string(),
+                port,
+                proto: force.unwrap_or(Proto::Udp),
+            })
+        }
+        _ => {
+            ctx.error("t_relay: takes no argument or a host and a port");
+            return Ok(-1);
+        }
+    };
+    if ctx.mode == RouteMode::Request && ctx.tm.cell.is_none() {
+        let is_ack = ctx
+            .msg
+            .method()
+            .is_some_and(|m| m == crate::sip::Method::Ack);
+        let is_cancel = ctx
+            .msg
+            .method()
+            .is_some_and(|m| m == crate::sip::Method::Cancel);
+        if is_ack || is_cancel {
+            let Some((_, mut table)) = tms.for_request(ctx.msg) else {
+                return Ok(-1);
+            };
+            let now = ctx.now();
+            let outcome = table.handle_request(ctx.msg, now);
+            match outcome {
+                Ok(RequestOutcome::CancelFor { cell }) => {
+                    let hop = upstream(ctx);
+                    let r = table.cancel(cell, ctx.msg, hop, now);
+                    drain(ctx, &mut table);
+                    return Ok(ok(r.is_ok()));
+                }
+                Ok(RequestOutcome::AckAbsorbed { .. } | RequestOutcome::Retransmission { .. }) => {
+                    drain(ctx, &mut table);
+                    return Ok(0);
+                }
+                Ok(RequestOutcome::Unmatched) if is_ack => {
+                    // An ACK for a 2xx is end to end: forwarded
+                    // statelessly, as Kamailio does.
+                    drop(table);
+                    let dest = match explicit.or_else(|| ctx.next_hop(force)) {
+                        Some(d) => d,
+                        None => return Ok(-1),
+                    };
+                    return Ok(ok(ctx.forward_to(dest)));
+                }
+                // A CANCEL for nothing we know: relayed in a transaction
+                // of its own, like any request.
+                Ok(RequestOutcome::Unmatched) => {}
+                Err(e) => {
+                    drop(table);
+                    ctx.error(&format!("t_relay: {e}"));
+                    return Ok(-1);
+                }
+            }
+        }
+    }
+    let Some(cell) = new_transaction(ctx, tms)? else {
+        return Ok(0);
+    };
+    let dest = match explicit.or_else(|| ctx.next_hop(force)) {
+        Some(d) => d,
+        None => {
+            ctx.error(&format!("t_relay: cannot send to `{}`", ctx.ruri));
+            return Ok(-1);
+        }
+    };
+    let request = match ctx.branch_request() {
+        Ok(b) => b,
+        Err(why) => {
+            ctx.error(&format!("t_relay: {why}"));
+            return Ok(-1);
+        }
+    };
+    let via = ctx.via_sent_by(dest.proto);
+    let now = ctx.now();
+    let mut table = tms.for_cell(cell);
+    let result = table.forward(
+        cell,
+        tm::Outgoing {
+            request: request.clone(),
+            hop: Hop::Downstream(dest),
+            via,
+        },
+        now,
+    );
+    drain(ctx, &mut table);
+    drop(table);
+    if ctx.mode == RouteMode::Request {
+        // What a failure route later runs on: the request as relayed.
+        if let Ok(stored) = SipMessage::parse_datagram(request) {
+            tms.update_script(cell, |s| s.request = stored);
+        }
+    }
+    Ok(match result {
+        Ok(_) => 1,
+        Err(e) => {
+            ctx.error(&format!("t_relay: {e}"));
+            -1
+        }
+    })
+}

@@ -1,0 +1,293 @@
+//! tm in the interpreter, without sockets and on an injected clock:
+//! `t_relay` creates the transaction and its branch, replies come back
+//! through it (hop-by-hop ACK, relay upstream), the failure route forks
+//! serially or answers, timers answer an unanswered INVITE, and
+//! retransmissions are absorbed.
+
+use sercompat::engine::{
+    Engine, EngineConfig, IdGen, MemoryLogger, Output, Proto, RecvInfo, Transactions,
+};
+use sercompat::serve::tm_config;
+use sercompat::sip::SipMessage;
+use sercompat_compiler::ir::{lower, Program};
+use sercompat_grammar::preprocess::NoFiles;
+use sercompat_grammar::{parse_text, Options};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CONFIG: &str = r#"#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "tm.so"
+loadmodule "maxfwd.so"
+request_route {
+    if (!mf_process_maxfwd_header("10")) {
+        sl_send_reply("483", "Too Many Hops");
+        exit;
+    }
+    rewritehostport("127.0.0.1:5070");
+    t_on_failure("1");
+    if (!t_relay()) {
+        sl_reply_error();
+    }
+    exit;
+}
+failure_route[1] {
+    if (t_check_status("408")) {
+        t_reply("504", "Server Time-out");
+        exit;
+    }
+    if (t_check_status("486")) {
+        rewritehostport("127.0.0.1:5071");
+        t_relay();
+        exit;
+    }
+}
+"#;
+
+struct FixedIds;
+
+impl IdGen for FixedIds {
+    fn branch(&self, _: &SipMessage) -> String {
+        "z9hG4bKstateless".into()
+    }
+    fn to_tag(&self, _: &SipMessage) -> String {
+        "totag1".into()
+    }
+}
+
+fn program(src: &str) -> Arc<Program> {
+    let p = parse_text(
+        "tm.cfg",
+        src.to_string(),
+        Path::new("tm.cfg"),
+        &Options::default(),
+        &NoFiles,
+        &|_| None,
+    );
+    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
+    Arc::new(lower(&p).0)
+}
+
+struct Harness {
+    engine: Engine,
+    clock: Arc<Mutex<Instant>>,
+}
+
+impl Harness {
+    fn new(src: &str) -> Harness {
+        let prog = program(src);
+        let clock = Arc::new(Mutex::new(Instant::now()));
+        let c = clock.clone();
+        let config = EngineConfig {
+            ids: Arc::new(FixedIds),
+            logger: Arc::new(MemoryLogger::new()),
+            tm: Some(Arc::new(Transactions::new(tm_config(&prog), 2))),
+            monotonic: Arc::new(move || *c.lock().unwrap()),
+            ..EngineConfig::default()
+        };
+        Harness {
+            engine: Engine::new(prog, config).unwrap_or_else(|e| panic!("{e}")),
+            clock,
+        }
+    }
+
+    fn advance(&self, d: Duration) {
+        *self.clock.lock().unwrap() += d;
+    }
+}
+
+const CALLER: &str = "192.0.2.10:5062";
+
+fn from_caller() -> RecvInfo {
+    RecvInfo {
+        src: CALLER.parse().unwrap(),
+        dst: "127.0.0.1:5060".parse().unwrap(),
+        proto: Proto::Udp,
+    }
+}
+
+fn from_callee(port: u16) -> RecvInfo {
+    RecvInfo {
+        src: format!("127.0.0.1:{port}").parse().unwrap(),
+        dst: "127.0.0.1:5060".parse().unwrap(),
+        proto: Proto::Udp,
+    }
+}
+
+fn invite() -> SipMessage {
+    SipMessage::parse_datagram(
+        "INVITE sip:bob@example.com SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bKcaller1\r\n\
+         Max-Forwards: 70\r\n\
+         To: Bob <sip:bob@example.com>\r\n\
+         From: Alice <sip:alice@example.com>;tag=1928301774\r\n\
+         Call-ID: tm-engine-1\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:alice@192.0.2.10:5062>\r\n\
+         Content-Length: 0\r\n\r\n"
+            .as_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+/// The status line and where each output goes, for exact comparison.
+fn summary(out: &[Output]) -> Vec<String> {
+    out.iter()
+        .map(|o| match o {
+            Output::Reply { bytes, to, .. } => {
+                let text = String::from_utf8_lossy(bytes);
+                format!("reply {} -> {to}", text.lines().next().unwrap_or(""))
+            }
+            Output::Forward { bytes, to } => {
+                let text = String::from_utf8_lossy(bytes);
+                format!("forward {} -> {to}", text.lines().next().unwrap_or(""))
+            }
+        })
+        .collect()
+}
+
+fn forwarded(out: &[Output]) -> Vec<SipMessage> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Forward { bytes, .. } => {
+                Some(SipMessage::parse_datagram(bytes.clone()).unwrap())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A downstream reply to `request` (every Via copied back, a To tag).
+fn answer(request: &SipMessage, code: u16, reason: &str) -> SipMessage {
+    let text = String::from_utf8_lossy(request.as_bytes()).into_owned();
+    let mut out = format!("SIP/2.0 {code} {reason}\r\n");
+    for line in text.lines() {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("via:")
+            || lower.starts_with("from:")
+            || lower.starts_with("call-id:")
+            || lower.starts_with("cseq:")
+        {
+            out.push_str(line);
+            out.push_str("\r\n");
+        } else if lower.starts_with("to:") {
+            out.push_str(line);
+            out.push_str(";tag=callee\r\n");
+        }
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
+    SipMessage::parse_datagram(out.into_bytes()).unwrap()
+}
+
+#[test]
+fn t_relay_sends_100_and_the_branch_and_relays_the_final_reply() {
+    let mut h = Harness::new(CONFIG);
+    let out = h.engine.on_request(&invite(), from_caller());
+    assert_eq!(
+        summary(&out),
+        [
+            format!("reply SIP/2.0 100 trying -- your call is important to us -> {CALLER}"),
+            "forward INVITE sip:bob@127.0.0.1:5070 SIP/2.0 -> udp:127.0.0.1:5070".to_string(),
+        ]
+    );
+    let branch = &forwarded(&out)[0];
+    let via = branch.top_via().unwrap().unwrap();
+    assert!(
+        via.branch().unwrap().to_string().starts_with("z9hG4bKsc."),
+        "{via:?}"
+    );
+    assert_eq!(
+        branch.vias().unwrap().len(),
+        2,
+        "our Via on top of the caller's"
+    );
+
+    // The 200 goes upstream without our Via.
+    let ok = answer(branch, 200, "OK");
+    let out = h.engine.on_tm_reply(&ok, from_callee(5070)).expect("ours");
+    assert_eq!(summary(&out), [format!("reply SIP/2.0 200 OK -> {CALLER}")]);
+    let Output::Reply { bytes, .. } = &out[0] else {
+        unreachable!()
+    };
+    let relayed = SipMessage::parse_datagram(bytes.clone()).unwrap();
+    assert_eq!(relayed.vias().unwrap().len(), 1);
+
+    // A reply to nothing of ours is left to stateless forwarding.
+    let stray = answer(&invite(), 200, "OK");
+    assert!(h.engine.on_tm_reply(&stray, from_callee(5070)).is_none());
+}
+
+#[test]
+fn a_retransmitted_invite_is_absorbed_and_gets_the_last_reply_again() {
+    let mut h = Harness::new(CONFIG);
+    h.engine.on_request(&invite(), from_caller());
+    let out = h.engine.on_request(&invite(), from_caller());
+    assert_eq!(
+        summary(&out),
+        [format!(
+            "reply SIP/2.0 100 trying -- your call is important to us -> {CALLER}"
+        )]
+    );
+}
+
+#[test]
+fn the_failure_route_forks_serially_after_a_486() {
+    let mut h = Harness::new(CONFIG);
+    let out = h.engine.on_request(&invite(), from_caller());
+    let first = forwarded(&out).remove(0);
+    let busy = answer(&first, 486, "Busy Here");
+    let out = h
+        .engine
+        .on_tm_reply(&busy, from_callee(5070))
+        .expect("ours");
+    // Hop-by-hop ACK to the first callee, then the new branch.
+    assert_eq!(
+        summary(&out),
+        [
+            "forward ACK sip:bob@127.0.0.1:5070 SIP/2.0 -> udp:127.0.0.1:5070".to_string(),
+            "forward INVITE sip:bob@127.0.0.1:5071 SIP/2.0 -> udp:127.0.0.1:5071".to_string(),
+        ]
+    );
+    let second = forwarded(&out).remove(1);
+    let ok = answer(&second, 200, "OK");
+    let out = h.engine.on_tm_reply(&ok, from_callee(5071)).expect("ours");
+    assert_eq!(summary(&out), [format!("reply SIP/2.0 200 OK -> {CALLER}")]);
+}
+
+#[test]
+fn an_unanswered_invite_times_out_into_the_failure_route() {
+    let mut h = Harness::new(CONFIG);
+    h.engine.on_request(&invite(), from_caller());
+    // Timer A retransmits the INVITE at T1.
+    h.advance(Duration::from_millis(500));
+    let out = h.engine.on_timer();
+    assert_eq!(
+        summary(&out),
+        ["forward INVITE sip:bob@127.0.0.1:5070 SIP/2.0 -> udp:127.0.0.1:5070"]
+    );
+    // fr_timer (30 s by default): a local 408, the failure route answers 504.
+    h.advance(Duration::from_secs(30));
+    let out = h.engine.on_timer();
+    let replies: Vec<String> = summary(&out)
+        .into_iter()
+        .filter(|s| s.starts_with("reply"))
+        .collect();
+    assert_eq!(
+        replies,
+        [format!("reply SIP/2.0 504 Server Time-out -> {CALLER}")]
+    );
+}
+
+#[test]
+fn tm_timers_follow_the_era_units() {
+    // Kamailio 1.x: fr_timer in seconds; 3.0+: milliseconds.
+    let old =
+        program("loadmodule \"tm.so\"\nmodparam(\"tm\", \"fr_timer\", 10)\nroute { t_relay(); }\n");
+    assert_eq!(tm_config(&old).timers.fr, Duration::from_secs(10));
+    let new = program(
+        "#!KAMAILIO\nloadmodule \"tm.so\"\nmodparam(\"tm\", \"fr_timer\", 10000)\nrequest_route { t_relay(); }\n",
+    );
+    assert_eq!(tm_config(&new).timers.fr, Duration::from_secs(10));
+}
