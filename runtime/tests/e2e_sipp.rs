@@ -6,154 +6,14 @@
 //! Without sipp or Kamailio the test skips with a message saying what to
 //! install; under `CI=true` it fails instead.
 
-use std::net::UdpSocket;
+mod sipp_support;
+
+use sipp_support::{
+    free_udp_port, sipp_uac, sipp_uas, start, tool, wait_for_bound, wait_for_sip, Running, Server,
+};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-fn tool(path: &str, package: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(path);
-    if p.is_file() {
-        return Some(p);
-    }
-    let msg = format!("{path} is missing: install Debian's `{package}` (see .ci/run)");
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
-}
-
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("an ephemeral port")
-}
-
-/// A child process in its own process group, stopped with its whole group
-/// when dropped (Kamailio forks workers that outlive a killed parent), so a
-/// test leaves nothing behind, failing or not.
-struct Running(Child);
-
-impl Running {
-    fn spawn(cmd: &mut Command) -> Running {
-        use std::os::unix::process::CommandExt;
-        Running(
-            cmd.process_group(0)
-                .spawn()
-                .expect("spawning a test process"),
-        )
-    }
-
-    fn signal_group(&self, sig: &str) {
-        let _ = Command::new("kill")
-            .args([sig, "--", &format!("-{}", self.0.id())])
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.signal_group("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.signal_group("-KILL");
-        let _ = self.0.wait();
-    }
-}
-
-/// Waits until something answers SIP on `port` (an OPTIONS gets any reply).
-fn wait_for_sip(port: u16) -> bool {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("probe socket");
-    sock.set_read_timeout(Some(Duration::from_millis(200))).ok();
-    let me = sock.local_addr().expect("probe addr");
-    let probe = format!(
-        "OPTIONS sip:probe@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-probe\r\nMax-Forwards: 70\r\nFrom: <sip:probe@{me}>;tag=p\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-    );
-    let started = Instant::now();
-    let mut buf = [0u8; 2048];
-    while started.elapsed() < Duration::from_secs(5) {
-        let _ = sock.send_to(probe.as_bytes(), ("127.0.0.1", port));
-        if sock.recv(&mut buf).is_ok() {
-            return true;
-        }
-    }
-    false
-}
-
-/// Waits until a UDP socket is bound to `port` (from /proc/net/udp): for
-/// configs that answer nothing themselves.
-fn wait_for_bound(port: u16) -> bool {
-    let needle = format!(":{port:04X}");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(5) {
-        let bound = ["/proc/net/udp", "/proc/net/udp6"].iter().any(|f| {
-            std::fs::read_to_string(f).is_ok_and(|t| {
-                t.lines().skip(1).any(|l| {
-                    l.split_whitespace()
-                        .nth(1)
-                        .is_some_and(|local| local.ends_with(&needle))
-                })
-            })
-        });
-        if bound {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
-}
-
-/// Runs one sipp client scenario against the proxy; true when it passes.
-fn sipp_uac(sipp: &Path, scenario: &Path, proxy_port: u16) -> Result<(), String> {
-    let port = free_udp_port();
-    let out = Command::new(sipp)
-        .arg(format!("127.0.0.1:{proxy_port}"))
-        .args(["-sf"])
-        .arg(scenario)
-        .args(["-m", "1", "-i", "127.0.0.1", "-p"])
-        .arg(port.to_string())
-        .args(["-timeout", "10s", "-nostdin", "-timeout_error"])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("running sipp: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{}: sipp exited {:?}\n{}",
-            scenario.display(),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .rev()
-                .take(12)
-                .collect::<Vec<_>>()
-                .join("\n")
-        ))
-    }
-}
-
-fn sipp_uas(sipp: &Path, scenario: &Path, port: u16) -> Running {
-    Running::spawn(
-        Command::new(sipp)
-            .args(["-sf"])
-            .arg(scenario)
-            .args(["-m", "1", "-i", "127.0.0.1", "-p"])
-            .arg(port.to_string())
-            .args(["-timeout", "15s", "-nostdin"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    )
-}
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// The stateless config both servers run: 483 on Max-Forwards 0, 200 to
 /// OPTIONS, everything else forwarded to the callee.
@@ -179,42 +39,6 @@ request_route {{
 	forward();
 }}
 "#
-    )
-}
-
-enum Server {
-    Kamailio,
-    Sercompat,
-}
-
-fn start(server: &Server, cfg: &Path, dir: &Path) -> Running {
-    let mut cmd = match server {
-        Server::Kamailio => {
-            let mut c = Command::new("/usr/sbin/kamailio");
-            c.arg("-f")
-                .arg(cfg)
-                .args([
-                    "-L",
-                    "/usr/lib/x86_64-linux-gnu/kamailio/modules",
-                    "-DD",
-                    "-E",
-                    "-w",
-                ])
-                .arg(dir)
-                .arg("-P")
-                .arg(dir.join("kamailio.pid"));
-            c
-        }
-        Server::Sercompat => {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_sercompat"));
-            c.args(["run", "-f"]).arg(cfg);
-            c
-        }
-    };
-    Running::spawn(
-        cmd.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
     )
 }
 

@@ -1,0 +1,131 @@
+//! A stateful proxy end to end, against Kamailio 5.6 as the oracle: the
+//! same config (t_relay, a failure route that forks serially on 486 and
+//! answers 504 on a timeout) and the same sipp scenarios, which check
+//! every response code in order. Both servers must pass the same ones.
+
+mod sipp_support;
+
+use sipp_support::{free_udp_port, sipp_uac, sipp_uas, start, tool, wait_for_sip, Server};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// In-dialog requests go to the answering callee; new calls to `nobody`
+/// go where nothing answers, every other call to a busy callee first and,
+/// after its 486, to the one that answers.
+fn stateful_config(proxy: u16, busy: u16, good: u16, dead: u16) -> String {
+    format!(
+        r#"#!KAMAILIO
+listen=udp:127.0.0.1:{proxy}
+children=2
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "maxfwd.so"
+loadmodule "siputils.so"
+loadmodule "pv.so"
+modparam("tm", "fr_timer", 2000)
+
+request_route {{
+	if (!mf_process_maxfwd_header("10")) {{
+		sl_send_reply("483", "Too Many Hops");
+		exit;
+	}}
+	if (has_totag()) {{
+		rewritehostport("127.0.0.1:{good}");
+		t_relay();
+		exit;
+	}}
+	if ($rU == "nobody") {{
+		rewritehostport("127.0.0.1:{dead}");
+	}} else {{
+		rewritehostport("127.0.0.1:{busy}");
+	}}
+	t_on_failure("next");
+	if (!t_relay()) {{
+		sl_reply_error();
+	}}
+}}
+
+failure_route[next] {{
+	if (t_check_status("408")) {{
+		t_reply("504", "Server Time-out");
+		exit;
+	}}
+	if (t_check_status("486")) {{
+		rewritehostport("127.0.0.1:{good}");
+		t_relay();
+		exit;
+	}}
+}}
+"#
+    )
+}
+
+fn scenarios(server: Server, sipp: &Path) -> Vec<(String, Result<(), String>)> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/sipp");
+    let dir = std::env::temp_dir().join(format!(
+        "sercompat-e2e-stateful-{}-{}",
+        match server {
+            Server::Kamailio => "kamailio",
+            Server::Sercompat => "sercompat",
+        },
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let (proxy, busy, good, dead) = (
+        free_udp_port(),
+        free_udp_port(),
+        free_udp_port(),
+        free_udp_port(),
+    );
+    let cfg = dir.join("stateful.cfg");
+    std::fs::write(&cfg, stateful_config(proxy, busy, good, dead)).expect("config");
+    let _proxy = start(&server, &cfg, &dir);
+    assert!(
+        wait_for_sip(proxy),
+        "the server does not answer on port {proxy}"
+    );
+    let mut out = Vec::new();
+    // fr_timer → 408 → the failure route's 504.
+    out.push((
+        "timeout: 504 from the failure route".to_string(),
+        sipp_uac(sipp, &root.join("invite-uac-504.xml"), proxy),
+    ));
+    // 486 from the first callee → serial fork → 180/200 from the second,
+    // ACK and BYE relayed.
+    let _busy = sipp_uas(sipp, &root.join("invite-uas-486.xml"), busy);
+    let _good = sipp_uas(sipp, &root.join("invite-uas.xml"), good);
+    std::thread::sleep(Duration::from_millis(300));
+    out.push((
+        "serial fork after 486".to_string(),
+        sipp_uac(sipp, &root.join("invite-uac.xml"), proxy),
+    ));
+    out
+}
+
+fn failures(results: Vec<(String, Result<(), String>)>) -> Vec<String> {
+    results
+        .into_iter()
+        .filter_map(|(n, r)| r.err().map(|e| format!("{n}: {e}")))
+        .collect()
+}
+
+#[test]
+fn kamailio_passes_the_stateful_scenarios() {
+    let (Some(sipp), Some(_)) = (
+        tool("/usr/bin/sipp", "sip-tester"),
+        tool("/usr/sbin/kamailio", "kamailio"),
+    ) else {
+        return;
+    };
+    let failed = failures(scenarios(Server::Kamailio, &sipp));
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+#[test]
+fn sercompat_passes_the_same_stateful_scenarios() {
+    let Some(sipp) = tool("/usr/bin/sipp", "sip-tester") else {
+        return;
+    };
+    let failed = failures(scenarios(Server::Sercompat, &sipp));
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
