@@ -58,6 +58,14 @@ pub(crate) enum RouteMode {
     },
 }
 
+/// The per-branch part of the message state ([`Ctx::branch_state`]).
+pub(crate) struct BranchState<'m> {
+    editor: MessageEditor<'m>,
+    ruri: String,
+    dst_uri: Option<String>,
+    removed: HashSet<usize>,
+}
+
 /// The state of one message going through the script.
 pub(crate) struct Ctx<'a, 'm> {
     pub prog: &'a Program,
@@ -843,6 +851,29 @@ impl<'m> Ctx<'_, 'm> {
         })
     }
 
+    /// What a branch route may change, to be put back after the branch
+    /// is built.
+    pub fn branch_state(&self) -> BranchState<'m> {
+        BranchState {
+            editor: self.editor.clone(),
+            ruri: self.ruri.clone(),
+            dst_uri: self.dst_uri.clone(),
+            removed: self.removed.clone(),
+        }
+    }
+
+    pub fn restore_branch_state(&mut self, s: BranchState<'m>) {
+        self.editor = s.editor;
+        self.ruri = s.ruri;
+        self.dst_uri = s.dst_uri;
+        self.removed = s.removed;
+    }
+
+    /// Runs a branch route over the request being relayed.
+    pub fn run_branch_route(&mut self, route: RouteId) -> Result<i64, Halt> {
+        self.run_route(route)
+    }
+
     /// The engine's monotonic clock (transaction timers).
     pub fn now(&self) -> std::time::Instant {
         (self.cfg.monotonic)()
@@ -985,6 +1016,7 @@ pub(crate) fn check_program(program: &Program) -> Vec<Diagnostic> {
             RouteClass::Request => true,
             RouteClass::Failure => tm,
             RouteClass::OnReply => tm && r.name.is_some(),
+            RouteClass::Branch => tm,
             _ => false,
         };
         if !runs {

@@ -29,6 +29,7 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("tm", "t_check_trans", 0, 0),
     ("tm", "t_on_failure", 1, 1),
     ("tm", "t_on_reply", 1, 1),
+    ("tm", "t_on_branch", 1, 1),
     ("tm", "t_check_status", 1, 1),
     ("tm", "t_is_canceled", 0, 0),
     ("tm", "t_was_cancelled", 0, 0),
@@ -49,6 +50,9 @@ pub(crate) struct TmState {
     /// `t_relay`); attached to it on creation.
     pub failure_route: Option<RouteId>,
     pub reply_route: Option<RouteId>,
+    /// `t_on_branch`: runs for each branch `t_relay` creates (per
+    /// message, as in Kamailio: a failure route arms it again).
+    pub branch_route: Option<RouteId>,
     /// `t_set_fr` before the transaction exists, in milliseconds.
     pub fr: Option<(Option<u64>, Option<u64>)>,
 }
@@ -77,6 +81,15 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             None => -1,
         },
         "t_check_trans" => check_trans(ctx, &tms)?,
+        "t_on_branch" => {
+            let route = ctx.eval(&args[0])?.as_string();
+            let Some(id) = route_id(ctx, RouteClass::Branch, &route) else {
+                ctx.error(&format!("t_on_branch: no route `{route}`"));
+                return Ok(-1);
+            };
+            ctx.tm.branch_route = Some(id);
+            1
+        }
         "t_on_failure" | "t_on_reply" => {
             let class = if name == "t_on_failure" {
                 RouteClass::Failure
@@ -433,14 +446,32 @@ fn relay(
     let Some(cell) = new_transaction(ctx, tms)? else {
         return Ok(0);
     };
-    let dest = match explicit.or_else(|| ctx.next_hop(force)) {
-        Some(d) => d,
-        None => {
-            ctx.error(&format!("t_relay: cannot send to `{}`", ctx.ruri));
-            return Ok(-1);
+    // The branch route sees (and may change or drop) this branch only:
+    // what it does is undone for the next one.
+    let saved = ctx.tm.branch_route.map(|_| ctx.branch_state());
+    if let Some(route) = ctx.tm.branch_route {
+        match ctx.run_branch_route(route) {
+            Ok(_) => {}
+            Err(Halt::Drop) => {
+                if let Some(s) = saved {
+                    ctx.restore_branch_state(s);
+                }
+                // Kamailio: a dropped branch is not sent; t_relay fails.
+                return Ok(-1);
+            }
+            Err(Halt::Exit) => {}
         }
+    }
+    let dest = explicit.or_else(|| ctx.next_hop(force));
+    let request = ctx.branch_request();
+    if let Some(s) = saved {
+        ctx.restore_branch_state(s);
+    }
+    let Some(dest) = dest else {
+        ctx.error(&format!("t_relay: cannot send to `{}`", ctx.ruri));
+        return Ok(-1);
     };
-    let request = match ctx.branch_request() {
+    let request = match request {
         Ok(b) => b,
         Err(why) => {
             ctx.error(&format!("t_relay: {why}"));
