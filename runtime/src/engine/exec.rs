@@ -4,6 +4,7 @@
 
 use super::funcs;
 use super::pv;
+use super::select::Select;
 use super::uri::UriParts;
 use super::value::Val;
 use super::{host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, UNSUPPORTED};
@@ -56,6 +57,10 @@ pub(crate) struct Ctx<'a, 'm> {
     pub dst_uri: Option<String>,
     pub flags: u32,
     pub avps: HashMap<String, Vec<Val>>,
+    /// `$xavp(...)`: per message.
+    pub xavps: super::xavp::Xavps,
+    /// When the message arrived (the cached `$Ts`, `$Tf`, `$TV(s)`).
+    pub now: std::time::Duration,
     pub rc: i64,
     pub force_rport: bool,
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
@@ -88,6 +93,8 @@ pub(crate) fn run_request(
         dst_uri: None,
         flags: 0,
         avps: HashMap::new(),
+        xavps: HashMap::new(),
+        now: cfg.clock.now(),
         rc: 1,
         force_rport: false,
         maxfwd_done: false,
@@ -411,8 +418,13 @@ impl Ctx<'_, '_> {
                 self.assign(t, AssignOp::Assign, x.clone())?;
                 x
             }
+            // Unsupported selects are refused by `check_program`.
+            ValueKind::Select(s) => match Select::parse(s) {
+                Ok(sel) => sel.read(self),
+                Err(_) => Val::Null,
+            },
             // Refused by `check_program`.
-            ValueKind::Select(_) | ValueKind::Invalid => Val::Null,
+            ValueKind::Invalid => Val::Null,
         })
     }
 
@@ -696,10 +708,10 @@ impl Ctx<'_, '_> {
         };
         let replace = op == AssignOp::Replace;
         match &target.kind {
-            ValueKind::Pv(p) => pv::write(self, p, v, replace),
+            ValueKind::Pv(p) => pv::write(self, p, v, replace)?,
             ValueKind::Avp(a) => {
                 let key = pv::avp_key_ser(a);
-                pv::write_avp(self, &key, a.index.as_ref(), v, replace);
+                pv::write_avp(self, &key, a.index.as_ref(), v, replace)?;
             }
             // Refused by `check_program`.
             _ => {}
@@ -963,9 +975,10 @@ impl Checker<'_> {
                     ..
                 } => {
                     match &target.kind {
-                        ValueKind::Pv(p) if !pv::writable(&p.class) => self
-                            .problem(*span, format!("the engine cannot assign to `${}`", p.class)),
-                        ValueKind::Pv(p) => self.pv(p, target.span),
+                        ValueKind::Pv(p) => match pv::check_write(p) {
+                            Err(why) => self.problem(*span, why),
+                            Ok(()) => self.pv(p, target.span),
+                        },
                         ValueKind::Avp(_) => {}
                         _ => self.problem(*span, "this is not an assignable variable".into()),
                     }
@@ -996,7 +1009,11 @@ impl Checker<'_> {
                     }
                 }
             }
-            ValueKind::Select(s) => self.problem(v.span, format!("select `{s}` is not supported")),
+            ValueKind::Select(s) => {
+                if let Err(why) = Select::parse(s) {
+                    self.problem(v.span, why);
+                }
+            }
             ValueKind::Invalid => self.problem(v.span, "this value did not compile".into()),
             ValueKind::Word(w) if w == "status" => self.problem(
                 v.span,
@@ -1009,10 +1026,14 @@ impl Checker<'_> {
                 self.value(b);
             }
             ValueKind::AssignExpr(t, x) => {
-                if !matches!(&t.kind, ValueKind::Pv(p) if pv::writable(&p.class))
-                    && !matches!(t.kind, ValueKind::Avp(_))
-                {
-                    self.problem(t.span, "this is not an assignable variable".into());
+                match &t.kind {
+                    ValueKind::Pv(p) => {
+                        if let Err(why) = pv::check_write(p) {
+                            self.problem(t.span, why);
+                        }
+                    }
+                    ValueKind::Avp(_) => {}
+                    _ => self.problem(t.span, "this is not an assignable variable".into()),
                 }
                 self.value(t);
                 self.value(x);

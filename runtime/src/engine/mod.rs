@@ -19,14 +19,23 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod clock;
 mod exec;
 mod funcs;
+mod msgpv;
+mod nameaddr;
 mod pv;
+mod select;
+mod shared;
+mod transform;
 mod uri;
 mod value;
+mod xavp;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use shared::SharedVars;
 pub use value::Val;
 
 use bytes::Bytes;
@@ -293,6 +302,10 @@ pub struct EngineConfig {
     pub maxfwd_limit: u32,
     pub ids: Arc<dyn IdGen>,
     pub logger: Arc<dyn Logger>,
+    /// What the time pseudo-variables read.
+    pub clock: Arc<dyn Clock>,
+    /// `$shv(...)`: give every engine of one server the same handle.
+    pub shared: Arc<SharedVars>,
 }
 
 impl Default for EngineConfig {
@@ -306,6 +319,8 @@ impl Default for EngineConfig {
             maxfwd_limit: 70,
             ids: Arc::new(HashIds),
             logger: Arc::new(StderrLogger),
+            clock: Arc::new(SystemClock),
+            shared: Arc::new(SharedVars::new()),
         }
     }
 }
