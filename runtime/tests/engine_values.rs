@@ -379,7 +379,7 @@ fn avps_stack_index_and_delete() {
         first,
         [
             "start=<null>\n",
-            "top=3 all=3 1=b 2=a last=a 3=<null>\n",
+            "top=3 all=3, b, a 1=b 2=a last=a 3=<null>\n",
             "replaced=B\n",
             "deleted0=B then=a\n",
             "int-named=20 older=10 other=<null>\n",
@@ -481,8 +481,10 @@ fn message_pseudo_variables() {
     xlog("fn=$fn tn=$tn ct=$ct cl=$cl cT=$cT\n");
     xlog("ai=$ai pu=$pu pU=$pU pd=$pd pn=$pn di=$di re=$re rt=$rt\n");
     xlog("rz=$rz rs=$rs rr=$rr hdrc=$hdrc(Via) none=$hdrc(X-None) mt=$mt bs=$bs rb=$rb\n");
-    xlog("af=$af su=$su sut=$sut Ru=$Ru Rut=$Rut true=$true\n");
+    xlog("af=$af id=$af(id) name=$af(name) su=$su sut=$sut Ru=$Ru Rut=$Rut true=$true\n");
     xlog("op=$op oP=$oP rP=$rP dd=$dd dp=$dp dP=$dP\n");
+    setflag(3);
+    xlog("mF=$mF hfl=$hfl(Via) hfl1=$(hfl(Via)[1]) hfl-1=$(hfl(Via)[-1]) hflc=$hflc(Via) ct=$hflc(Contact) ct1=$(hfl(Contact)[1]) other=$hflc(Content-Type)\n");
     $du = "sip:10.0.0.5:5090;transport=tcp";
     xlog("dd=$dd dp=$dp dP=$dP\n");
     if ($pp > 0) { xlog("pid\n"); }
@@ -491,7 +493,7 @@ fn message_pseudo_variables() {
     let body = "v=0\r\n";
     let msg = request(
         "sips:bob@example.com;transport=tls",
-        "Contact: <sip:alice@192.0.2.10:5062>;expires=60\r\n\
+        "Contact: <sip:alice@192.0.2.10:5062>;expires=60, \"B, b\" <sip:b@192.0.2.11>\r\n\
          Content-Type: application/sdp\r\n\
          P-Asserted-Identity: \"Alice\" <sip:+4930123@pai.example>\r\n\
          P-Preferred-Identity: \"Pref\" <sip:pref@ppi.example>, <tel:+1>\r\n\
@@ -503,11 +505,12 @@ fn message_pseudo_variables() {
     assert_eq!(
         run(&mut e, &log, &msg),
         [
-            "fn=\"Alice A\" tn=Bob ct=<sip:alice@192.0.2.10:5062>;expires=60 cl=5 cT=application/sdp\n",
+            "fn=\"Alice A\" tn=Bob ct=<sip:alice@192.0.2.10:5062>;expires=60, \"B, b\" <sip:b@192.0.2.11> cl=5 cT=application/sdp\n",
             "ai=sip:+4930123@pai.example pu=sip:pref@ppi.example pU=pref pd=ppi.example pn=\"Pref\" di=sip:div@d.example re=sip:rpid@r.example rt=sip:carol@c.example\n",
             "rz=sips rs=<null> rr=<null> hdrc=2 none=0 mt=1 bs=5 rb=v=0\r\n\n",
-            "af=INET su=sip:192.0.2.10:5062 sut=sip:192.0.2.10:5062;transport=udp Ru=sip:127.0.0.1:5060 Rut=sip:127.0.0.1:5060;transport=udp true=1\n",
+            "af=2 id=2 name=IPv4 su=sip:192.0.2.10:5062 sut=sip:192.0.2.10:5062;transport=udp Ru=sip:127.0.0.1:5060 Rut=sip:127.0.0.1:5060;transport=udp true=1\n",
             "op=5061 oP=tls rP=tls dd=<null> dp=<null> dP=<null>\n",
+            "mF=00000008 hfl=SIP/2.0/UDP 192.0.2.10:5062;branch=z9hG4bK776asdhds;rport hfl1=SIP/2.0/TCP 10.0.0.1:5070;branch=z9hG4bKolder;received=10.0.0.9 hfl-1=SIP/2.0/TCP 10.0.0.1:5070;branch=z9hG4bKolder;received=10.0.0.9 hflc=2 ct=2 ct1=\"B, b\" <sip:b@192.0.2.11> other=1\n",
             "dd=10.0.0.5 dp=5090 dP=tcp\n",
             "pid\n",
         ]
@@ -569,6 +572,33 @@ fn selects() {
             "cseq=314159 INVITE method=INVITE num=314159 callid=a84b4c76e66710 ua=phone/2 none=0 src=192.0.2.10\n",
             "cond\n",
         ]
+    );
+}
+
+#[test]
+fn sel_and_cnt_pseudo_variables() {
+    let got = lines_of(
+        r#"
+    $avp(x) = 1;
+    $avp(x) = 2;
+    $xavp(r=>a) = 1;
+    $xavp(r[0]=>a) = 2;
+    $xavp(r=>b) = 3;
+    xlog("sel=$sel(from.uri.user) via=$sel(via[1].host) cnt=$cnt($avp(x)) none=$cnt($avp(y)) items=$cnt($xavp(r)) fields=$cnt($xavp(r[1]=>a))\n");
+"#,
+    );
+    assert_eq!(
+        got,
+        ["sel=alice via=10.0.0.1 cnt=2 none=0 items=2 fields=2\n"]
+    );
+    let refused = refused_kamailio(r#"xlog("$cnt($ru) $sel(nope.x)\n");"#);
+    assert!(
+        refused.iter().any(|m| m.contains("`$cnt($ru)`")),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().any(|m| m.contains("select `@nope.x`")),
+        "{refused:?}"
     );
 }
 

@@ -6,20 +6,23 @@
 
 use super::clock::ctime_utc;
 use super::exec::Ctx;
-use super::nameaddr::NameAddrText;
+use super::nameaddr::{split_list, NameAddrText};
 use super::uri::UriParts;
 use super::value::Val;
 use super::Proto;
 use crate::sip::HeaderName;
-use sercompat_compiler::ir::pv::PvRef;
+use sercompat_compiler::ir::pv::{Index, PvRef};
 use std::net::SocketAddr;
 
 /// The classes [`read`] answers (aliases included).
 pub(crate) const CLASSES: &[&str] = &[
     "fn", "tn", "ct", "cl", "cT", "ai", "pu", "pU", "pd", "pn", "di", "re", "rt", "rz", "rs", "rr",
     "hdrc", "mt", "rb", "bs", "af", "su", "sut", "Ru", "Rut", "TS", "Ts", "Tf", "TF", "TV", "op",
-    "oP", "rP", "dd", "dp", "dP", "pp", "true",
+    "oP", "rP", "dd", "dp", "dP", "pp", "true", "mF", "hfl", "hflc",
 ];
+
+/// The `$af(...)` forms.
+pub(crate) const AF_FORMS: &[&str] = &["id", "name"];
 
 /// The `$TV(...)` forms.
 pub(crate) const TV_FORMS: &[&str] = &["s", "u", "sn", "un", "Sn"];
@@ -54,8 +57,8 @@ fn addr_header(ctx: &Ctx, name: &str, part: Part) -> Val {
     let Some(body) = first_header(ctx, name) else {
         return Val::Null;
     };
-    let first = first_address(&body);
-    let Some(na) = NameAddrText::parse(first) else {
+    let list = split_list(&body);
+    let Some(na) = NameAddrText::parse(list[0]) else {
         return Val::Null;
     };
     let out = match part {
@@ -67,20 +70,65 @@ fn addr_header(ctx: &Ctx, name: &str, part: Part) -> Val {
     out.map_or(Val::Null, Val::Str)
 }
 
-/// The first address of a comma-separated list (commas inside quotes or
-/// `<>` do not count).
-fn first_address(body: &str) -> &str {
-    let (mut quoted, mut angle) = (false, false);
-    for (i, c) in body.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            '<' if !quoted => angle = true,
-            '>' if !quoted => angle = false,
-            ',' if !quoted && !angle => return &body[..i],
-            _ => {}
-        }
+/// Every element of every header named `name`, in order (`Via: a, b` and
+/// a second `Via: c` give `a b c`).
+pub(crate) fn list_bodies(ctx: &Ctx, name: &str) -> Vec<String> {
+    let Some(hn) = HeaderName::new(name) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for h in ctx.msg.headers_named(&hn) {
+        let v = h.value().to_string_lossy().into_owned();
+        out.extend(split_list(&v).into_iter().map(str::to_string));
     }
-    body
+    out
+}
+
+/// Headers whose bodies `$hfl`/`$hflc` split at commas (Kamailio parses
+/// these into lists); any other header counts as one body per field.
+fn is_list_header(name: &str) -> bool {
+    matches!(
+        HeaderName::new(name),
+        Some(HeaderName::Via | HeaderName::Route | HeaderName::RecordRoute | HeaderName::Contact)
+    )
+}
+
+/// `$hfl(name)[idx]`: one body of a list header (`[*]`: all, joined).
+fn hfl(ctx: &Ctx, name: &str, idx: Option<&Index>) -> Val {
+    let bodies: Vec<String> = if is_list_header(name) {
+        list_bodies(ctx, name)
+    } else {
+        match HeaderName::new(name) {
+            Some(hn) => ctx
+                .msg
+                .headers_named(&hn)
+                .map(|h| h.value().to_string_lossy().into_owned())
+                .collect(),
+            None => Vec::new(),
+        }
+    };
+    match idx {
+        Some(Index::All) if !bodies.is_empty() => Val::Str(bodies.join(",")),
+        Some(Index::At(n)) => {
+            let i = if *n < 0 {
+                bodies.len().checked_sub(n.unsigned_abs() as usize)
+            } else {
+                Some(*n as usize)
+            };
+            i.and_then(|i| bodies.get(i).cloned())
+                .map_or(Val::Null, Val::Str)
+        }
+        _ => bodies.first().cloned().map_or(Val::Null, Val::Str),
+    }
+}
+
+fn hflc(ctx: &Ctx, name: &str) -> Val {
+    let n = if is_list_header(name) {
+        list_bodies(ctx, name).len()
+    } else {
+        HeaderName::new(name).map_or(0, |hn| ctx.msg.headers_named(&hn).count())
+    };
+    Val::Int(n as i64)
 }
 
 /// `sip:ip:port`, with `;transport=` for other transports than UDP or
@@ -98,11 +146,20 @@ fn socket_uri(addr: SocketAddr, proto: Proto, always: bool) -> String {
     s
 }
 
+/// The `transport=` of a URI as written; `UDP` when there is none (as
+/// Kamailio's `$rP`/`$dP` answer).
 fn uri_proto(u: &str) -> Val {
-    match UriParts::split(u) {
-        Some(p) => Val::Str(p.transport().unwrap_or_else(|| "udp".to_string())),
-        None => Val::Null,
-    }
+    let Some(p) = UriParts::split(u) else {
+        return Val::Null;
+    };
+    let params = p.rest.split('?').next().unwrap_or_default();
+    let t = params.split(';').skip(1).find_map(|kv| {
+        let (n, v) = kv.split_once('=')?;
+        n.trim()
+            .eq_ignore_ascii_case("transport")
+            .then(|| v.trim().to_string())
+    });
+    Val::Str(t.unwrap_or_else(|| "UDP".to_string()))
 }
 
 fn uri_port(u: &str) -> Val {
@@ -116,7 +173,8 @@ fn uri_port(u: &str) -> Val {
 }
 
 /// `Some(value)` when `p.class` is one of [`CLASSES`].
-pub(crate) fn read(ctx: &Ctx, p: &PvRef) -> Option<Val> {
+/// `idx` is `p`'s index, already computed.
+pub(crate) fn read(ctx: &Ctx, p: &PvRef, idx: Option<&Index>) -> Option<Val> {
     let msg = ctx.msg;
     let from = |f: bool| if f { "From" } else { "To" };
     Some(match p.class.as_str() {
@@ -158,11 +216,18 @@ pub(crate) fn read(ctx: &Ctx, p: &PvRef) -> Option<Val> {
             }
         }
         "bs" => Val::Int(msg.body().len() as i64),
-        "af" => Val::str(if ctx.recv.src.is_ipv6() {
-            "INET6"
-        } else {
-            "INET"
-        }),
+        // Of the receiving socket: `$af`/`$af(id)` the number (AF_INET 2,
+        // AF_INET6 10 on Linux), `$af(name)` IPv4/IPv6.
+        "af" => {
+            let v6 = ctx.recv.dst.is_ipv6();
+            match p.inner.as_deref().map(str::trim) {
+                Some("name") => Val::str(if v6 { "IPv6" } else { "IPv4" }),
+                _ => Val::Int(if v6 { 10 } else { 2 }),
+            }
+        }
+        "mF" => Val::Str(format!("{:08x}", ctx.flags)),
+        "hfl" => hfl(ctx, p.inner.as_deref().unwrap_or_default().trim(), idx),
+        "hflc" => hflc(ctx, p.inner.as_deref().unwrap_or_default().trim()),
         "su" | "sut" => Val::Str(socket_uri(ctx.recv.src, ctx.recv.proto, p.class == "sut")),
         "Ru" | "Rut" => Val::Str(socket_uri(ctx.recv.dst, ctx.recv.proto, p.class == "Rut")),
         "op" => uri_port(&ctx.original_ruri),

@@ -69,6 +69,30 @@ impl<'a> NameAddrText<'a> {
     }
 }
 
+/// The elements of a comma-separated header body (`a, "x,y" <b>, c`):
+/// commas inside quotes or `<>` do not separate; each is trimmed.
+pub(crate) fn split_list(body: &str) -> Vec<&str> {
+    let (mut quoted, mut angle, mut escaped) = (false, false, false);
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' if !quoted && !angle => {
+                out.push(body[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(body[start..].trim());
+    out
+}
+
 /// The `<` that opens the address, outside a quoted display name.
 fn open_angle(t: &str) -> Option<usize> {
     let mut quoted = false;
@@ -100,5 +124,9 @@ mod tests {
         let a = NameAddrText::parse("sip:b@h;tag=9").unwrap();
         assert_eq!((a.display, a.uri, a.params), ("", "sip:b@h", "tag=9"));
         assert!(NameAddrText::parse("  ").is_none());
+        assert_eq!(
+            split_list("<sip:a,b@h>, \"x,y\" <sip:c@h> ,d"),
+            ["<sip:a,b@h>", "\"x,y\" <sip:c@h>", "d"]
+        );
     }
 }

@@ -3,12 +3,13 @@
 
 use super::exec::{Ctx, Halt};
 use super::msgpv;
+use super::select::Select;
 use super::transform;
 use super::uri::UriParts;
 use super::value::Val;
 use super::xavp::{self, XavpName};
 use crate::sip::{HeaderName, NameAddr, SipMessage};
-use sercompat_compiler::ir::pv::{AvpRef, Index, PvRef};
+use sercompat_compiler::ir::pv::{parse_pv, AvpRef, Index, PvRef};
 
 /// The classes [`read`] understands (aliases included).
 const READABLE: &[&str] = &[
@@ -62,6 +63,8 @@ const READABLE: &[&str] = &[
     "null",
     "shv",
     "xavp",
+    "sel",
+    "cnt",
 ];
 
 const WRITABLE: &[&str] = &[
@@ -87,7 +90,8 @@ pub const IMPLEMENTED_KEYS: &[&str] = &[
     "avp", "rc", "retcode", // values: containers, message, socket and time
     "shv", "xavp", "fn", "tn", "ct", "cl", "cT", "ai", "pu", "pU", "pd", "pn", "di", "re", "rt",
     "rz", "rs", "rr", "hdrc", "mt", "rb", "bs", "af", "su", "sut", "Ru", "Rut", "TS", "Ts", "Tf",
-    "TF", "TV", "op", "oP", "rP", "dd", "dp", "dP", "pp", "true",
+    "TF", "TV", "op", "oP", "rP", "dd", "dp", "dP", "pp", "true", "mF", "hfl", "hflc", "sel",
+    "cnt",
 ];
 
 pub(crate) fn writable(class: &str) -> bool {
@@ -108,7 +112,7 @@ pub(crate) fn check(p: &PvRef) -> Result<(), String> {
     }
     if matches!(
         class,
-        "hdr" | "var" | "avp" | "shv" | "xavp" | "hdrc" | "TV"
+        "hdr" | "var" | "avp" | "shv" | "xavp" | "hdrc" | "TV" | "hfl" | "hflc" | "sel" | "cnt"
     ) && p.inner.as_deref().is_none_or(|i| i.trim().is_empty())
     {
         return Err(format!("`${}` needs a name in parentheses", p.class));
@@ -122,7 +126,27 @@ pub(crate) fn check(p: &PvRef) -> Result<(), String> {
             p.inner.as_deref().unwrap_or_default()
         ));
     }
-    if p.index.is_some() && !matches!(class, "hdr" | "avp") {
+    if class == "af" {
+        if let Some(form) = p.inner.as_deref().map(str::trim) {
+            if !msgpv::AF_FORMS.contains(&form) {
+                return Err(format!("`$af({form})` is not one of $af(id|name)"));
+            }
+        }
+    }
+    if class == "sel" {
+        Select::parse(&format!("@{}", p.inner.as_deref().unwrap_or_default()))?;
+    }
+    if class == "cnt" {
+        let inner = p.inner.as_deref().unwrap_or_default().trim();
+        let counted = parse_pv(inner).map_err(|why| format!("`$cnt({inner})`: {why}"))?;
+        if !matches!(counted.class.as_str(), "avp" | "xavp") || counted.index.is_some() {
+            return Err(format!(
+                "`$cnt({inner})`: the engine counts `$avp(name)` and `$xavp(name)` only"
+            ));
+        }
+        check(&counted)?;
+    }
+    if p.index.is_some() && !matches!(class, "hdr" | "avp" | "hfl") {
         return Err(format!("`${}` cannot be indexed", p.class));
     }
     if let Some(Index::Var(inner)) = &p.index {
@@ -289,7 +313,15 @@ fn read_base(ctx: &mut Ctx, p: &PvRef) -> Result<Val, Halt> {
             Ok(name) => xavp::read(&ctx.xavps, &name),
             Err(_) => Val::Null,
         },
-        _ => msgpv::read(ctx, p).unwrap_or(Val::Null),
+        "sel" => match Select::parse(&format!("@{}", p.inner.as_deref().unwrap_or_default())) {
+            Ok(sel) => sel.read(ctx),
+            Err(_) => Val::Null,
+        },
+        "cnt" => count(ctx, p.inner.as_deref().unwrap_or_default()),
+        _ => {
+            let idx = resolve_index(ctx, p.index.as_ref())?;
+            msgpv::read(ctx, p, idx.as_ref()).unwrap_or(Val::Null)
+        }
     })
 }
 
@@ -336,7 +368,27 @@ pub(crate) fn read_avp(ctx: &mut Ctx, key: &str, idx: Option<&Index>) -> Result<
         return Ok(Val::Null);
     };
     let newest_first: Vec<Val> = stack.iter().rev().cloned().collect();
+    if matches!(idx, Some(Index::All)) && !newest_first.is_empty() {
+        // Kamailio joins every value, newest first, with ", ".
+        let all: Vec<String> = newest_first.iter().map(Val::as_string).collect();
+        return Ok(Val::Str(all.join(", ")));
+    }
     Ok(pick(&newest_first, idx.as_ref()).unwrap_or(Val::Null))
+}
+
+/// `$cnt($avp(x))`, `$cnt($xavp(r))`, `$cnt($xavp(r=>f))`: how many
+/// values there are.
+fn count(ctx: &Ctx, inner: &str) -> Val {
+    let Ok(p) = parse_pv(inner.trim()) else {
+        return Val::Int(0);
+    };
+    let name = p.inner.as_deref().unwrap_or_default();
+    let n = match p.class.as_str() {
+        "avp" => ctx.avps.get(&avp_key(name)).map_or(0, Vec::len),
+        "xavp" => XavpName::parse(name).map_or(0, |n| xavp::count(&ctx.xavps, &n)),
+        _ => 0,
+    };
+    Val::Int(n as i64)
 }
 
 pub(crate) fn write_avp(

@@ -3,7 +3,7 @@
 //! are refused by name. A select that finds nothing is `$null`.
 
 use super::exec::Ctx;
-use super::msgpv::first_header;
+use super::msgpv::{first_header, list_bodies};
 use super::nameaddr::NameAddrText;
 use super::uri::UriParts;
 use super::value::Val;
@@ -235,30 +235,7 @@ impl Select {
 
 /// The text of the `n`-th via-parm (counting across Via headers).
 fn via_text(ctx: &Ctx, n: usize) -> Option<String> {
-    let mut parms = Vec::new();
-    for h in ctx.msg.headers_named(&HeaderName::Via) {
-        let v = h.value().to_string_lossy().into_owned();
-        parms.extend(split_commas(&v));
-    }
-    parms.get(n).map(|p| p.trim().to_string())
-}
-
-fn split_commas(v: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut quoted = false;
-    let mut start = 0;
-    for (i, c) in v.char_indices() {
-        match c {
-            '"' => quoted = !quoted,
-            ',' if !quoted => {
-                out.push(v[start..i].to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    out.push(v[start..].to_string());
-    out
+    list_bodies(ctx, "Via").into_iter().nth(n)
 }
 
 fn read_uri(uri: &str, part: UriPart) -> Val {

@@ -117,6 +117,24 @@ pub(crate) fn read(x: &Xavps, name: &XavpName) -> Val {
     }
 }
 
+/// `$cnt`: the items of a root, or the values of a field in the root item
+/// the index names (0 by default).
+pub(crate) fn count(x: &Xavps, name: &XavpName) -> usize {
+    let Some(items) = x.get(&name.root) else {
+        return 0;
+    };
+    let Some((field, _)) = &name.field else {
+        return items.len();
+    };
+    match at(items, name.root_idx).map(|i| &items[i]) {
+        Some(XavpItem::Fields(fields)) => fields
+            .iter()
+            .find(|(n, _)| n == field)
+            .map_or(0, |(_, v)| v.len()),
+        _ => 0,
+    }
+}
+
 /// Removes the `idx` element (`None`: the first, `All`: every one).
 fn remove<T>(items: &mut Vec<T>, idx: XIdx) {
     match idx {
