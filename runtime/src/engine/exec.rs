@@ -419,8 +419,9 @@ impl Ctx<'_, '_> {
                 x
             }
             // Unsupported selects are refused by `check_program`.
+            // In an expression a select that finds nothing is "".
             ValueKind::Select(s) => match Select::parse(s) {
-                Ok(sel) => sel.read(self),
+                Ok(sel) => sel.read(self).unwrap_or_else(|| Val::str("")),
                 Err(_) => Val::Null,
             },
             // Refused by `check_program`.
@@ -434,7 +435,15 @@ impl Ctx<'_, '_> {
         for p in parts {
             match p {
                 FormatPart::Text(t) => s.push_str(t),
-                FormatPart::Pv(p) => s.push_str(&pv::read(self, p)?.printed()),
+                FormatPart::Pv(p) => {
+                    let v = pv::read(self, p)?;
+                    // A failed transformation is a failed read, which
+                    // Kamailio's printer skips (prints nothing), unlike
+                    // a `$null` value (`<null>`).
+                    if !v.is_null() || p.transforms.is_empty() {
+                        s.push_str(&v.printed());
+                    }
+                }
             }
         }
         Ok(s)

@@ -8,6 +8,9 @@
 pub(crate) struct NameAddrText<'a> {
     /// The display name as written (quotes kept); empty when none.
     pub display: &'a str,
+    /// Everything before `<` (trailing white space kept), as Kamailio's
+    /// `nameaddr.name` gives it.
+    pub name_as_written: &'a str,
     pub uri: &'a str,
     /// Header parameters after the address, without the first `;`.
     pub params: &'a str,
@@ -28,6 +31,7 @@ impl<'a> NameAddrText<'a> {
                 let params = after.strip_prefix(';').unwrap_or("").trim();
                 Some(NameAddrText {
                     display,
+                    name_as_written: &t[..open],
                     uri: t[open + 1..close].trim(),
                     params,
                     len: lead + close + 1,
@@ -45,6 +49,7 @@ impl<'a> NameAddrText<'a> {
                 };
                 Some(NameAddrText {
                     display: "",
+                    name_as_written: "",
                     uri,
                     params,
                     len: text.len(),

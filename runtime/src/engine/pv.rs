@@ -127,10 +127,9 @@ pub(crate) fn check(p: &PvRef) -> Result<(), String> {
         ));
     }
     if class == "af" {
-        if let Some(form) = p.inner.as_deref().map(str::trim) {
-            if !msgpv::AF_FORMS.contains(&form) {
-                return Err(format!("`$af({form})` is not one of $af(id|name)"));
-            }
+        let form = p.inner.as_deref().unwrap_or_default().trim();
+        if !msgpv::AF_FORMS.contains(&form) {
+            return Err(format!("`$af({form})` is not one of $af(id|name)"));
         }
     }
     if class == "sel" {
@@ -314,7 +313,7 @@ fn read_base(ctx: &mut Ctx, p: &PvRef) -> Result<Val, Halt> {
             Err(_) => Val::Null,
         },
         "sel" => match Select::parse(&format!("@{}", p.inner.as_deref().unwrap_or_default())) {
-            Ok(sel) => sel.read(ctx),
+            Ok(sel) => sel.read(ctx).unwrap_or(Val::Null),
             Err(_) => Val::Null,
         },
         "cnt" => count(ctx, p.inner.as_deref().unwrap_or_default()),
@@ -398,30 +397,9 @@ pub(crate) fn write_avp(
     v: Val,
     replace: bool,
 ) -> Result<(), Halt> {
-    // `$(avp(x)[n]) = v` replaces the n-th value (0 = newest), `$null`
-    // deletes it.
-    if let Some(Index::At(_) | Index::Var(_)) = idx {
-        let Some(Index::At(n)) = resolve_index(ctx, idx)? else {
-            return Ok(());
-        };
-        let stack = ctx.avps.entry(key.to_string()).or_default();
-        let len = stack.len() as i64;
-        // The stack is oldest first; index 0 is its end, -1 its start.
-        let slot = if n < 0 { -n - 1 } else { len - 1 - n };
-        if slot < 0 || slot >= len {
-            if !v.is_null() {
-                ctx.error(&format!("$avp({key}): no value at index {n}"));
-            }
-            return Ok(());
-        }
-        let stack = ctx.avps.get_mut(key).expect("entry made above");
-        if v.is_null() {
-            stack.remove(slot as usize);
-        } else {
-            stack[slot as usize] = v;
-        }
-        return Ok(());
-    }
+    // Kamailio (5.6 checked) ignores a numeric index when assigning:
+    // `$(avp(x)[1]) = v` adds v on top and `$(avp(x)[1]) = $null` deletes
+    // the newest value, as without an index. Only `[*]` differs.
     let all = replace || matches!(idx, Some(Index::All));
     let stack = ctx.avps.entry(key.to_string()).or_default();
     match (v, all) {

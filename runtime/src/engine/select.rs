@@ -1,6 +1,8 @@
-//! SER 2.x selects (`@from.uri.user`, `@via[0].branch`, `@msg.user_agent`):
-//! parsed once at load time into a [`Select`]; the ones not listed here
-//! are refused by name. A select that finds nothing is `$null`.
+//! SER 2.x / sip-router core selects (`@from.uri.user`, `@via[0].branch`,
+//! `@msg.header.User-Agent`): parsed once at load time into a [`Select`];
+//! the ones not listed here are refused by name. A select that finds
+//! nothing is `$null`. Names follow the core select table of SER 2.0 and
+//! Kamailio (`select_core.h`).
 
 use super::exec::Ctx;
 use super::msgpv::{first_header, list_bodies};
@@ -13,9 +15,12 @@ use crate::sip::HeaderName;
 pub(crate) enum UriPart {
     Whole,
     User,
+    Pwd,
     Host,
     Port,
-    Params,
+    HostPort,
+    Transport,
+    Type,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,12 +29,13 @@ pub(crate) enum AddrPart {
     Uri(UriPart),
     Tag,
     Name,
-    Params,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ViaPart {
     Whole,
+    Name,
+    Version,
     Branch,
     Host,
     Port,
@@ -38,37 +44,85 @@ pub(crate) enum ViaPart {
     Rport,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sock {
+    Ip,
+    Port,
+    IpPort,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Select {
-    /// `@from...`/`@to...` (`from == true` for From).
-    Addr(bool, AddrPart),
+    /// `@from...`, `@to...`, `@contact...`, `@refer_to`, `@rpid`: a
+    /// header read as a name-addr.
+    Addr(&'static str, AddrPart),
     Ruri(UriPart),
+    DstUri(UriPart),
     Via(i64, ViaPart),
     CSeq(Option<bool>),
     CallId,
-    /// `@msg.NAME`: the first header of that name (`_` stands for `-`).
-    Header(String),
-    Src(bool),
-    Dst(bool),
+    Method,
+    /// `@msg.header.NAME[n]`, `@user_agent`, ...: that header's body.
+    Header(String, i64),
+    Src(Sock),
+    Dst(Sock),
 }
 
 fn uri_part(rest: &[&str]) -> Option<UriPart> {
     Some(match rest {
         [] => UriPart::Whole,
         ["user"] => UriPart::User,
+        ["pwd"] => UriPart::Pwd,
         ["host"] => UriPart::Host,
         ["port"] => UriPart::Port,
-        ["params"] => UriPart::Params,
+        ["hostport"] => UriPart::HostPort,
+        ["transport"] => UriPart::Transport,
+        ["type"] => UriPart::Type,
         _ => return None,
     })
 }
 
-/// `via[2]` → (`via`, 2); `via` → (`via`, 0).
-fn indexed(seg: &str) -> Option<(&str, i64)> {
+fn addr_part(rest: &[&str]) -> Option<AddrPart> {
+    Some(match rest {
+        [] => AddrPart::Whole,
+        ["uri", more @ ..] => AddrPart::Uri(uri_part(more)?),
+        ["tag"] => AddrPart::Tag,
+        ["name"] => AddrPart::Name,
+        _ => return None,
+    })
+}
+
+/// `via[2]` → (`via`, Some(2)); `via` → (`via`, None).
+fn indexed(seg: &str) -> Option<(&str, Option<i64>)> {
     match seg.split_once('[') {
-        Some((name, idx)) => Some((name, idx.strip_suffix(']')?.trim().parse().ok()?)),
-        None => Some((seg, 0)),
+        Some((name, idx)) => Some((name, Some(idx.strip_suffix(']')?.trim().parse().ok()?))),
+        None => Some((seg, None)),
     }
+}
+
+/// The headers the select table reaches by a short name.
+const SHORT_HEADERS: &[(&str, &str)] = &[
+    ("expires", "Expires"),
+    ("max_forwards", "Max-Forwards"),
+    ("content_type", "Content-Type"),
+    ("content_length", "Content-Length"),
+    ("subject", "Subject"),
+    ("organization", "Organization"),
+    ("priority", "Priority"),
+    ("session_expires", "Session-Expires"),
+    ("min_se", "Min-SE"),
+    ("user_agent", "User-Agent"),
+    ("date", "Date"),
+    ("event", "Event"),
+];
+
+fn sock(rest: &[&str]) -> Option<Sock> {
+    Some(match rest {
+        ["ip"] => Sock::Ip,
+        ["port"] => Sock::Port,
+        ["ip_port"] => Sock::IpPort,
+        _ => return None,
+    })
 }
 
 impl Select {
@@ -79,26 +133,25 @@ impl Select {
         let segs: Vec<&str> = body.split('.').collect();
         let (head, idx) = indexed(segs[0]).ok_or_else(unsupported)?;
         let rest = &segs[1..];
-        let head_lc = head.to_ascii_lowercase();
-        if idx != 0 && head_lc != "via" {
+        let head = head.to_ascii_lowercase();
+        if idx.is_some() && !matches!(head.as_str(), "via" | "v") {
             return Err(unsupported());
         }
-        let sel = match head_lc.as_str() {
-            "from" | "to" | "f" | "t" => {
-                let part = match rest {
-                    [] => AddrPart::Whole,
-                    ["uri", more @ ..] => AddrPart::Uri(uri_part(more).ok_or_else(unsupported)?),
-                    ["tag"] => AddrPart::Tag,
-                    ["name"] => AddrPart::Name,
-                    ["params"] => AddrPart::Params,
-                    _ => return Err(unsupported()),
-                };
-                Select::Addr(head_lc.starts_with('f'), part)
+        let sel = match head.as_str() {
+            "from" | "f" => Select::Addr("From", addr_part(rest).ok_or_else(unsupported)?),
+            "to" | "t" => Select::Addr("To", addr_part(rest).ok_or_else(unsupported)?),
+            "contact" | "m" => Select::Addr("Contact", addr_part(rest).ok_or_else(unsupported)?),
+            "refer_to" => Select::Addr("Refer-To", addr_part(rest).ok_or_else(unsupported)?),
+            "remote_party_id" | "rpid" => {
+                Select::Addr("Remote-Party-ID", addr_part(rest).ok_or_else(unsupported)?)
             }
             "ruri" | "request_uri" => Select::Ruri(uri_part(rest).ok_or_else(unsupported)?),
+            "dst_uri" => Select::DstUri(uri_part(rest).ok_or_else(unsupported)?),
             "via" | "v" => {
                 let part = match rest {
                     [] => ViaPart::Whole,
+                    ["name"] => ViaPart::Name,
+                    ["version"] => ViaPart::Version,
                     ["branch"] => ViaPart::Branch,
                     ["host"] => ViaPart::Host,
                     ["port"] => ViaPart::Port,
@@ -107,7 +160,8 @@ impl Select {
                     ["rport"] => ViaPart::Rport,
                     _ => return Err(unsupported()),
                 };
-                Select::Via(idx, part)
+                // 1-based: `@via` and `@via[1]` are the top one.
+                Select::Via(idx.unwrap_or(1), part)
             }
             "cseq" => Select::CSeq(match rest {
                 [] => None,
@@ -115,147 +169,178 @@ impl Select {
                 ["num"] => Some(false),
                 _ => return Err(unsupported()),
             }),
-            "call_id" | "callid" | "i" if rest.is_empty() => Select::CallId,
-            "msg" => match rest {
-                [name] if HeaderName::new(&name.replace('_', "-")).is_some() => {
-                    Select::Header(name.replace('_', "-"))
+            "call_id" if rest.is_empty() => Select::CallId,
+            "method" if rest.is_empty() => Select::Method,
+            "msg" | "message" => match rest {
+                ["header" | "h", name] => {
+                    let (name, n) = indexed(name).ok_or_else(unsupported)?;
+                    let name = name.replace('_', "-");
+                    if HeaderName::new(&name).is_none() {
+                        return Err(unsupported());
+                    }
+                    Select::Header(name, n.unwrap_or(0))
+                }
+                ["request" | "req", "method"] => Select::Method,
+                ["request" | "req", "uri", more @ ..] => {
+                    Select::Ruri(uri_part(more).ok_or_else(unsupported)?)
                 }
                 _ => return Err(unsupported()),
             },
-            "src" | "dst" => {
-                let ip = match rest {
-                    ["ip"] => true,
-                    ["port"] => false,
-                    _ => return Err(unsupported()),
-                };
-                if head_lc == "src" {
-                    Select::Src(ip)
-                } else {
-                    Select::Dst(ip)
-                }
-            }
+            "src" => Select::Src(sock(rest).ok_or_else(unsupported)?),
+            "dst" => Select::Dst(sock(rest).ok_or_else(unsupported)?),
+            short if rest.is_empty() => match SHORT_HEADERS.iter().find(|(s, _)| *s == short) {
+                Some((_, name)) => Select::Header(name.to_string(), 0),
+                None => return Err(unsupported()),
+            },
             _ => return Err(unsupported()),
         };
         Ok(sel)
     }
 
-    pub(crate) fn read(&self, ctx: &Ctx) -> Val {
+    /// The value; `None` when the message has none (an expression reads
+    /// that as "", `$sel(...)` as `$null`).
+    pub(crate) fn read(&self, ctx: &Ctx) -> Option<Val> {
+        let v = self.value(ctx);
+        (!v.is_null()).then_some(v)
+    }
+
+    fn value(&self, ctx: &Ctx) -> Val {
         let msg = ctx.msg;
         let s = |x: String| Val::Str(x);
+        let nonempty = |x: &str| {
+            Some(x)
+                .filter(|v| !v.is_empty())
+                .map_or(Val::Null, |v| Val::Str(v.to_string()))
+        };
         match self {
-            Select::Addr(from, part) => {
-                let name = if *from { "From" } else { "To" };
+            Select::Addr(name, part) => {
                 let Some(body) = first_header(ctx, name) else {
                     return Val::Null;
                 };
-                let Some(na) = NameAddrText::parse(&body) else {
+                let first = super::nameaddr::split_list(&body)[0].to_string();
+                let Some(na) = NameAddrText::parse(&first) else {
                     return Val::Null;
                 };
                 match part {
                     AddrPart::Whole => s(body.trim().to_string()),
                     AddrPart::Uri(u) => read_uri(na.uri, *u),
                     AddrPart::Tag => na.param("tag").map_or(Val::Null, s),
-                    AddrPart::Name => Some(na.display)
-                        .filter(|d| !d.is_empty())
-                        .map_or(Val::Null, |d| s(d.to_string())),
-                    AddrPart::Params => Some(na.params)
-                        .filter(|p| !p.is_empty())
-                        .map_or(Val::Null, |p| s(p.to_string())),
+                    AddrPart::Name => nonempty(na.display),
                 }
             }
             Select::Ruri(u) => read_uri(&ctx.ruri, *u),
+            Select::DstUri(u) => match &ctx.dst_uri {
+                Some(d) => read_uri(d, *u),
+                None => Val::Null,
+            },
             Select::Via(idx, part) => {
                 let Ok(vias) = msg.vias() else {
                     return Val::Null;
                 };
-                let i = if *idx < 0 {
-                    match vias.len().checked_sub(idx.unsigned_abs() as usize) {
+                let i = match *idx {
+                    0 => return Val::Null,
+                    n if n < 0 => match vias.len().checked_sub(n.unsigned_abs() as usize) {
                         Some(i) => i,
                         None => return Val::Null,
-                    }
-                } else {
-                    *idx as usize
+                    },
+                    n => n as usize - 1,
                 };
                 let Some(v) = vias.get(i) else {
                     return Val::Null;
                 };
-                let opt = |x: Option<String>| x.map_or(Val::Null, Val::Str);
+                let text = |x: Option<&crate::sip::SipStr>| {
+                    x.map_or(Val::Null, |b| Val::Str(b.to_string_lossy().into_owned()))
+                };
                 match part {
-                    ViaPart::Whole => match via_text(ctx, i) {
-                        Some(t) => s(t),
-                        None => Val::Null,
-                    },
-                    ViaPart::Branch => opt(v.branch().map(|b| b.to_string_lossy().into_owned())),
+                    ViaPart::Whole => list_bodies(ctx, "Via")
+                        .into_iter()
+                        .nth(i)
+                        .map_or(Val::Null, Val::Str),
+                    ViaPart::Name => text(Some(v.protocol_name())),
+                    ViaPart::Version => text(Some(v.protocol_version())),
+                    ViaPart::Branch => text(v.branch()),
                     ViaPart::Host => s(v.host().to_string()),
-                    ViaPart::Port => v.port().map_or(Val::Null, |p| Val::Int(p as i64)),
-                    ViaPart::Transport => s(v.transport().to_string_lossy().into_owned()),
-                    ViaPart::Received => {
-                        opt(v.received().map(|r| r.to_string_lossy().into_owned()))
-                    }
-                    ViaPart::Rport => opt(v
-                        .params()
-                        .value("rport")
-                        .map(|r| r.to_string_lossy().into_owned())),
+                    ViaPart::Port => v.port().map_or(Val::Null, |p| s(p.to_string())),
+                    ViaPart::Transport => text(Some(v.transport())),
+                    ViaPart::Received => text(v.received()),
+                    ViaPart::Rport => text(v.params().value("rport")),
                 }
             }
             Select::CSeq(part) => match msg.cseq() {
-                Ok(Some(c)) => match part {
-                    None => s(format!(
-                        "{} {}",
-                        c.number(),
-                        String::from_utf8_lossy(c.method().as_bytes())
-                    )),
-                    Some(true) => s(String::from_utf8_lossy(c.method().as_bytes()).into_owned()),
-                    Some(false) => Val::Int(c.number() as i64),
-                },
+                Ok(Some(c)) => {
+                    let method = String::from_utf8_lossy(c.method().as_bytes()).into_owned();
+                    match part {
+                        None => s(format!("{} {method}", c.number())),
+                        Some(true) => s(method),
+                        Some(false) => s(c.number().to_string()),
+                    }
+                }
                 _ => Val::Null,
             },
             Select::CallId => match msg.call_id() {
                 Ok(Some(id)) => s(id.to_string_lossy().into_owned()),
                 _ => Val::Null,
             },
-            Select::Header(name) => {
-                first_header(ctx, name).map_or(Val::Null, |h| s(h.trim().to_string()))
+            Select::Method => msg.method().map_or(Val::Null, |m| {
+                s(String::from_utf8_lossy(m.as_bytes()).into_owned())
+            }),
+            Select::Header(name, n) => {
+                let Some(hn) = HeaderName::new(name) else {
+                    return Val::Null;
+                };
+                let bodies: Vec<String> = msg
+                    .headers_named(&hn)
+                    .map(|h| h.value().to_string_lossy().trim().to_string())
+                    .collect();
+                let i = if *n < 0 {
+                    bodies.len().checked_sub(n.unsigned_abs() as usize)
+                } else {
+                    Some(*n as usize)
+                };
+                i.and_then(|i| bodies.get(i).cloned())
+                    .map_or(Val::Null, Val::Str)
             }
-            Select::Src(ip) | Select::Dst(ip) => {
+            Select::Src(k) | Select::Dst(k) => {
                 let a = if matches!(self, Select::Src(_)) {
                     ctx.recv.src
                 } else {
                     ctx.recv.dst
                 };
-                if *ip {
-                    s(a.ip().to_string())
-                } else {
-                    Val::Int(a.port() as i64)
+                match k {
+                    Sock::Ip => s(a.ip().to_string()),
+                    Sock::Port => s(a.port().to_string()),
+                    Sock::IpPort => s(a.to_string()),
                 }
             }
         }
     }
 }
 
-/// The text of the `n`-th via-parm (counting across Via headers).
-fn via_text(ctx: &Ctx, n: usize) -> Option<String> {
-    list_bodies(ctx, "Via").into_iter().nth(n)
-}
-
 fn read_uri(uri: &str, part: UriPart) -> Val {
     if part == UriPart::Whole {
         return Val::Str(uri.to_string());
     }
+    if part == UriPart::Type {
+        return match uri.split_once(':') {
+            Some((scheme, _)) => Val::Str(scheme.to_ascii_lowercase()),
+            None => Val::Null,
+        };
+    }
     let Some(u) = UriParts::split(uri) else {
         return Val::Null;
     };
+    let nonempty = |x: Option<String>| x.filter(|v| !v.is_empty()).map_or(Val::Null, Val::Str);
     match part {
-        UriPart::User => u.user.map_or(Val::Null, Val::Str),
-        UriPart::Host => Val::Str(u.host),
-        UriPart::Port => u.port.map_or(Val::Null, Val::Str),
-        UriPart::Params => {
-            let p = u.rest.split('?').next().unwrap_or_default();
-            Some(p.strip_prefix(';').unwrap_or(p))
-                .filter(|p| !p.is_empty())
-                .map_or(Val::Null, |p| Val::Str(p.to_string()))
-        }
-        UriPart::Whole => unreachable!("handled above"),
+        UriPart::User => nonempty(u.user.clone()),
+        UriPart::Pwd => nonempty(u.password.clone()),
+        UriPart::Host => Val::Str(u.host.clone()),
+        UriPart::Port => nonempty(u.port.clone()),
+        UriPart::HostPort => Val::Str(match &u.port {
+            Some(p) => format!("{}:{p}", u.host),
+            None => u.host.clone(),
+        }),
+        UriPart::Transport => nonempty(u.transport()),
+        UriPart::Whole | UriPart::Type => unreachable!("handled above"),
     }
 }
 
@@ -267,17 +352,28 @@ mod tests {
     fn parses_common_and_refuses_others() {
         assert_eq!(
             Select::parse("@from.uri.user").unwrap(),
-            Select::Addr(true, AddrPart::Uri(UriPart::User))
+            Select::Addr("From", AddrPart::Uri(UriPart::User))
         );
         assert_eq!(
-            Select::parse("@via[1].branch").unwrap(),
+            Select::parse("@via[2].branch").unwrap(),
+            Select::Via(2, ViaPart::Branch)
+        );
+        assert_eq!(
+            Select::parse("@via.branch").unwrap(),
             Select::Via(1, ViaPart::Branch)
         );
+        assert!(Select::parse("@ruri.params").is_err());
         assert_eq!(
-            Select::parse("@msg.user_agent").unwrap(),
-            Select::Header("user-agent".into())
+            Select::parse("@msg.header.user_agent").unwrap(),
+            Select::Header("user-agent".into(), 0)
+        );
+        assert_eq!(
+            Select::parse("@max_forwards").unwrap(),
+            Select::Header("Max-Forwards".into(), 0)
         );
         assert!(Select::parse("@xyz.abc").unwrap_err().contains("@xyz.abc"));
         assert!(Select::parse("@from.uri.nope").is_err());
+        assert!(Select::parse("@msg.max_forwards").is_err());
+        assert!(Select::parse("@callid").is_err());
     }
 }

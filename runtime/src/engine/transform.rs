@@ -14,7 +14,10 @@ use super::uri::UriParts;
 use super::value::Val;
 use sercompat_compiler::ir::pv::{parse_pv, Transform};
 
-/// `(class, name, least parameters, most parameters)`.
+/// `(class, name, least parameters, most parameters)`. Kamailio 5.6's
+/// pv module, less what needs state the engine lacks (`s.timeformat` needs
+/// the local time zone) and what 5.6 evaluates wrongly (`s.rbefore`/
+/// `s.rafter` scan past the string there; the documented meaning is kept).
 const KNOWN: &[(&str, &str, usize, usize)] = &[
     ("s", "len", 0, 0),
     ("s", "int", 0, 0),
@@ -88,8 +91,6 @@ const KNOWN: &[(&str, &str, usize, usize)] = &[
     ("line", "count", 0, 0),
     ("line", "at", 1, 1),
     ("line", "sw", 1, 1),
-    ("val", "n0", 0, 0),
-    ("val", "ne", 0, 0),
 ];
 
 /// The parameters as written. A separator parameter may itself be `,`
@@ -97,10 +98,7 @@ const KNOWN: &[(&str, &str, usize, usize)] = &[
 /// one `,`.
 fn params(t: &Transform) -> Vec<String> {
     let n = t.args.len();
-    let takes_separator = matches!(
-        (t.class.as_str(), t.name.as_str()),
-        ("s", "select") | ("param", _)
-    );
+    let takes_separator = t.class == "s" && t.name == "select";
     if takes_separator && n >= 2 && t.args[n - 2..] == ["", ""] {
         let mut ps = t.args[..n - 2].to_vec();
         ps.push(",".to_string());
@@ -128,6 +126,12 @@ pub(crate) fn check(t: &Transform) -> Result<(), String> {
             t.class,
             t.name,
             ps.len()
+        ));
+    }
+    if t.class == "s" && t.name == "select" && select_separator(&ps[1]).is_none() {
+        return Err(format!(
+            "`{{s.select}}` separator `{}` is not one character or \\n \\r \\t \\\\",
+            ps[1]
         ));
     }
     for p in &ps {
@@ -180,13 +184,6 @@ fn str_param(ctx: &mut Ctx, raw: &str) -> Result<Option<String>, Halt> {
 }
 
 fn apply(ctx: &mut Ctx, t: &Transform, v: Val) -> Result<Val, Halt> {
-    if t.class == "val" {
-        return Ok(match (t.name.as_str(), v) {
-            ("n0", Val::Null) => Val::Int(0),
-            ("ne", Val::Null) => Val::str(""),
-            (_, v) => v,
-        });
-    }
     if v.is_null() {
         return Ok(Val::Null);
     }
@@ -245,16 +242,8 @@ fn string(ctx: &mut Ctx, name: &str, ps: &[String], v: Val) -> Result<Option<Val
             let Some(idx) = int_param(ctx, &ps[0])? else {
                 return Ok(None);
             };
-            let sep = ps[1].as_str();
-            let sep = match sep.as_bytes() {
-                [c] => Sep::Char(*c),
-                [b'\\', b's', ..] => Sep::Space,
-                [b'\\', b'n', ..] => Sep::Char(b'\n'),
-                [b'\\', b'r', ..] => Sep::Char(b'\r'),
-                [b'\\', b't', ..] => Sep::Char(b'\t'),
-                [b'\\', b'w', ..] => Sep::Char(b' '),
-                [b'\\', b'\\', ..] => Sep::Char(b'\\'),
-                _ => return Ok(None),
+            let Some(sep) = select_separator(&ps[1]) else {
+                return Ok(None);
             };
             str_val(select(&s, idx, sep))
         }
@@ -304,7 +293,7 @@ fn string(ctx: &mut Ctx, name: &str, ps: &[String], v: Val) -> Result<Option<Val
             }
             str_val(out)
         }
-        "escape.user" => str_val(percent_escape(&s, b"&=+$,;?/")),
+        "escape.user" => str_val(percent_escape(&s, b"&=+$,;?")),
         "escape.param" => str_val(percent_escape(&s, b"[]/:&+$")),
         "unescape.user" | "unescape.param" => percent_unescape(&s).map(Val::Str),
         "tolower" => match v {
@@ -479,30 +468,26 @@ fn substr(b: &[u8], off: i64, len: i64) -> Option<&[u8]> {
     Some(if to_end { rest } else { &rest[..len] })
 }
 
-#[derive(Clone, Copy)]
-enum Sep {
-    Char(u8),
-    /// `\s`: any white space.
-    Space,
-}
-
-impl Sep {
-    fn is(self, b: u8) -> bool {
-        match self {
-            Sep::Char(c) => b == c,
-            Sep::Space => matches!(b, b' ' | b'\t' | b'\r' | b'\n'),
-        }
-    }
+/// The separator of `{s.select,n,SEP}`: one character, or `\n \r \t \\`.
+fn select_separator(raw: &str) -> Option<u8> {
+    Some(match raw.as_bytes() {
+        [c] => *c,
+        b"\\n" => b'\n',
+        b"\\r" => b'\r',
+        b"\\t" => b'\t',
+        b"\\\\" => b'\\',
+        _ => return None,
+    })
 }
 
 /// `{s.select,index,sep}`: the field at `index` (negative from the end);
 /// empty when there are fewer fields.
-fn select(s: &str, idx: i64, sep: Sep) -> String {
+fn select(s: &str, idx: i64, sep: u8) -> String {
     let b = s.as_bytes();
     let mut fields: Vec<&[u8]> = Vec::new();
     let mut start = 0;
     for (i, c) in b.iter().enumerate() {
-        if sep.is(*c) {
+        if *c == sep {
             fields.push(&b[start..i]);
             start = i + 1;
         }
@@ -528,7 +513,7 @@ fn percent_escape(s: &str, extra: &[u8]) -> String {
         if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) || extra.contains(&b) {
             out.push(b as char);
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            out.push_str(&format!("%{b:02x}"));
         }
     }
     out
@@ -723,7 +708,8 @@ fn name_addr(class: &str, name: &str, s: &str) -> Option<Val> {
     let na = NameAddrText::parse(s)?;
     let text = |x: &str| Some(Val::Str(x.to_string()));
     match (class, name) {
-        ("nameaddr", "name") | ("tobody", "display") => text(na.display),
+        ("nameaddr", "name") => text(na.name_as_written),
+        ("tobody", "display") => text(na.display),
         ("nameaddr", "uri") | ("tobody", "uri") => text(na.uri),
         ("nameaddr", "len") => Some(Val::Int(na.len as i64)),
         ("tobody", "tag") => text(&na.param("tag").unwrap_or_default()),
@@ -798,10 +784,11 @@ mod tests {
 
     #[test]
     fn select_fields() {
-        assert_eq!(select("a,b,c", 1, Sep::Char(b',')), "b");
-        assert_eq!(select("a,b,c", -1, Sep::Char(b',')), "c");
-        assert_eq!(select("a,b,c", 5, Sep::Char(b',')), "");
-        assert_eq!(select("a b\tc", 2, Sep::Space), "c");
+        assert_eq!(select("a,b,c", 1, b','), "b");
+        assert_eq!(select("a,b,c", -1, b','), "c");
+        assert_eq!(select("a,b,c", 5, b','), "");
+        assert_eq!(select_separator("\\t"), Some(b'\t'));
+        assert_eq!(select_separator("\\s"), None);
     }
 
     #[test]
