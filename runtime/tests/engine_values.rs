@@ -167,6 +167,11 @@ fn string_transformations() {
     xlog("before=$(var(k){s.before,=}) after=$(var(k){s.after,=}) rbefore=$(var(k){s.rbefore,=}) rafter=$(var(k){s.rafter,=}) none=[$(var(k){s.after,#})] stripto=$(var(k){s.stripto,=})\n");
     $var(b) = "<sip:x@y>";
     xlog("unbracket=$(var(b){s.unbracket}) unquote=$(var(q){s.unquote})\n");
+    $var(e) = "Hi there/é?&=+~*";
+    xlog("b64=$(var(e){s.encode.base64}) b64t=$(var(e){s.encode.base64t}) back=$(var(e){s.encode.base64t}{s.decode.base64t}) unpadded=[$(var(e){s.encode.base64t}{s.decode.base64})] bad=[$(var(e){s.decode.base64})]\n");
+    xlog("url=$(var(e){s.urlencode.param}) back=$(var(e){s.urlencode.param}{s.urldecode.param})\n");
+    $var(v) = "SGkgdGhlcmU=";
+    xlog("s384=$(var(v){s.sha384})\n");
 "#,
     );
     assert_eq!(
@@ -188,6 +193,10 @@ fn string_transformations() {
             "trim=[pad] r=[  pad] l=[pad ] ws=[pad]\n",
             "before=key after=val=x rbefore=key=val rafter=x none=[] stripto==val=x\n",
             "unbracket=sip:x@y unquote=it's \"q\"\n",
+            // As Kamailio 5.6 prints them.
+            "b64=SGkgdGhlcmUvw6k/Jj0rfio= b64t=SGkgdGhlcmUvw6k/Jj0rfio back=Hi there/é?&=+~* unpadded=[] bad=[]\n",
+            "url=Hi%20there%2f%c3%a9%3f%26%3d%2b~%2a back=Hi there/é?&=+~*\n",
+            "s384=a5dd17bd539424d9f1a0598f70a8475fc76f809c07945e442152cd473dcf6fbbaa6342be3cd5adfe2160d1ffa6ee5f5d\n",
         ]
     );
 }

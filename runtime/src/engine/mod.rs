@@ -20,6 +20,7 @@
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
 mod clock;
+mod codec;
 mod exec;
 mod funcs;
 mod msgpv;

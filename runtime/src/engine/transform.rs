@@ -7,6 +7,7 @@
 //! read when the transformation runs. [`check`] refuses at load time any
 //! class, name or parameter count the engine does not evaluate.
 
+use super::codec;
 use super::exec::{Ctx, Halt};
 use super::nameaddr::NameAddrText;
 use super::pv;
@@ -28,6 +29,12 @@ const KNOWN: &[(&str, &str, usize, usize)] = &[
     ("s", "substr", 2, 2),
     ("s", "select", 2, 2),
     ("s", "encode.hexa", 0, 0),
+    ("s", "encode.base64", 0, 0),
+    ("s", "decode.base64", 0, 0),
+    ("s", "encode.base64t", 0, 0),
+    ("s", "decode.base64t", 0, 0),
+    ("s", "urlencode.param", 0, 0),
+    ("s", "urldecode.param", 0, 0),
     ("s", "decode.hexa", 0, 0),
     ("s", "escape.common", 0, 0),
     ("s", "unescape.common", 0, 0),
@@ -248,6 +255,16 @@ fn string(ctx: &mut Ctx, name: &str, ps: &[String], v: Val) -> Result<Option<Val
             str_val(select(&s, idx, sep))
         }
         "encode.hexa" => str_val(hex(s.as_bytes())),
+        "encode.base64" | "encode.base64t" => {
+            str_val(codec::base64_encode(s.as_bytes(), name == "encode.base64"))
+        }
+        // `base64` wants the padding, `base64t` does without.
+        "decode.base64" if !s.len().is_multiple_of(4) => None,
+        "decode.base64" | "decode.base64t" => codec::base64_decode(&s)
+            .filter(|b| !b.is_empty() || s.is_empty())
+            .map(|b| Val::Str(String::from_utf8_lossy(&b).into_owned())),
+        "urlencode.param" => str_val(codec::url_encode(&s)),
+        "urldecode.param" => codec::url_decode(&s).map(Val::Str),
         "decode.hexa" => {
             let b = s.as_bytes();
             let mut out = Vec::with_capacity(b.len() / 2);
