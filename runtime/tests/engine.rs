@@ -698,8 +698,8 @@ fn unsupported_constructs_are_refused_not_guessed() {
     let logger = Arc::new(MemoryLogger::new());
     for (src, what) in [
         (
-            "#!KAMAILIO\nloadmodule \"xlog.so\"\nrequest_route { xlog(\"$(ru{uri.user})\\n\"); }\n",
-            "transformations",
+            "#!KAMAILIO\nloadmodule \"xlog.so\"\nrequest_route { xlog(\"$(ru{s.nope})\\n\"); }\n",
+            "{s.nope}",
         ),
         (
             "#!KAMAILIO\nloadmodule \"xlog.so\"\nrequest_route { xlog(\"$snd(ip)\\n\"); }\n",

@@ -4,6 +4,7 @@
 
 use super::funcs;
 use super::pv;
+use super::select::Select;
 use super::uri::UriParts;
 use super::value::Val;
 use super::{host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, UNSUPPORTED};
@@ -84,6 +85,10 @@ pub(crate) struct Ctx<'a, 'm> {
     pub dst_uri: Option<String>,
     pub flags: u32,
     pub avps: HashMap<String, Vec<Val>>,
+    /// `$xavp(...)`: per message.
+    pub xavps: super::xavp::Xavps,
+    /// When the message arrived (the cached `$Ts`, `$Tf`, `$TV(s)`).
+    pub now: std::time::Duration,
     pub rc: i64,
     pub force_rport: bool,
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
@@ -161,6 +166,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
             dst_uri: None,
             flags: 0,
             avps: HashMap::new(),
+            xavps: HashMap::new(),
+            now: cfg.clock.now(),
             rc: 1,
             force_rport: false,
             maxfwd_done: false,
@@ -482,8 +489,14 @@ impl<'m> Ctx<'_, 'm> {
                 self.assign(t, AssignOp::Assign, x.clone())?;
                 x
             }
+            // Unsupported selects are refused by `check_program`.
+            // In an expression a select that finds nothing is "".
+            ValueKind::Select(s) => match Select::parse(s) {
+                Ok(sel) => sel.read(self).unwrap_or_else(|| Val::str("")),
+                Err(_) => Val::Null,
+            },
             // Refused by `check_program`.
-            ValueKind::Select(_) | ValueKind::Invalid => Val::Null,
+            ValueKind::Invalid => Val::Null,
         })
     }
 
@@ -493,7 +506,15 @@ impl<'m> Ctx<'_, 'm> {
         for p in parts {
             match p {
                 FormatPart::Text(t) => s.push_str(t),
-                FormatPart::Pv(p) => s.push_str(&pv::read(self, p)?.printed()),
+                FormatPart::Pv(p) => {
+                    let v = pv::read(self, p)?;
+                    // A failed transformation is a failed read, which
+                    // Kamailio's printer skips (prints nothing), unlike
+                    // a `$null` value (`<null>`).
+                    if !v.is_null() || p.transforms.is_empty() {
+                        s.push_str(&v.printed());
+                    }
+                }
             }
         }
         Ok(s)
@@ -767,10 +788,10 @@ impl<'m> Ctx<'_, 'm> {
         };
         let replace = op == AssignOp::Replace;
         match &target.kind {
-            ValueKind::Pv(p) => pv::write(self, p, v, replace),
+            ValueKind::Pv(p) => pv::write(self, p, v, replace)?,
             ValueKind::Avp(a) => {
                 let key = pv::avp_key_ser(a);
-                pv::write_avp(self, &key, a.index.as_ref(), v, replace);
+                pv::write_avp(self, &key, a.index.as_ref(), v, replace)?;
             }
             // Refused by `check_program`.
             _ => {}
@@ -875,7 +896,7 @@ impl<'m> Ctx<'_, 'm> {
     }
 
     /// The engine's monotonic clock (transaction timers).
-    pub fn now(&self) -> std::time::Instant {
+    pub fn tm_now(&self) -> std::time::Instant {
         (self.cfg.monotonic)()
     }
 
@@ -1101,9 +1122,10 @@ impl Checker<'_> {
                     ..
                 } => {
                     match &target.kind {
-                        ValueKind::Pv(p) if !pv::writable(&p.class) => self
-                            .problem(*span, format!("the engine cannot assign to `${}`", p.class)),
-                        ValueKind::Pv(p) => self.pv(p, target.span),
+                        ValueKind::Pv(p) => match pv::check_write(p) {
+                            Err(why) => self.problem(*span, why),
+                            Ok(()) => self.pv(p, target.span),
+                        },
                         ValueKind::Avp(_) => {}
                         _ => self.problem(*span, "this is not an assignable variable".into()),
                     }
@@ -1134,7 +1156,11 @@ impl Checker<'_> {
                     }
                 }
             }
-            ValueKind::Select(s) => self.problem(v.span, format!("select `{s}` is not supported")),
+            ValueKind::Select(s) => {
+                if let Err(why) = Select::parse(s) {
+                    self.problem(v.span, why);
+                }
+            }
             ValueKind::Invalid => self.problem(v.span, "this value did not compile".into()),
             ValueKind::Word(w) if w == "status" => self.problem(
                 v.span,
@@ -1147,10 +1173,14 @@ impl Checker<'_> {
                 self.value(b);
             }
             ValueKind::AssignExpr(t, x) => {
-                if !matches!(&t.kind, ValueKind::Pv(p) if pv::writable(&p.class))
-                    && !matches!(t.kind, ValueKind::Avp(_))
-                {
-                    self.problem(t.span, "this is not an assignable variable".into());
+                match &t.kind {
+                    ValueKind::Pv(p) => {
+                        if let Err(why) = pv::check_write(p) {
+                            self.problem(t.span, why);
+                        }
+                    }
+                    ValueKind::Avp(_) => {}
+                    _ => self.problem(t.span, "this is not an assignable variable".into()),
                 }
                 self.value(t);
                 self.value(x);

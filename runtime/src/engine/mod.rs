@@ -19,16 +19,26 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod clock;
+mod codec;
 mod exec;
 mod funcs;
+mod msgpv;
+mod nameaddr;
 mod pv;
+mod select;
+mod shared;
 mod tm;
 mod transactions;
+mod transform;
 mod uri;
 mod value;
+mod xavp;
 
+pub use clock::{Clock, FixedClock, SystemClock};
 pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use shared::SharedVars;
 pub use tm::FUNCTIONS as TM_FUNCTIONS;
 pub use transactions::{CellScript, Hop, Transactions};
 pub use value::Val;
@@ -325,6 +335,10 @@ pub struct EngineConfig {
     pub tm: Option<Arc<Transactions>>,
     /// The monotonic clock of transaction timers (injected in tests).
     pub monotonic: Arc<dyn Fn() -> Instant + Send + Sync>,
+    /// What the time pseudo-variables read.
+    pub clock: Arc<dyn Clock>,
+    /// `$shv(...)`: give every engine of one server the same handle.
+    pub shared: Arc<SharedVars>,
 }
 
 impl Default for EngineConfig {
@@ -340,6 +354,8 @@ impl Default for EngineConfig {
             logger: Arc::new(StderrLogger),
             tm: None,
             monotonic: Arc::new(Instant::now),
+            clock: Arc::new(SystemClock),
+            shared: Arc::new(SharedVars::new()),
         }
     }
 }

@@ -2,10 +2,14 @@
 //! writable ones (`$ru $rU $rd $rp $du $var $avp`).
 
 use super::exec::{Ctx, Halt};
+use super::msgpv;
+use super::select::Select;
+use super::transform;
 use super::uri::UriParts;
 use super::value::Val;
+use super::xavp::{self, XavpName};
 use crate::sip::{HeaderName, NameAddr, SipMessage};
-use sercompat_compiler::ir::pv::{AvpRef, Index, PvRef};
+use sercompat_compiler::ir::pv::{parse_pv, AvpRef, Index, PvRef};
 
 /// The classes [`read`] understands (aliases included).
 const READABLE: &[&str] = &[
@@ -57,6 +61,10 @@ const READABLE: &[&str] = &[
     "retcode",
     "?",
     "null",
+    "shv",
+    "xavp",
+    "sel",
+    "cnt",
 ];
 
 const WRITABLE: &[&str] = &[
@@ -71,13 +79,19 @@ const WRITABLE: &[&str] = &[
     "duri",
     "var",
     "avp",
+    "shv",
+    "xavp",
 ];
 
 /// The catalog keys (`pv:KEY`) of what this module implements.
 pub const IMPLEMENTED_KEYS: &[&str] = &[
     "ru", "rU", "rd", "rp", "ou", "oU", "od", "du", "fu", "fU", "fd", "ft", "tu", "tU", "td", "tt",
     "si", "sp", "Ri", "Rp", "pr", "rm", "ci", "cs", "hdr", "ua", "ml", "mb", "rv", "mf", "var",
-    "avp", "rc", "retcode",
+    "avp", "rc", "retcode", // values: containers, message, socket and time
+    "shv", "xavp", "fn", "tn", "ct", "cl", "cT", "ai", "pu", "pU", "pd", "pn", "di", "re", "rt",
+    "rz", "rs", "rr", "hdrc", "mt", "rb", "bs", "af", "su", "sut", "Ru", "Rut", "TS", "Ts", "Tf",
+    "TF", "TV", "op", "oP", "rP", "dd", "dp", "dP", "pp", "true", "mF", "hfl", "hflc", "sel",
+    "cnt",
 ];
 
 pub(crate) fn writable(class: &str) -> bool {
@@ -86,26 +100,70 @@ pub(crate) fn writable(class: &str) -> bool {
 
 /// Whether the engine reads `p` exactly as written.
 pub(crate) fn check(p: &PvRef) -> Result<(), String> {
-    if !READABLE.contains(&p.class.as_str()) {
+    let class = p.class.as_str();
+    if !READABLE.contains(&class) && !msgpv::CLASSES.contains(&class) {
         return Err(format!(
             "pseudo-variable `${}` is not supported by the engine yet",
             p.class
         ));
     }
-    if !p.transforms.is_empty() {
-        return Err(format!(
-            "transformations (`{{{}.{}}}` on `${}`) are not supported by the engine yet",
-            p.transforms[0].class, p.transforms[0].name, p.class
-        ));
+    for t in &p.transforms {
+        transform::check(t)?;
     }
-    if matches!(p.class.as_str(), "hdr" | "var" | "avp") && p.inner.is_none() {
+    if matches!(
+        class,
+        "hdr" | "var" | "avp" | "shv" | "xavp" | "hdrc" | "TV" | "hfl" | "hflc" | "sel" | "cnt"
+    ) && p.inner.as_deref().is_none_or(|i| i.trim().is_empty())
+    {
         return Err(format!("`${}` needs a name in parentheses", p.class));
     }
-    if p.index.is_some() && !matches!(p.class.as_str(), "hdr" | "avp") {
+    if class == "xavp" {
+        XavpName::parse(p.inner.as_deref().unwrap_or_default())?;
+    }
+    if class == "TV" && !msgpv::TV_FORMS.contains(&p.inner.as_deref().unwrap_or_default().trim()) {
+        return Err(format!(
+            "`$TV({})` is not one of $TV(s|u|sn|un|Sn)",
+            p.inner.as_deref().unwrap_or_default()
+        ));
+    }
+    if class == "af" {
+        let form = p.inner.as_deref().unwrap_or_default().trim();
+        if !msgpv::AF_FORMS.contains(&form) {
+            return Err(format!("`$af({form})` is not one of $af(id|name)"));
+        }
+    }
+    if class == "sel" {
+        Select::parse(&format!("@{}", p.inner.as_deref().unwrap_or_default()))?;
+    }
+    if class == "cnt" {
+        let inner = p.inner.as_deref().unwrap_or_default().trim();
+        let counted = parse_pv(inner).map_err(|why| format!("`$cnt({inner})`: {why}"))?;
+        if !matches!(counted.class.as_str(), "avp" | "xavp") || counted.index.is_some() {
+            return Err(format!(
+                "`$cnt({inner})`: the engine counts `$avp(name)` and `$xavp(name)` only"
+            ));
+        }
+        check(&counted)?;
+    }
+    if p.index.is_some() && !matches!(class, "hdr" | "avp" | "hfl") {
         return Err(format!("`${}` cannot be indexed", p.class));
     }
     if let Some(Index::Var(inner)) = &p.index {
         check(inner)?;
+    }
+    Ok(())
+}
+
+/// Whether `p` can be assigned (checked after [`check`]).
+pub(crate) fn check_write(p: &PvRef) -> Result<(), String> {
+    if !writable(&p.class) {
+        return Err(format!("the engine cannot assign to `${}`", p.class));
+    }
+    if !p.transforms.is_empty() {
+        return Err(format!(
+            "cannot assign to `${}` with a transformation",
+            p.class
+        ));
     }
     Ok(())
 }
@@ -167,7 +225,16 @@ fn pick<T: Clone>(items: &[T], idx: Option<&Index>) -> Option<T> {
     }
 }
 
+/// The value of `p`, transformations applied.
 pub(crate) fn read(ctx: &mut Ctx, p: &PvRef) -> Result<Val, Halt> {
+    let v = read_base(ctx, p)?;
+    if p.transforms.is_empty() {
+        return Ok(v);
+    }
+    transform::apply_all(ctx, &p.transforms, v)
+}
+
+fn read_base(ctx: &mut Ctx, p: &PvRef) -> Result<Val, Halt> {
     let msg = ctx.msg;
     Ok(match p.class.as_str() {
         "ru" | "ruri" => Val::Str(ctx.ruri.clone()),
@@ -237,7 +304,23 @@ pub(crate) fn read(ctx: &mut Ctx, p: &PvRef) -> Result<Val, Halt> {
             read_avp(ctx, &key, p.index.as_ref())?
         }
         "rc" | "retcode" | "?" => Val::Int(ctx.rc),
-        _ => Val::Null,
+        "shv" => ctx
+            .cfg
+            .shared
+            .get(p.inner.as_deref().unwrap_or_default().trim()),
+        "xavp" => match XavpName::parse(p.inner.as_deref().unwrap_or_default()) {
+            Ok(name) => xavp::read(&ctx.xavps, &name),
+            Err(_) => Val::Null,
+        },
+        "sel" => match Select::parse(&format!("@{}", p.inner.as_deref().unwrap_or_default())) {
+            Ok(sel) => sel.read(ctx).unwrap_or(Val::Null),
+            Err(_) => Val::Null,
+        },
+        "cnt" => count(ctx, p.inner.as_deref().unwrap_or_default()),
+        _ => {
+            let idx = resolve_index(ctx, p.index.as_ref())?;
+            msgpv::read(ctx, p, idx.as_ref()).unwrap_or(Val::Null)
+        }
     })
 }
 
@@ -258,20 +341,22 @@ fn header(ctx: &Ctx, name: &str, idx: Option<&Index>) -> Result<Val, Halt> {
     })
 }
 
-/// `s:name` and `name` are the same string-named AVP; `i:5` stays.
+/// `s:name` and `name` are the same string-named AVP; `i:5` is the
+/// integer-named one, distinct from the string `s:i:5`.
 fn avp_key(inner: &str) -> String {
     let inner = inner.trim();
-    match inner.strip_prefix("s:") {
-        Some(n) => n.to_string(),
-        None => inner.to_string(),
+    match inner.strip_prefix("i:") {
+        Some(n) => format!("i:{}", n.trim()),
+        None => format!("s:{}", inner.strip_prefix("s:").unwrap_or(inner)),
     }
 }
 
-/// A SER AVP (`$f.x`, `$x`): the class is part of the name.
+/// A SER AVP (`$f.x`, `$x`): the class is part of the name; `$x` is the
+/// string-named AVP `$avp(x)`.
 pub(crate) fn avp_key_ser(a: &AvpRef) -> String {
     match &a.class {
-        Some(c) => format!("{c}.{}", a.name),
-        None => a.name.clone(),
+        Some(c) => format!("s:{c}.{}", a.name),
+        None => format!("s:{}", a.name),
     }
 }
 
@@ -282,10 +367,39 @@ pub(crate) fn read_avp(ctx: &mut Ctx, key: &str, idx: Option<&Index>) -> Result<
         return Ok(Val::Null);
     };
     let newest_first: Vec<Val> = stack.iter().rev().cloned().collect();
+    if matches!(idx, Some(Index::All)) && !newest_first.is_empty() {
+        // Kamailio joins every value, newest first, with ", ".
+        let all: Vec<String> = newest_first.iter().map(Val::as_string).collect();
+        return Ok(Val::Str(all.join(", ")));
+    }
     Ok(pick(&newest_first, idx.as_ref()).unwrap_or(Val::Null))
 }
 
-pub(crate) fn write_avp(ctx: &mut Ctx, key: &str, idx: Option<&Index>, v: Val, replace: bool) {
+/// `$cnt($avp(x))`, `$cnt($xavp(r))`, `$cnt($xavp(r=>f))`: how many
+/// values there are.
+fn count(ctx: &Ctx, inner: &str) -> Val {
+    let Ok(p) = parse_pv(inner.trim()) else {
+        return Val::Int(0);
+    };
+    let name = p.inner.as_deref().unwrap_or_default();
+    let n = match p.class.as_str() {
+        "avp" => ctx.avps.get(&avp_key(name)).map_or(0, Vec::len),
+        "xavp" => XavpName::parse(name).map_or(0, |n| xavp::count(&ctx.xavps, &n)),
+        _ => 0,
+    };
+    Val::Int(n as i64)
+}
+
+pub(crate) fn write_avp(
+    ctx: &mut Ctx,
+    key: &str,
+    idx: Option<&Index>,
+    v: Val,
+    replace: bool,
+) -> Result<(), Halt> {
+    // Kamailio (5.6 checked) ignores a numeric index when assigning:
+    // `$(avp(x)[1]) = v` adds v on top and `$(avp(x)[1]) = $null` deletes
+    // the newest value, as without an index. Only `[*]` differs.
     let all = replace || matches!(idx, Some(Index::All));
     let stack = ctx.avps.entry(key.to_string()).or_default();
     match (v, all) {
@@ -299,17 +413,29 @@ pub(crate) fn write_avp(ctx: &mut Ctx, key: &str, idx: Option<&Index>, v: Val, r
         }
         (v, false) => stack.push(v),
     }
+    Ok(())
 }
 
-pub(crate) fn write(ctx: &mut Ctx, p: &PvRef, v: Val, replace: bool) {
+pub(crate) fn write(ctx: &mut Ctx, p: &PvRef, v: Val, replace: bool) -> Result<(), Halt> {
     match p.class.as_str() {
+        "shv" => ctx
+            .cfg
+            .shared
+            .set(p.inner.as_deref().unwrap_or_default().trim(), v),
+        "xavp" => {
+            let inner = p.inner.as_deref().unwrap_or_default();
+            let res = XavpName::parse(inner).and_then(|n| xavp::write(&mut ctx.xavps, &n, v));
+            if let Err(why) = res {
+                ctx.error(&format!("$xavp({inner}): {why}"));
+            }
+        }
         "var" => {
             let v = if v.is_null() { Val::Int(0) } else { v };
             ctx.vars.insert(p.inner.clone().unwrap_or_default(), v);
         }
         "avp" => {
             let key = avp_key(p.inner.as_deref().unwrap_or_default());
-            write_avp(ctx, &key, p.index.as_ref(), v, replace);
+            write_avp(ctx, &key, p.index.as_ref(), v, replace)?;
         }
         "du" | "duri" => match v {
             Val::Null => ctx.dst_uri = None,
@@ -364,6 +490,7 @@ pub(crate) fn write(ctx: &mut Ctx, p: &PvRef, v: Val, replace: bool) {
         }
         _ => ctx.error(&format!("`${}` is not writable", p.class)),
     }
+    Ok(())
 }
 
 /// Replaces the Request-URI if `s` is a URI the SIP layer accepts.

@@ -77,7 +77,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             t_reply(ctx, &tms, code, &reason)?
         }
         "t_release" => match current_cell(ctx) {
-            Some(cell) => ok(tms.for_cell(cell).release(cell, ctx.now()).is_ok()),
+            Some(cell) => ok(tms.for_cell(cell).release(cell, ctx.tm_now()).is_ok()),
             None => -1,
         },
         "t_check_trans" => check_trans(ctx, &tms)?,
@@ -274,7 +274,7 @@ fn check_trans(ctx: &mut Ctx, tms: &Transactions) -> Result<i64, Halt> {
     let Some((_, mut table)) = tms.for_request(ctx.msg) else {
         return Ok(-1);
     };
-    let outcome = table.handle_request(ctx.msg, ctx.now());
+    let outcome = table.handle_request(ctx.msg, ctx.tm_now());
     drain(ctx, &mut table);
     Ok(match outcome {
         Ok(RequestOutcome::CancelFor { .. }) => 1,
@@ -290,7 +290,7 @@ fn new_transaction(ctx: &mut Ctx, tms: &Transactions) -> Result<Option<CellId>, 
     if let Some(cell) = current_cell(ctx) {
         return Ok(Some(cell));
     }
-    let now = ctx.now();
+    let now = ctx.tm_now();
     let hop = upstream(ctx);
     let Some((_, mut table)) = tms.for_request(ctx.msg) else {
         ctx.error("t_newtran: the request has no Call-ID or CSeq");
@@ -355,7 +355,7 @@ fn t_reply(ctx: &mut Ctx, tms: &Arc<Transactions>, code: i64, reason: &str) -> R
             None => return Ok(0),
         },
     };
-    let now = ctx.now();
+    let now = ctx.tm_now();
     let mut table = tms.for_cell(cell);
     let result = table.reply(cell, code, reason, now);
     drain(ctx, &mut table);
@@ -409,7 +409,7 @@ fn relay(
             let Some((_, mut table)) = tms.for_request(ctx.msg) else {
                 return Ok(-1);
             };
-            let now = ctx.now();
+            let now = ctx.tm_now();
             let outcome = table.handle_request(ctx.msg, now);
             match outcome {
                 Ok(RequestOutcome::CancelFor { cell }) => {
@@ -479,7 +479,7 @@ fn relay(
         }
     };
     let via = ctx.via_sent_by(dest.proto);
-    let now = ctx.now();
+    let now = ctx.tm_now();
     let mut table = tms.for_cell(cell);
     let result = table.forward(
         cell,
