@@ -61,6 +61,8 @@ pub(crate) struct Ctx<'a, 'm> {
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
     pub maxfwd_done: bool,
     pub out: Vec<Output>,
+    /// Module-function state for the rest of this run.
+    pub state: super::msgstate::MsgState<'m>,
     depth: u32,
 }
 
@@ -75,6 +77,7 @@ pub(crate) fn run_request(
         .request_uri_text()
         .map(|u| u.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let rebuilt = super::msgstate::Rebuilt::default();
     let mut ctx = Ctx {
         prog,
         cfg,
@@ -92,6 +95,7 @@ pub(crate) fn run_request(
         force_rport: false,
         maxfwd_done: false,
         out: Vec::new(),
+        state: super::msgstate::MsgState::new(&rebuilt, cfg.shared.clone(), cfg.logger.clone()),
         depth: 0,
     };
     if prog.era == Era::Rules2001 {
@@ -154,7 +158,7 @@ impl Ctx<'_, '_> {
             .log(level::L_ERR, &format!("sercompat: {text}\n"));
     }
 
-    fn run_route(&mut self, id: RouteId) -> Result<i64, Halt> {
+    pub(crate) fn run_route(&mut self, id: RouteId) -> Result<i64, Halt> {
         if self.depth >= self.cfg.max_route_depth {
             self.error("too many nested route() calls");
             return Ok(-1);

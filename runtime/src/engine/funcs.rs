@@ -8,6 +8,7 @@
 use super::exec::{Ctx, Halt};
 use super::pv::{edit_ruri, set_ruri};
 use super::uri::{split_hostport, UriParts};
+use super::{cfgutils, siputils, textops, textopsx};
 use super::{level, Destination, Output, Proto};
 use crate::sip::{HeaderName, HeaderPosition, LocalReply, MessageEditor, SipMessage};
 use sercompat_compiler::ir::pv::{parse_format, FormatPart, PvRef};
@@ -75,6 +76,20 @@ pub const MODULES: &[(&str, &str, usize, usize)] = &[
     ("kex", "isdsturiset", 0, 0),
 ];
 
+/// Every module-function table: [`MODULES`] and those of the per-module
+/// files (each dispatched by one arm of [`call`]).
+pub const FUNCTION_TABLES: &[&[(&str, &str, usize, usize)]] = &[
+    MODULES,
+    textops::FUNCTIONS,
+    textopsx::FUNCTIONS,
+    siputils::FUNCTIONS,
+    cfgutils::FUNCTIONS,
+];
+
+fn in_table(table: &[(&str, &str, usize, usize)], module: &str, name: &str) -> bool {
+    table.iter().any(|(m, n, ..)| *m == module && *n == name)
+}
+
 /// `(module, name)`; `module` is `core` for core actions.
 fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
     match callee {
@@ -82,8 +97,9 @@ fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
             .iter()
             .find(|(n, ..)| *n == a.name)
             .map(|&(n, lo, hi)| ("core", n, lo, hi)),
-        Callee::Module(f) => MODULES
+        Callee::Module(f) => FUNCTION_TABLES
             .iter()
+            .flat_map(|t| t.iter())
             .find(|(m, n, ..)| *m == f.module && *n == f.name)
             .copied(),
         Callee::Unresolved(_) => None,
@@ -151,6 +167,10 @@ pub(crate) fn check(
                     .map_err(|why| format!("`{c}` is not a valid regular expression: {why}"))?;
             }
         }
+        (m, f) if in_table(textops::FUNCTIONS, m, f) => textops::check(f, args)?,
+        (m, f) if in_table(textopsx::FUNCTIONS, m, f) => textopsx::check(f, args)?,
+        (m, f) if in_table(siputils::FUNCTIONS, m, f) => siputils::check(f, args)?,
+        (m, f) if in_table(cfgutils::FUNCTIONS, m, f) => cfgutils::check(f, args)?,
         _ => {}
     }
     if module == "xlog" && is_ser_xlog(program.era) {
@@ -479,8 +499,9 @@ pub(crate) fn call(
                 None => HeaderPosition::Last,
                 Some(a) => {
                     let n = ctx.eval(a)?.as_string();
+                    // After the last header of that name (Kamailio 5.6).
                     let found = HeaderName::new(n.trim())
-                        .and_then(|hn| ctx.msg.headers_named(&hn).next().map(|h| h.index()));
+                        .and_then(|hn| ctx.msg.headers_named(&hn).last().map(|h| h.index()));
                     match found {
                         Some(i) => HeaderPosition::After(i),
                         None => return Ok(-1),
@@ -574,6 +595,10 @@ pub(crate) fn call(
             ctx.log(lvl, &text);
             1
         }
+        (m, f) if in_table(textops::FUNCTIONS, m, f) => textops::call(ctx, f, args)?,
+        (m, f) if in_table(textopsx::FUNCTIONS, m, f) => textopsx::call(ctx, f, args)?,
+        (m, f) if in_table(siputils::FUNCTIONS, m, f) => siputils::call(ctx, m, f, args)?,
+        (m, f) if in_table(cfgutils::FUNCTIONS, m, f) => cfgutils::call(ctx, f, args)?,
         _ => {
             ctx.error(&format!("`{name}` has no handler; the script stops"));
             return Err(Halt::Drop);
@@ -781,9 +806,12 @@ fn sanity_problem(msg: &SipMessage) -> Option<(u16, &'static str)> {
 
 /// A stateless local reply (RFC 3261 §8.2.6) with `received`/`rport` on
 /// its top Via, sent where §18.2.2 says.
-fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
+pub(crate) fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     let tag = ctx.cfg.ids.to_tag(ctx.msg);
     let contact = format!("<{}>", ctx.ruri);
+    // `append_to_reply` / `set_reply_body` of textops.
+    let extra = ctx.state.reply_headers.clone();
+    let body = ctx.state.reply_body.clone();
     let mut r = LocalReply::new(code, reason).to_tag(&tag);
     if let Some(s) = &ctx.cfg.server_header {
         r = r.server(s);
@@ -792,6 +820,12 @@ fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     // of which the rewritten Request-URI is the first branch).
     if (300..400).contains(&code) && ctx.ruri != ctx.original_ruri {
         r = r.header("Contact", &contact);
+    }
+    for (n, v) in &extra {
+        r = r.header(n, v);
+    }
+    if let Some((ct, b)) = &body {
+        r = r.body(ct, b.as_bytes());
     }
     let built = r.build(ctx.msg).and_then(|bytes| {
         let reply = SipMessage::parse_datagram(bytes.clone())?;
@@ -900,7 +934,7 @@ pub fn handles_core_action(name: &str) -> bool {
 
 /// Whether the engine has a handler for `module.function`.
 pub fn handles_function(module: &str, name: &str) -> bool {
-    MODULES.iter().any(|(m, n, ..)| *m == module && *n == name)
+    FUNCTION_TABLES.iter().any(|t| in_table(t, module, name))
 }
 
 #[cfg(test)]

@@ -19,14 +19,23 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod cfgutils;
 mod exec;
+mod fargs;
 mod funcs;
+mod msgstate;
 mod pv;
+mod shared;
+mod siputils;
+mod subst;
+mod textops;
+mod textopsx;
 mod uri;
 mod value;
 
-pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
+pub use funcs::{handles_core_action, handles_function, CORE, FUNCTION_TABLES, MODULES};
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use shared::{RandomSource, Shared, SystemRandom};
 pub use value::Val;
 
 use bytes::Bytes;
@@ -293,6 +302,11 @@ pub struct EngineConfig {
     pub maxfwd_limit: u32,
     pub ids: Arc<dyn IdGen>,
     pub logger: Arc<dyn Logger>,
+    /// `rand_event()`'s numbers.
+    pub random: Arc<dyn RandomSource>,
+    /// Global flags, locks and the random-event probability, shared by
+    /// every worker running this engine.
+    pub shared: Arc<Shared>,
 }
 
 impl Default for EngineConfig {
@@ -306,6 +320,8 @@ impl Default for EngineConfig {
             maxfwd_limit: 70,
             ids: Arc::new(HashIds),
             logger: Arc::new(StderrLogger),
+            random: Arc::new(SystemRandom::default()),
+            shared: Arc::new(Shared::default()),
         }
     }
 }
@@ -319,6 +335,7 @@ impl fmt::Debug for EngineConfig {
             .field("max_while_loops", &self.max_while_loops)
             .field("max_route_depth", &self.max_route_depth)
             .field("maxfwd_limit", &self.maxfwd_limit)
+            .field("shared", &self.shared)
             .finish_non_exhaustive()
     }
 }

@@ -19,6 +19,7 @@ pub struct LocalReply<'a> {
     to_tag: Option<&'a str>,
     server: Option<&'a str>,
     extra: Vec<(&'a str, &'a str)>,
+    body: Option<(&'a str, &'a [u8])>,
 }
 
 impl<'a> LocalReply<'a> {
@@ -29,6 +30,7 @@ impl<'a> LocalReply<'a> {
             to_tag: None,
             server: None,
             extra: Vec::new(),
+            body: None,
         }
     }
 
@@ -47,6 +49,12 @@ impl<'a> LocalReply<'a> {
     /// An extra header, after the copied ones.
     pub fn header(mut self, name: &'a str, value: &'a str) -> Self {
         self.extra.push((name, value));
+        self
+    }
+
+    /// A body and its Content-Type (the script's `set_reply_body`).
+    pub fn body(mut self, content_type: &'a str, body: &'a [u8]) -> Self {
+        self.body = Some((content_type, body));
         self
     }
 
@@ -102,7 +110,14 @@ impl<'a> LocalReply<'a> {
         for (name, value) in &self.extra {
             out.extend_from_slice(&header_line(name, value)?);
         }
-        out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        match self.body {
+            None => out.extend_from_slice(b"Content-Length: 0\r\n\r\n"),
+            Some((ct, body)) => {
+                out.extend_from_slice(&header_line("Content-Type", ct)?);
+                out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+                out.extend_from_slice(body);
+            }
+        }
         Ok(Bytes::from(out))
     }
 
