@@ -962,3 +962,30 @@ fn bad_constant_arguments_are_refused_at_load_time() {
         assert!(err.to_string().contains(why), "{call}: {err}");
     }
 }
+
+#[test]
+fn xlog_facility_form_and_xlogm() {
+    let (mut e, log) = engine(
+        r#"xlog("LOG_LOCAL3", "L_INFO", "to local3 $rm\n");
+           xlogm("L_INFO", "filtered $rm\n"); xlog("L_INFO", "xlogm $rc\n");"#,
+    );
+    e.on_request(&invite("", ""), recv());
+    // xlogm's default methods_filter (-1) skips every method.
+    assert_eq!(lines(&log), ["to local3 INVITE\n", "xlogm 1\n"]);
+    let p = parse_text(
+        "t.cfg",
+        format!("{MODULES}request_route {{\nxlog(\"LOG_NOPE\", \"L_INFO\", \"x\");\n}}\n"),
+        Path::new("t.cfg"),
+        &Options::default(),
+        &NoFiles,
+        &|_| None,
+    );
+    let (prog, _) = lower(&p);
+    let logger = Arc::new(MemoryLogger::new());
+    let err = Engine::new(
+        Arc::new(prog),
+        config(&logger, vec![0], Arc::new(Shared::default())),
+    )
+    .expect_err("bad facility");
+    assert!(err.to_string().contains("not a syslog facility"), "{err}");
+}

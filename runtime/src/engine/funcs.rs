@@ -70,6 +70,7 @@ pub const MODULES: &[(&str, &str, usize, usize)] = &[
     ("xlog", "xbug", 1, 1),
     ("xlog", "xcrit", 1, 1),
     ("xlog", "xalert", 1, 1),
+    ("xlog", "xlogm", 2, 2),
     ("sanity", "sanity_check", 0, 2),
     ("kex", "setdsturi", 1, 1),
     ("kex", "resetdsturi", 0, 0),
@@ -153,7 +154,15 @@ pub(crate) fn check(
                 }
             }
         }
-        ("xlog", "xlog") if args.len() >= 2 => {
+        ("xlog", "xlog")
+            if args.len() == 3 && constant(&args[0]).is_some_and(|f| !is_facility(&f)) =>
+        {
+            return Err(format!(
+                "`{}` is not a syslog facility (LOG_LOCAL0 ... LOG_LOCAL7, LOG_DAEMON, ...)",
+                constant(&args[0]).unwrap_or_default()
+            ));
+        }
+        ("xlog", "xlog" | "xlogm") if args.len() >= 2 => {
             let lv = &args[args.len() - 2];
             if let Some(c) = constant(lv) {
                 if log_level(&c).is_none() {
@@ -196,6 +205,34 @@ fn flag_bit(program: &Program, s: &str) -> Option<u8> {
         Ok(n) => (0..32).contains(&n).then_some(n as u8),
         Err(_) => program.flags.get(s).copied(),
     }
+}
+
+/// The syslog facilities `xlog(facility, level, format)` takes (the
+/// engine's log sink has no facilities; the name is only checked).
+fn is_facility(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "LOG_AUTH",
+        "LOG_AUTHPRIV",
+        "LOG_CRON",
+        "LOG_DAEMON",
+        "LOG_FTP",
+        "LOG_KERN",
+        "LOG_LPR",
+        "LOG_MAIL",
+        "LOG_NEWS",
+        "LOG_SYSLOG",
+        "LOG_USER",
+        "LOG_UUCP",
+        "LOG_LOCAL0",
+        "LOG_LOCAL1",
+        "LOG_LOCAL2",
+        "LOG_LOCAL3",
+        "LOG_LOCAL4",
+        "LOG_LOCAL5",
+        "LOG_LOCAL6",
+        "LOG_LOCAL7",
+    ];
+    NAMES.contains(&name.trim())
 }
 
 /// `L_INFO`, or a number (Kamailio 3.0+ numbering).
@@ -571,6 +608,9 @@ pub(crate) fn call(
         }
         ("siputils", "is_request") => ok(ctx.msg.is_request()),
         ("siputils", "is_reply") => ok(ctx.msg.is_response()),
+        // xlogm skips the methods in `methods_filter`, which is all of
+        // them (-1) unless the modparam says otherwise: it never logs.
+        ("xlog", "xlogm") => 1,
         ("xlog", f) => {
             let (lvl, fmt) = match (f, args.len()) {
                 ("xlog", 1) => (Some(level::L_ERR), &args[0]),
