@@ -105,25 +105,46 @@ pub(crate) fn call(ctx: &mut Ctx, module: &str, name: &str, args: &[Value]) -> R
             let v = text(ctx, &args[0])?;
             ok(crate::sip::Uri::parse(v.as_bytes()).is_ok())
         }
+        // Return codes as Kamailio 5.6.3 gives them: -2 empty or not a
+        // number, -3 a character outside the set.
         "is_tel_number" => {
             let v = text(ctx, &args[0])?;
-            let digits = v.strip_prefix('+').unwrap_or(&v);
-            ok(!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            let digits = match v.strip_prefix('+') {
+                // After `+` the number cannot start with 0.
+                Some(d) if d.starts_with(|c: char| ('1'..='9').contains(&c)) => d,
+                Some(_) => return Ok(-2),
+                None => v.as_str(),
+            };
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                -2
+            } else {
+                1
+            }
         }
         "is_numeric" => {
             let v = text(ctx, &args[0])?;
-            ok(!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                -2
+            } else {
+                1
+            }
         }
-        "is_alphanum" => {
+        "is_alphanum" | "is_alphanumex" => {
             let v = text(ctx, &args[0])?;
-            ok(!v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric()))
-        }
-        "is_alphanumex" => {
-            let v = text(ctx, &args[0])?;
-            let extra = text(ctx, &args[1])?;
-            ok(!v.is_empty()
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || extra.contains(c)))
+            let extra = match args.get(1) {
+                Some(a) => text(ctx, a)?,
+                None => String::new(),
+            };
+            if v.is_empty() {
+                -2
+            } else if v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+            {
+                1
+            } else {
+                -3
+            }
         }
         "uri_param" | "uri_param_any" => {
             let want = literal(ctx, &args[0])?;

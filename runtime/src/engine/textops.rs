@@ -51,6 +51,8 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("textops", "cmp_istr", 2, 2),
     ("textops", "starts_with", 2, 2),
     ("textops", "ends_with", 2, 2),
+    ("textops", "str_find", 2, 2),
+    ("textops", "str_ifind", 2, 2),
     ("textops", "set_body", 2, 2),
     ("textops", "set_reply_body", 2, 2),
 ];
@@ -428,6 +430,19 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
                 std::cmp::Ordering::Less => -2,
             }
         }
+        // The position of the match plus one (Kamailio 5.6.3), -1 none.
+        "str_find" | "str_ifind" => {
+            let mut hay = text(ctx, &args[0])?;
+            let mut needle = text(ctx, &args[1])?;
+            if name == "str_ifind" {
+                hay = hay.to_ascii_lowercase();
+                needle = needle.to_ascii_lowercase();
+            }
+            match hay.find(&needle) {
+                Some(i) if !needle.is_empty() => i as i64 + 1,
+                _ => -1,
+            }
+        }
         "set_body" => {
             let body = text(ctx, &args[0])?;
             let ct = text(ctx, &args[1])?;
@@ -771,19 +786,21 @@ fn audio_on_hold(msg: &SipMessage) -> i64 {
             _ => {}
         }
     }
+    // A stream both `sendonly` and on a null address counts as RFC 3264
+    // (what Kamailio 5.6.3 answers).
     for (audio, c, dir) in streams {
         if !audio {
             continue;
+        }
+        let dir = dir.or_else(|| session_dir.clone());
+        if matches!(dir.as_deref(), Some("sendonly" | "inactive")) {
+            return 2;
         }
         let c = c.or_else(|| session_c.clone());
         if c.as_deref()
             .is_some_and(|a| a.split('/').next() == Some("0.0.0.0"))
         {
             return 1;
-        }
-        let dir = dir.or_else(|| session_dir.clone());
-        if matches!(dir.as_deref(), Some("sendonly" | "inactive")) {
-            return 2;
         }
     }
     -1

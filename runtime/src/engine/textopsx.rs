@@ -18,7 +18,8 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     // Kamailio 3.0 had it in textops.
     ("textops", "msg_apply_changes", 0, 0),
     ("textopsx", "remove_body", 0, 0),
-    ("textopsx", "keep_hf", 0, 1),
+    // Kamailio 5.6.3 refuses `keep_hf()` without a regex at startup.
+    ("textopsx", "keep_hf", 1, 1),
     ("textopsx", "fnmatch", 2, 3),
 ];
 
@@ -39,7 +40,7 @@ const ALWAYS_KEPT: &[&str] = &[
 
 pub(crate) fn check(name: &str, args: &[Value]) -> Result<(), String> {
     match name {
-        "keep_hf" if !args.is_empty() => fargs::check_regex(&args[0], TEXTOPS),
+        "keep_hf" => fargs::check_regex(&args[0], TEXTOPS),
         "fnmatch" if args.len() == 3 => match fargs::constant(&args[2]) {
             Some(f) if !f.chars().all(|c| c == 'i') => {
                 Err(format!("`{f}` is not an fnmatch flag (only `i`)"))
@@ -67,12 +68,8 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             }
         }
         "keep_hf" => {
-            let re = match args.first() {
-                Some(a) => match fargs::regex(ctx, name, a, TEXTOPS)? {
-                    Some(r) => Some(r),
-                    None => return Ok(-1),
-                },
-                None => None,
+            let Some(re) = fargs::regex(ctx, name, &args[0], TEXTOPS)? else {
+                return Ok(-1);
             };
             let kept: Vec<HeaderName> = ALWAYS_KEPT
                 .iter()
@@ -82,10 +79,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             let drop: Vec<usize> = msg
                 .headers()
                 .filter(|h| !kept.contains(h.name()))
-                .filter(|h| {
-                    re.as_ref()
-                        .is_none_or(|r| !r.is_match(&h.raw_name().to_string_lossy()))
-                })
+                .filter(|h| !re.is_match(&h.raw_name().to_string_lossy()))
                 .map(|h| h.index())
                 .filter(|i| !ctx.removed.contains(i))
                 .collect();
@@ -96,7 +90,8 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
                 }
                 ctx.removed.insert(i);
             }
-            1
+            // Kamailio 5.6.3 answers -1 whether or not it removed anything.
+            -1
         }
         "fnmatch" => {
             let value = text(ctx, &args[0])?;
