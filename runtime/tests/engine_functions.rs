@@ -608,10 +608,10 @@ fn append_to_reply_and_set_reply_body_reach_the_local_reply() {
          To: Bob <sip:bob@example.com>;tag=totag1\r\n\
          Call-ID: a84b4c76e66710\r\n\
          CSeq: 1 INVITE\r\n\
-         Server: sercompat-test\r\n\
          Retry-After: 120\r\n\
          X-Why: INVITE\r\n\
          Content-Type: text/plain\r\n\
+         Server: sercompat-test\r\n\
          Content-Length: 8\r\n\r\n\
          busy now"
     );
@@ -797,11 +797,11 @@ fn options_reply_answers_options_for_the_server_only() {
          To: Bob <sip:bob@example.com>;tag=totag1\r\n\
          Call-ID: a84b4c76e66710\r\n\
          CSeq: 1 OPTIONS\r\n\
-         Server: sercompat-test\r\n\
          Accept: */*\r\n\
          Accept-Encoding: \r\n\
          Accept-Language: en\r\n\
          Supported: \r\n\
+         Server: sercompat-test\r\n\
          Content-Length: 0\r\n\r\n"
     );
     let out = e.on_request(&msg("OPTIONS", "sip:bob@127.0.0.1", "", ""), recv());

@@ -862,7 +862,7 @@ pub(crate) fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
         r = r.header("Contact", &contact);
     }
     for (n, v) in &extra {
-        r = r.header(n, v);
+        r = r.script_header(n, v);
     }
     if let Some((ct, b)) = &body {
         r = r.body(ct, b.as_bytes());

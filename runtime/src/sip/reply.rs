@@ -19,6 +19,7 @@ pub struct LocalReply<'a> {
     to_tag: Option<&'a str>,
     server: Option<&'a str>,
     extra: Vec<(&'a str, &'a str)>,
+    script: Vec<(&'a str, &'a str)>,
     body: Option<(&'a str, &'a [u8])>,
 }
 
@@ -30,6 +31,7 @@ impl<'a> LocalReply<'a> {
             to_tag: None,
             server: None,
             extra: Vec::new(),
+            script: Vec::new(),
             body: None,
         }
     }
@@ -52,7 +54,16 @@ impl<'a> LocalReply<'a> {
         self
     }
 
-    /// A body and its Content-Type (the script's `set_reply_body`).
+    /// A header the routing script asked for (`append_to_reply`): these
+    /// come after the copied headers and before Server, as Kamailio places
+    /// its reply lumps.
+    pub fn script_header(mut self, name: &'a str, value: &'a str) -> Self {
+        self.script.push((name, value));
+        self
+    }
+
+    /// A body and its Content-Type (the script's `set_reply_body`; the
+    /// Content-Type goes with the script's headers).
     pub fn body(mut self, content_type: &'a str, body: &'a [u8]) -> Self {
         self.body = Some((content_type, body));
         self
@@ -60,7 +71,8 @@ impl<'a> LocalReply<'a> {
 
     /// The reply to `request`: status line; every Via in order; From; To
     /// (with a tag added if it had none); Call-ID; CSeq; Timestamp for a
-    /// 100 (§8.2.6.1); Server; the extra headers; `Content-Length: 0`.
+    /// 100 (§8.2.6.1); the script's headers (and Content-Type); Server; the
+    /// extra headers; Content-Length; the body.
     /// Copied values are taken as received, folds unfolded.
     pub fn build(&self, request: &SipMessage) -> Result<Bytes, SipError> {
         if !request.is_request() {
@@ -104,6 +116,12 @@ impl<'a> LocalReply<'a> {
                 push_header(&mut out, "Timestamp", &ts.value());
             }
         }
+        for (name, value) in &self.script {
+            out.extend_from_slice(&header_line(name, value)?);
+        }
+        if let Some((ct, _)) = self.body {
+            out.extend_from_slice(&header_line("Content-Type", ct)?);
+        }
         if let Some(server) = self.server {
             out.extend_from_slice(&header_line("Server", server)?);
         }
@@ -112,8 +130,7 @@ impl<'a> LocalReply<'a> {
         }
         match self.body {
             None => out.extend_from_slice(b"Content-Length: 0\r\n\r\n"),
-            Some((ct, body)) => {
-                out.extend_from_slice(&header_line("Content-Type", ct)?);
+            Some((_, body)) => {
                 out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
                 out.extend_from_slice(body);
             }
