@@ -1009,3 +1009,23 @@ fn xlog_facility_form_and_xlogm() {
     .expect_err("bad facility");
     assert!(err.to_string().contains("not a syslog facility"), "{err}");
 }
+
+#[test]
+fn remove_hf_idx_and_search_append_skip_the_start_line() {
+    let m = invite("X-B: 1\r\nX-B: 2\r\nX-B: 3\r\n", "");
+    let (out, _) = assert_rcs(
+        &m,
+        &[
+            ("last", r#"remove_hf_idx("X-B", "-1")"#, 1),
+            ("first", r#"remove_hf_idx("X-B", "0")"#, 1),
+            ("again", r#"remove_hf_idx("X-B", "0")"#, 1),
+            ("beyond", r#"remove_hf_idx("X-B", "5")"#, 2),
+            ("sa", r#"search_append("^Call-ID: [^\r\n]*", ".proxy")"#, 1),
+            ("sa-start-line", r#"search_append("INVITE sip", "X")"#, -1),
+            ("fwd", r#"forward("192.0.2.99")"#, 1),
+        ],
+    );
+    let want = with_our_via(&text("INVITE", "sip:bob@example.com", "X-B: 2\r\n", ""))
+        .replace("a84b4c76e66710\r\nCSeq", "a84b4c76e66710.proxy\r\nCSeq");
+    assert_eq!(forwarded(&out).0, want);
+}

@@ -583,12 +583,17 @@ pub(crate) fn call(
                     return Ok(-1);
                 }
             };
-            let Some(m) = re.find(text) else {
+            // search_append leaves the start line alone (Kamailio 5.6.3).
+            let from = match func {
+                "search_append" => text.find('\n').map_or(0, |i| i + 1),
+                _ => 0,
+            };
+            let Some(m) = re.find(&text[from..]) else {
                 return Ok(-1);
             };
             if func == "search_append" {
                 let add = s(ctx, 1)?;
-                if let Err(e) = ctx.editor.lumps_mut().insert_after(m.end(), add) {
+                if let Err(e) = ctx.editor.lumps_mut().insert_after(from + m.end(), add) {
                     ctx.error(&format!("search_append: {e}"));
                     return Ok(-1);
                 }

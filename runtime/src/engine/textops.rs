@@ -42,6 +42,7 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("textops", "remove_hf_re_pv", 1, 1),
     ("textops", "remove_hf_exp", 2, 2),
     ("textops", "remove_hf_exp_pv", 2, 2),
+    ("textops", "remove_hf_idx", 2, 2),
     ("textops", "has_body", 0, 1),
     ("textops", "is_privacy", 1, 1),
     ("textops", "is_audio_on_hold", 0, 0),
@@ -356,6 +357,37 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
                 let n = h.raw_name().to_string_lossy().into_owned();
                 matching.is_match(&n) && !skip.is_match(&n)
             })
+        }
+        // 1 removed; 2 no such header at that index (Kamailio 5.6.3).
+        "remove_hf_idx" => {
+            let n = text(ctx, &args[0])?;
+            let idx = ctx.eval(&args[1])?.as_int();
+            let Some(hn) = HeaderName::new(n.trim()) else {
+                return Ok(-1);
+            };
+            let all: Vec<usize> = msg.headers_named(&hn).map(|h| h.index()).collect();
+            let pick = if idx < 0 {
+                usize::try_from(-idx)
+                    .ok()
+                    .and_then(|back| all.len().checked_sub(back))
+            } else {
+                usize::try_from(idx).ok().filter(|&i| i < all.len())
+            };
+            match pick.map(|i| all[i]) {
+                // Kamailio deletes it again (a no-op on the output).
+                Some(i) if ctx.removed.contains(&i) => 1,
+                Some(i) => match ctx.editor.remove_header(i) {
+                    Ok(()) => {
+                        ctx.removed.insert(i);
+                        1
+                    }
+                    Err(e) => {
+                        ctx.error(&format!("remove_hf_idx: {e}"));
+                        -1
+                    }
+                },
+                None => 2,
+            }
         }
         "has_body" => {
             let mime = match args.first() {
