@@ -76,20 +76,16 @@ pub(crate) fn check(name: &str, args: &[Value]) -> Result<(), String> {
             regex_first(ICASE)?;
             fargs::check_regex(&args[1], ICASE)
         }
-        "search_hf" => {
-            fargs::check_regex(&args[1], TEXTOPS)?;
-            check_hf_flags(&args[2])
-        }
+        // An unknown header selector means "all" (Kamailio 5.6.3 starts).
+        "search_hf" => fargs::check_regex(&args[1], TEXTOPS),
         "subst" | "subst_uri" | "subst_user" | "subst_body" => match fargs::constant(&args[0]) {
             Some(c) => subst::check(&c),
             None => Ok(()),
         },
-        "subst_hf" => {
-            if let Some(c) = fargs::constant(&args[1]) {
-                subst::check(&c)?;
-            }
-            check_hf_flags(&args[2])
-        }
+        "subst_hf" => match fargs::constant(&args[1]) {
+            Some(c) => subst::check(&c),
+            None => Ok(()),
+        },
         "is_privacy" => match fargs::constant(&args[0]) {
             Some(c) if !PRIVACY.contains(&c.trim().to_ascii_lowercase().as_str()) => Err(format!(
                 "`{c}` is not a privacy type ({})",
@@ -103,15 +99,6 @@ pub(crate) fn check(name: &str, args: &[Value]) -> Result<(), String> {
             }
             _ => Ok(()),
         },
-        _ => Ok(()),
-    }
-}
-
-fn check_hf_flags(v: &Value) -> Result<(), String> {
-    match fargs::constant(v) {
-        Some(c) if !matches!(c.as_str(), "" | "a" | "f" | "l") => {
-            Err(format!("`{c}` is not a header selector (a, f or l)"))
-        }
         _ => Ok(()),
     }
 }
@@ -639,7 +626,8 @@ fn substituted(ctx: &mut Ctx, func: &str, se: &Subst, input: &str) -> Result<Opt
 }
 
 /// Header fields called `name` chosen by a `search_hf`/`subst_hf` flag:
-/// `f` the first, `l` the last, anything else all.
+/// `f` the first, `l` the last, anything else (`a`, or any other text, as
+/// Kamailio takes it) all.
 fn selected_headers<'m>(msg: &'m SipMessage, name: &str, flag: &str) -> Vec<HeaderRef<'m>> {
     let Some(hn) = HeaderName::new(name.trim()) else {
         return Vec::new();
