@@ -539,9 +539,10 @@ pub(crate) fn call(
                     // After the last header of that name (Kamailio 5.6).
                     let found = HeaderName::new(n.trim())
                         .and_then(|hn| ctx.msg.headers_named(&hn).last().map(|h| h.index()));
+                    // No such header: at the end (Kamailio 5.6.3).
                     match found {
                         Some(i) => HeaderPosition::After(i),
-                        None => return Ok(-1),
+                        None => HeaderPosition::Last,
                     }
                 }
             };

@@ -182,8 +182,9 @@ pub(crate) fn call(ctx: &mut Ctx, module: &str, name: &str, args: &[Value]) -> R
                         .eq_ignore_ascii_case(want.trim())
                 })
                 .collect();
+            // Nothing to remove is success (Kamailio 5.6.3).
             if kept.len() == params_text.split(';').skip(1).count() {
-                return Ok(-1);
+                return Ok(1);
             }
             parts.rest = kept.iter().map(|p| format!(";{p}")).collect::<String>() + headers;
             let new = parts.build();

@@ -294,9 +294,10 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
                 None => HeaderPosition::First,
                 Some(a) => {
                     let n = literal(ctx, a)?;
+                    // No such header: before the first (Kamailio 5.6.3).
                     match first_named(msg, &n) {
                         Some(i) => HeaderPosition::Before(i),
-                        None => return Ok(-1),
+                        None => HeaderPosition::First,
                     }
                 }
             };
