@@ -545,7 +545,9 @@ fn replace_matches(
 ) -> i64 {
     let mut spans = Vec::new();
     for m in re.find_iter(region) {
-        if m.start() == m.end() {
+        // Only the repeating forms refuse an empty match; `replace` inserts
+        // there (Kamailio 5.6.3).
+        if all && m.start() == m.end() {
             ctx.error(&format!("{func}: the expression matched an empty string"));
             return -1;
         }
