@@ -54,7 +54,7 @@ fn config(logger: &Arc<MemoryLogger>, shared: &Arc<SharedVars>) -> EngineConfig 
         ids: Arc::new(FixedIds),
         logger: logger.clone(),
         clock: Arc::new(FixedClock(NOW)),
-        shared: shared.clone(),
+        shared_vars: shared.clone(),
         ..EngineConfig::default()
     }
 }
@@ -362,7 +362,7 @@ fn shv_is_shared_between_engines_given_the_same_handle() {
     assert_eq!(run(&mut other, &log3, &invite()), ["shv=1 var=1 unset=0\n"]);
     let fresh = EngineConfig::default();
     assert_eq!(shared.get("hits").as_int(), 3);
-    assert_eq!(fresh.shared.get("hits").as_int(), 0);
+    assert_eq!(fresh.shared_vars.get("hits").as_int(), 0);
 }
 
 #[test]

@@ -96,6 +96,8 @@ pub(crate) struct Ctx<'a, 'm> {
     pub out: Vec<Output>,
     pub mode: RouteMode,
     pub tm: super::tm::TmState,
+    /// Module-function state for the rest of this run.
+    pub state: super::msgstate::MsgState<'m>,
     depth: u32,
 }
 
@@ -106,7 +108,8 @@ pub(crate) fn run_request(
     msg: &SipMessage,
     recv: RecvInfo,
 ) -> Vec<Output> {
-    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, RouteMode::Request);
+    let rebuilt = super::msgstate::Rebuilt::default();
+    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, RouteMode::Request, &rebuilt);
     if prog.era == Era::Rules2001 {
         run_rules(&mut ctx);
         return ctx.out;
@@ -135,7 +138,8 @@ pub(crate) fn run_transaction_route(
     mode: RouteMode,
     route: RouteId,
 ) -> (Vec<Output>, Result<i64, Halt>) {
-    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, mode);
+    let rebuilt = super::msgstate::Rebuilt::default();
+    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, mode, &rebuilt);
     let r = ctx.run_route(route);
     (ctx.out, r)
 }
@@ -148,6 +152,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
         msg: &'m SipMessage,
         recv: RecvInfo,
         mode: RouteMode,
+        rebuilt: &'m super::msgstate::Rebuilt,
     ) -> Ctx<'a, 'm> {
         let ruri = msg
             .request_uri_text()
@@ -174,6 +179,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             out: Vec::new(),
             mode,
             tm: super::tm::TmState::default(),
+            state: super::msgstate::MsgState::new(rebuilt, cfg.shared.clone(), cfg.logger.clone()),
             depth: 0,
         }
     }
@@ -222,7 +228,7 @@ impl<'m> Ctx<'_, 'm> {
             .log(level::L_ERR, &format!("sercompat: {text}\n"));
     }
 
-    fn run_route(&mut self, id: RouteId) -> Result<i64, Halt> {
+    pub(crate) fn run_route(&mut self, id: RouteId) -> Result<i64, Halt> {
         if self.depth >= self.cfg.max_route_depth {
             self.error("too many nested route() calls");
             return Ok(-1);

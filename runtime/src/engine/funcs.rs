@@ -8,6 +8,7 @@
 use super::exec::{Ctx, Halt};
 use super::pv::{edit_ruri, set_ruri};
 use super::uri::{split_hostport, UriParts};
+use super::{cfgutils, siputils, textops, textopsx};
 use super::{level, Destination, Output, Proto};
 use crate::sip::{HeaderName, HeaderPosition, LocalReply, MessageEditor, SipMessage};
 use sercompat_compiler::ir::pv::{parse_format, FormatPart, PvRef};
@@ -69,11 +70,27 @@ pub const MODULES: &[(&str, &str, usize, usize)] = &[
     ("xlog", "xbug", 1, 1),
     ("xlog", "xcrit", 1, 1),
     ("xlog", "xalert", 1, 1),
+    ("xlog", "xlogm", 2, 2),
     ("sanity", "sanity_check", 0, 2),
     ("kex", "setdsturi", 1, 1),
     ("kex", "resetdsturi", 0, 0),
     ("kex", "isdsturiset", 0, 0),
 ];
+
+/// Every module-function table: [`MODULES`] and those of the per-module
+/// files (each dispatched by one arm of [`call`]).
+pub const FUNCTION_TABLES: &[&[(&str, &str, usize, usize)]] = &[
+    MODULES,
+    textops::FUNCTIONS,
+    textopsx::FUNCTIONS,
+    siputils::FUNCTIONS,
+    cfgutils::FUNCTIONS,
+    super::tm::FUNCTIONS,
+];
+
+fn in_table(table: &[(&str, &str, usize, usize)], module: &str, name: &str) -> bool {
+    table.iter().any(|(m, n, ..)| *m == module && *n == name)
+}
 
 /// `(module, name)`; `module` is `core` for core actions.
 fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
@@ -82,9 +99,9 @@ fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
             .iter()
             .find(|(n, ..)| *n == a.name)
             .map(|&(n, lo, hi)| ("core", n, lo, hi)),
-        Callee::Module(f) => MODULES
+        Callee::Module(f) => FUNCTION_TABLES
             .iter()
-            .chain(super::tm::FUNCTIONS)
+            .flat_map(|t| t.iter())
             .find(|(m, n, ..)| *m == f.module && *n == f.name)
             .copied(),
         Callee::Unresolved(_) => None,
@@ -138,7 +155,15 @@ pub(crate) fn check(
                 }
             }
         }
-        ("xlog", "xlog") if args.len() >= 2 => {
+        ("xlog", "xlog")
+            if args.len() == 3 && constant(&args[0]).is_some_and(|f| !is_facility(&f)) =>
+        {
+            return Err(format!(
+                "`{}` is not a syslog facility (LOG_LOCAL0 ... LOG_LOCAL7, LOG_DAEMON, ...)",
+                constant(&args[0]).unwrap_or_default()
+            ));
+        }
+        ("xlog", "xlog" | "xlogm") if args.len() >= 2 => {
             let lv = &args[args.len() - 2];
             if let Some(c) = constant(lv) {
                 if log_level(&c).is_none() {
@@ -152,6 +177,10 @@ pub(crate) fn check(
                     .map_err(|why| format!("`{c}` is not a valid regular expression: {why}"))?;
             }
         }
+        (m, f) if in_table(textops::FUNCTIONS, m, f) => textops::check(f, args)?,
+        (m, f) if in_table(textopsx::FUNCTIONS, m, f) => textopsx::check(f, args)?,
+        (m, f) if in_table(siputils::FUNCTIONS, m, f) => siputils::check(f, args)?,
+        (m, f) if in_table(cfgutils::FUNCTIONS, m, f) => cfgutils::check(f, args)?,
         _ => {}
     }
     if module == "xlog" && is_ser_xlog(program.era) {
@@ -177,6 +206,34 @@ fn flag_bit(program: &Program, s: &str) -> Option<u8> {
         Ok(n) => (0..32).contains(&n).then_some(n as u8),
         Err(_) => program.flags.get(s).copied(),
     }
+}
+
+/// The syslog facilities `xlog(facility, level, format)` takes (the
+/// engine's log sink has no facilities; the name is only checked).
+fn is_facility(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "LOG_AUTH",
+        "LOG_AUTHPRIV",
+        "LOG_CRON",
+        "LOG_DAEMON",
+        "LOG_FTP",
+        "LOG_KERN",
+        "LOG_LPR",
+        "LOG_MAIL",
+        "LOG_NEWS",
+        "LOG_SYSLOG",
+        "LOG_USER",
+        "LOG_UUCP",
+        "LOG_LOCAL0",
+        "LOG_LOCAL1",
+        "LOG_LOCAL2",
+        "LOG_LOCAL3",
+        "LOG_LOCAL4",
+        "LOG_LOCAL5",
+        "LOG_LOCAL6",
+        "LOG_LOCAL7",
+    ];
+    NAMES.contains(&name.trim())
 }
 
 /// `L_INFO`, or a number (Kamailio 3.0+ numbering).
@@ -481,11 +538,13 @@ pub(crate) fn call(
                 None => HeaderPosition::Last,
                 Some(a) => {
                     let n = ctx.eval(a)?.as_string();
+                    // After the last header of that name (Kamailio 5.6).
                     let found = HeaderName::new(n.trim())
-                        .and_then(|hn| ctx.msg.headers_named(&hn).next().map(|h| h.index()));
+                        .and_then(|hn| ctx.msg.headers_named(&hn).last().map(|h| h.index()));
+                    // No such header: at the end (Kamailio 5.6.3).
                     match found {
                         Some(i) => HeaderPosition::After(i),
-                        None => return Ok(-1),
+                        None => HeaderPosition::Last,
                     }
                 }
             };
@@ -527,12 +586,17 @@ pub(crate) fn call(
                     return Ok(-1);
                 }
             };
-            let Some(m) = re.find(text) else {
+            // search_append leaves the start line alone (Kamailio 5.6.3).
+            let from = match func {
+                "search_append" => text.find('\n').map_or(0, |i| i + 1),
+                _ => 0,
+            };
+            let Some(m) = re.find(&text[from..]) else {
                 return Ok(-1);
             };
             if func == "search_append" {
                 let add = s(ctx, 1)?;
-                if let Err(e) = ctx.editor.lumps_mut().insert_after(m.end(), add) {
+                if let Err(e) = ctx.editor.lumps_mut().insert_after(from + m.end(), add) {
                     ctx.error(&format!("search_append: {e}"));
                     return Ok(-1);
                 }
@@ -552,6 +616,9 @@ pub(crate) fn call(
         }
         ("siputils", "is_request") => ok(ctx.msg.is_request()),
         ("siputils", "is_reply") => ok(ctx.msg.is_response()),
+        // xlogm skips the methods in `methods_filter`, which is all of
+        // them (-1) unless the modparam says otherwise: it never logs.
+        ("xlog", "xlogm") => 1,
         ("xlog", f) => {
             let (lvl, fmt) = match (f, args.len()) {
                 ("xlog", 1) => (Some(level::L_ERR), &args[0]),
@@ -576,6 +643,10 @@ pub(crate) fn call(
             ctx.log(lvl, &text);
             1
         }
+        (m, f) if in_table(textops::FUNCTIONS, m, f) => textops::call(ctx, f, args)?,
+        (m, f) if in_table(textopsx::FUNCTIONS, m, f) => textopsx::call(ctx, f, args)?,
+        (m, f) if in_table(siputils::FUNCTIONS, m, f) => siputils::call(ctx, m, f, args)?,
+        (m, f) if in_table(cfgutils::FUNCTIONS, m, f) => cfgutils::call(ctx, f, args)?,
         _ => {
             ctx.error(&format!("`{name}` has no handler; the script stops"));
             return Err(Halt::Drop);
@@ -790,9 +861,12 @@ fn sanity_problem(msg: &SipMessage) -> Option<(u16, &'static str)> {
 
 /// A stateless local reply (RFC 3261 §8.2.6) with `received`/`rport` on
 /// its top Via, sent where §18.2.2 says.
-fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
+pub(crate) fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     let tag = ctx.cfg.ids.to_tag(ctx.msg);
     let contact = format!("<{}>", ctx.ruri);
+    // `append_to_reply` / `set_reply_body` of textops.
+    let extra = ctx.state.reply_headers.clone();
+    let body = ctx.state.reply_body.clone();
     let mut r = LocalReply::new(code, reason).to_tag(&tag);
     if let Some(s) = &ctx.cfg.server_header {
         r = r.server(s);
@@ -801,6 +875,12 @@ fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     // of which the rewritten Request-URI is the first branch).
     if (300..400).contains(&code) && ctx.ruri != ctx.original_ruri {
         r = r.header("Contact", &contact);
+    }
+    for (n, v) in &extra {
+        r = r.script_header(n, v);
+    }
+    if let Some((ct, b)) = &body {
+        r = r.body(ct, b.as_bytes());
     }
     let built = r.build(ctx.msg).and_then(|bytes| {
         let reply = SipMessage::parse_datagram(bytes.clone())?;
@@ -909,10 +989,7 @@ pub fn handles_core_action(name: &str) -> bool {
 
 /// Whether the engine has a handler for `module.function`.
 pub fn handles_function(module: &str, name: &str) -> bool {
-    MODULES
-        .iter()
-        .chain(super::tm::FUNCTIONS)
-        .any(|(m, n, ..)| *m == module && *n == name)
+    FUNCTION_TABLES.iter().any(|t| in_table(t, module, name))
 }
 
 #[cfg(test)]

@@ -19,15 +19,23 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod cfgutils;
 mod clock;
 mod codec;
 mod exec;
+mod fargs;
 mod funcs;
 mod msgpv;
+mod msgstate;
 mod nameaddr;
 mod pv;
 mod select;
 mod shared;
+mod shared_state;
+mod siputils;
+mod subst;
+mod textops;
+mod textopsx;
 mod tm;
 mod transactions;
 mod transform;
@@ -36,9 +44,10 @@ mod value;
 mod xavp;
 
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
+pub use funcs::{handles_core_action, handles_function, CORE, FUNCTION_TABLES, MODULES};
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
 pub use shared::SharedVars;
+pub use shared_state::{RandomSource, Shared, SystemRandom};
 pub use tm::FUNCTIONS as TM_FUNCTIONS;
 pub use transactions::{CellScript, Hop, Transactions};
 pub use value::Val;
@@ -338,7 +347,12 @@ pub struct EngineConfig {
     /// What the time pseudo-variables read.
     pub clock: Arc<dyn Clock>,
     /// `$shv(...)`: give every engine of one server the same handle.
-    pub shared: Arc<SharedVars>,
+    pub shared_vars: Arc<SharedVars>,
+    /// `rand_event()`'s numbers.
+    pub random: Arc<dyn RandomSource>,
+    /// Global flags, locks and the random-event probability, shared by
+    /// every worker running this engine.
+    pub shared: Arc<Shared>,
 }
 
 impl Default for EngineConfig {
@@ -355,7 +369,9 @@ impl Default for EngineConfig {
             tm: None,
             monotonic: Arc::new(Instant::now),
             clock: Arc::new(SystemClock),
-            shared: Arc::new(SharedVars::new()),
+            shared_vars: Arc::new(SharedVars::new()),
+            random: Arc::new(SystemRandom::default()),
+            shared: Arc::new(Shared::default()),
         }
     }
 }
@@ -369,6 +385,7 @@ impl fmt::Debug for EngineConfig {
             .field("max_while_loops", &self.max_while_loops)
             .field("max_route_depth", &self.max_route_depth)
             .field("maxfwd_limit", &self.maxfwd_limit)
+            .field("shared", &self.shared)
             .finish_non_exhaustive()
     }
 }

@@ -306,7 +306,7 @@ fn read_base(ctx: &mut Ctx, p: &PvRef) -> Result<Val, Halt> {
         "rc" | "retcode" | "?" => Val::Int(ctx.rc),
         "shv" => ctx
             .cfg
-            .shared
+            .shared_vars
             .get(p.inner.as_deref().unwrap_or_default().trim()),
         "xavp" => match XavpName::parse(p.inner.as_deref().unwrap_or_default()) {
             Ok(name) => xavp::read(&ctx.xavps, &name),
@@ -420,7 +420,7 @@ pub(crate) fn write(ctx: &mut Ctx, p: &PvRef, v: Val, replace: bool) -> Result<(
     match p.class.as_str() {
         "shv" => ctx
             .cfg
-            .shared
+            .shared_vars
             .set(p.inner.as_deref().unwrap_or_default().trim(), v),
         "xavp" => {
             let inner = p.inner.as_deref().unwrap_or_default();

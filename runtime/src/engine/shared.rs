@@ -1,7 +1,7 @@
 //! `$shv(name)`: variables shared by every worker of one server, kept
 //! across messages (Kamailio keeps them in shared memory). One
 //! [`SharedVars`] is handed to every [`super::Engine`] through
-//! [`super::EngineConfig::shared`].
+//! [`super::EngineConfig::shared_vars`].
 
 use super::value::Val;
 use std::collections::HashMap;

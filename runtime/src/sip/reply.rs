@@ -19,6 +19,8 @@ pub struct LocalReply<'a> {
     to_tag: Option<&'a str>,
     server: Option<&'a str>,
     extra: Vec<(&'a str, &'a str)>,
+    script: Vec<(&'a str, &'a str)>,
+    body: Option<(&'a str, &'a [u8])>,
 }
 
 impl<'a> LocalReply<'a> {
@@ -29,6 +31,8 @@ impl<'a> LocalReply<'a> {
             to_tag: None,
             server: None,
             extra: Vec::new(),
+            script: Vec::new(),
+            body: None,
         }
     }
 
@@ -50,9 +54,25 @@ impl<'a> LocalReply<'a> {
         self
     }
 
+    /// A header the routing script asked for (`append_to_reply`): these
+    /// come after the copied headers and before Server, as Kamailio places
+    /// its reply lumps.
+    pub fn script_header(mut self, name: &'a str, value: &'a str) -> Self {
+        self.script.push((name, value));
+        self
+    }
+
+    /// A body and its Content-Type (the script's `set_reply_body`; the
+    /// Content-Type goes with the script's headers).
+    pub fn body(mut self, content_type: &'a str, body: &'a [u8]) -> Self {
+        self.body = Some((content_type, body));
+        self
+    }
+
     /// The reply to `request`: status line; every Via in order; From; To
     /// (with a tag added if it had none); Call-ID; CSeq; Timestamp for a
-    /// 100 (§8.2.6.1); Server; the extra headers; `Content-Length: 0`.
+    /// 100 (§8.2.6.1); the script's headers (and Content-Type); Server; the
+    /// extra headers; Content-Length; the body.
     /// Copied values are taken as received, folds unfolded.
     pub fn build(&self, request: &SipMessage) -> Result<Bytes, SipError> {
         if !request.is_request() {
@@ -96,13 +116,25 @@ impl<'a> LocalReply<'a> {
                 push_header(&mut out, "Timestamp", &ts.value());
             }
         }
+        for (name, value) in &self.script {
+            out.extend_from_slice(&header_line(name, value)?);
+        }
+        if let Some((ct, _)) = self.body {
+            out.extend_from_slice(&header_line("Content-Type", ct)?);
+        }
         if let Some(server) = self.server {
             out.extend_from_slice(&header_line("Server", server)?);
         }
         for (name, value) in &self.extra {
             out.extend_from_slice(&header_line(name, value)?);
         }
-        out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        match self.body {
+            None => out.extend_from_slice(b"Content-Length: 0\r\n\r\n"),
+            Some((_, body)) => {
+                out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+                out.extend_from_slice(body);
+            }
+        }
         Ok(Bytes::from(out))
     }
 
