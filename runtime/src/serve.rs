@@ -2,12 +2,12 @@
 //! and the handler that runs the engine on each request and forwards
 //! replies statelessly along their Via headers, as Kamailio's core does.
 
-use crate::engine::{Destination, Engine, Myself, Output, Proto, RecvInfo};
+use crate::engine::{Destination, Engine, Myself, Output, Proto, RecvInfo, ReplyVerdict};
 use crate::net::listen;
 use crate::net::received::{response_route, Target};
 use crate::net::sockets::SocketConfig;
 use crate::net::{Handler, Outgoing, Received, Transport};
-use crate::sip::{HeaderName, MessageEditor, Span, TypedHeader};
+use crate::sip::{HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
 use sercompat_grammar::{Diagnostic, Parsed};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -64,6 +64,79 @@ pub fn socket_config(parsed: &Parsed) -> Result<(SocketConfig, usize), Vec<Diagn
     }
     if errors.is_empty() {
         Ok((cfg, children))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Core parameters beyond the sockets that the runtime honours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreParams {
+    /// The `Server:` value of local replies: `server_header="Server: x"`
+    /// replaces ours, `server_signature=no` removes it.
+    pub server_header: Option<String>,
+    /// `tcp_max_connections` (Kamailio's default 2048).
+    pub tcp_max_connections: usize,
+}
+
+/// Reads `server_signature`, `server_header`, `tcp_max_connections`, and
+/// refuses `sip_warning` switched on (its Warning header is not written).
+pub fn core_params(parsed: &Parsed) -> Result<CoreParams, Vec<Diagnostic>> {
+    let mut signature = true;
+    let mut header: Option<String> = None;
+    let mut out = CoreParams {
+        server_header: None,
+        tcp_max_connections: crate::net::stream::DEFAULT_MAX_CONNECTIONS,
+    };
+    let mut errors = Vec::new();
+    for item in &parsed.config.items {
+        let ItemKind::CoreParam { name, value } = &item.kind else {
+            continue;
+        };
+        let int = match &value.kind {
+            ParamValueKind::Int(n) => Some(*n),
+            ParamValueKind::Word(w) if matches!(w.as_str(), "yes" | "on" | "true") => Some(1),
+            ParamValueKind::Word(w) if matches!(w.as_str(), "no" | "off" | "false") => Some(0),
+            _ => None,
+        };
+        let mut bad = |what: &str| {
+            errors.push(
+                Diagnostic::error(BAD_SOCKET, format!("`{}`: {what}", name.text))
+                    .primary(value.span, "this value"),
+            )
+        };
+        match name.text.as_str() {
+            "server_signature" => match int {
+                Some(n) => signature = n != 0,
+                None => bad("expected yes/no or a number"),
+            },
+            "server_header" => {
+                let text = match &value.kind {
+                    ParamValueKind::Str(s) | ParamValueKind::Word(s) => s.clone(),
+                    _ => parsed.db.slice(value.span).to_string(),
+                };
+                match text.split_once(':') {
+                    Some((n, v)) if n.trim().eq_ignore_ascii_case("Server") => {
+                        header = Some(v.trim().to_string())
+                    }
+                    _ => bad("expected \"Server: text\" (other header names are not supported)"),
+                }
+            }
+            "tcp_max_connections" => match int.and_then(|n| usize::try_from(n).ok()) {
+                Some(n) => out.tcp_max_connections = n,
+                None => bad("expected a number of connections"),
+            },
+            "sip_warning" if int != Some(0) => {
+                bad("Warning headers in local replies are not implemented; set it to 0")
+            }
+            _ => {}
+        }
+    }
+    if signature {
+        out.server_header = Some(header.unwrap_or_else(|| "sercompat".to_string()));
+    }
+    if errors.is_empty() {
+        Ok(out)
     } else {
         Err(errors)
     }
@@ -161,6 +234,7 @@ impl EngineHandler {
                 Output::Forward {
                     bytes,
                     to: Destination { host, port, proto },
+                    from,
                 } => {
                     let dest = resolve(&host, port)?;
                     Some(Outgoing {
@@ -168,17 +242,36 @@ impl EngineHandler {
                         dest,
                         transport: transport_of(proto)?,
                         conn: None,
-                        local: None,
+                        local: from,
                     })
                 }
             })
             .collect()
     }
 
-    /// Stateless reply forwarding: the top Via must be ours; it is removed
-    /// and the reply goes where the next Via says (RFC 3261 §18.2.2).
+    /// Stateless reply forwarding: the main `onreply_route` runs first (it
+    /// may drop or edit the reply); then the top Via must be ours; it is
+    /// removed and the reply goes where the next Via says (RFC 3261
+    /// §18.2.2).
     fn reply(&self, r: &Received) -> Vec<Outgoing> {
-        let msg = &r.msg;
+        let recv = RecvInfo {
+            src: r.source,
+            dst: r.local.addr,
+            proto: proto_of(r.transport),
+        };
+        let verdict = match self.engine.lock() {
+            Ok(mut e) => e.on_reply(&r.msg, recv),
+            Err(_) => return Vec::new(),
+        };
+        let edited = match verdict {
+            ReplyVerdict::Drop => return Vec::new(),
+            ReplyVerdict::Forward(None) => None,
+            ReplyVerdict::Forward(Some(bytes)) => match SipMessage::parse_datagram(bytes) {
+                Ok(m) => Some(m),
+                Err(_) => return Vec::new(),
+            },
+        };
+        let msg = edited.as_ref().unwrap_or(&r.msg);
         let Some(first) = msg.headers().find(|h| *h.name() == HeaderName::Via) else {
             return Vec::new();
         };

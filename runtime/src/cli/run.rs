@@ -144,6 +144,10 @@ pub fn run(args: RunArgs) -> i32 {
     if args.port.is_some() {
         sockets.port = args.port;
     }
+    let core = match serve::core_params(&parsed) {
+        Ok(c) => c,
+        Err(d) => return report(&parsed, &d, &mut stderr),
+    };
     if let Some(n) = args.children {
         children = n.max(1);
     }
@@ -219,8 +223,21 @@ pub fn run(args: RunArgs) -> i32 {
             [one] if resolved.sockets.len() == 1 => Some(one.clone()),
             _ => None,
         };
+        let sockets = resolved
+            .sockets
+            .iter()
+            .map(|s| {
+                let proto = match s.transport {
+                    sercompat::net::Transport::Udp => sercompat::engine::Proto::Udp,
+                    sercompat::net::Transport::Tcp => sercompat::engine::Proto::Tcp,
+                };
+                (proto, s.addr)
+            })
+            .collect();
         let config = EngineConfig {
             myself: serve::myself(&bound, &advertised, &aliases),
+            sockets,
+            server_header: core.server_header.clone(),
             via_address,
             ..EngineConfig::default()
         };
@@ -232,6 +249,7 @@ pub fn run(args: RunArgs) -> i32 {
         let mut server_config = ServerConfig::new(resolved.sockets.clone());
         server_config.udp_workers = children;
         server_config.mhomed = resolved.mhomed;
+        server_config.stream.max_connections = core.tcp_max_connections;
         let server = match Server::bind(server_config, handler).await {
             Ok(s) => s,
             Err(e) => {

@@ -2,11 +2,15 @@
 //! operator meanings, condition words, and the load-time check of what the
 //! engine can execute.
 
+use super::actions::MsgState;
 use super::funcs;
 use super::pv;
 use super::uri::UriParts;
 use super::value::Val;
-use super::{host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, UNSUPPORTED};
+use super::{
+    host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, ReplyVerdict,
+    UNSUPPORTED,
+};
 use crate::sip::{HeaderName, MessageEditor, Rport, SipMessage};
 use bytes::Bytes;
 use sercompat_compiler::ir::pv::FormatPart;
@@ -61,7 +65,44 @@ pub(crate) struct Ctx<'a, 'm> {
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
     pub maxfwd_done: bool,
     pub out: Vec<Output>,
+    /// Destination set, branch and script flags, socket and Via settings.
+    pub st: MsgState,
     depth: u32,
+}
+
+impl<'a, 'm> Ctx<'a, 'm> {
+    fn new(
+        prog: &'a Program,
+        cfg: &'a EngineConfig,
+        vars: &'a mut HashMap<String, Val>,
+        msg: &'m SipMessage,
+        recv: RecvInfo,
+    ) -> Self {
+        let ruri = msg
+            .request_uri_text()
+            .map(|u| u.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ctx {
+            prog,
+            cfg,
+            vars,
+            msg,
+            recv,
+            editor: MessageEditor::new(msg),
+            removed: HashSet::new(),
+            original_ruri: ruri.clone(),
+            ruri,
+            dst_uri: None,
+            flags: 0,
+            avps: HashMap::new(),
+            rc: 1,
+            force_rport: false,
+            maxfwd_done: false,
+            out: Vec::new(),
+            st: MsgState::default(),
+            depth: 0,
+        }
+    }
 }
 
 pub(crate) fn run_request(
@@ -71,29 +112,7 @@ pub(crate) fn run_request(
     msg: &SipMessage,
     recv: RecvInfo,
 ) -> Vec<Output> {
-    let ruri = msg
-        .request_uri_text()
-        .map(|u| u.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut ctx = Ctx {
-        prog,
-        cfg,
-        vars,
-        msg,
-        recv,
-        editor: MessageEditor::new(msg),
-        removed: HashSet::new(),
-        original_ruri: ruri.clone(),
-        ruri,
-        dst_uri: None,
-        flags: 0,
-        avps: HashMap::new(),
-        rc: 1,
-        force_rport: false,
-        maxfwd_done: false,
-        out: Vec::new(),
-        depth: 0,
-    };
+    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv);
     if prog.era == Era::Rules2001 {
         run_rules(&mut ctx);
         return ctx.out;
@@ -109,6 +128,49 @@ pub(crate) fn run_request(
         }
     }
     ctx.out
+}
+
+/// The main `onreply_route` blocks over one reply. What Kamailio 5.6 does
+/// with the outcome (checked against it): `drop` discards the reply, a
+/// negative `return` discards it with a warning, `exit` and everything
+/// else forward it.
+pub(crate) fn run_reply(
+    prog: &Program,
+    cfg: &EngineConfig,
+    vars: &mut HashMap<String, Val>,
+    msg: &SipMessage,
+    recv: RecvInfo,
+) -> ReplyVerdict {
+    let mains = prog
+        .defaults
+        .get(&RouteClass::OnReply)
+        .cloned()
+        .unwrap_or_default();
+    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv);
+    for id in mains {
+        match ctx.run_route(id) {
+            Ok(n) if n < 0 => {
+                ctx.log(
+                    level::L_WARN,
+                    "sercompat: error while trying onreply script; reply dropped\n",
+                );
+                return ReplyVerdict::Drop;
+            }
+            Ok(_) => {}
+            Err(Halt::Exit) => break,
+            Err(Halt::Drop) => return ReplyVerdict::Drop,
+        }
+    }
+    if ctx.editor.lumps_mut().is_empty() {
+        return ReplyVerdict::Forward(None);
+    }
+    match ctx.editor.build() {
+        Ok(b) => ReplyVerdict::Forward(Some(b)),
+        Err(e) => {
+            ctx.error(&format!("cannot apply the reply route's edits: {e}"));
+            ReplyVerdict::Drop
+        }
+    }
 }
 
 /// The 2001 rule table: the first rule whose method and Request-URI
@@ -712,7 +774,12 @@ impl Ctx<'_, '_> {
     pub fn forward_to(&mut self, dest: Destination) -> bool {
         match self.build_forward(&dest) {
             Ok(bytes) => {
-                self.out.push(Output::Forward { bytes, to: dest });
+                let from = self.send_socket_for(dest.proto);
+                self.out.push(Output::Forward {
+                    bytes,
+                    to: dest,
+                    from,
+                });
                 true
             }
             Err(why) => {
@@ -732,19 +799,26 @@ impl Ctx<'_, '_> {
                 .replace(crate::sip::Span::new(span_start, span_end), new)
                 .map_err(|e| e.to_string())?;
         }
-        let (host, port) = match &self.cfg.via_address {
-            Some((h, p)) => (h.clone(), *p),
-            None => (self.recv.dst.ip().to_string(), self.recv.dst.port()),
+        // Kamailio: `set_advertised_*` first, then the socket we send
+        // from (its advertised name, or its address).
+        let forced = self.send_socket_for(dest.proto);
+        let (host, port) = match (&self.cfg.via_address, forced) {
+            (_, Some(a)) => (a.ip().to_string(), a.port()),
+            (Some((h, p)), None) => (h.clone(), *p),
+            (None, None) => (self.recv.dst.ip().to_string(), self.recv.dst.port()),
         };
+        let host = self.st.advertised_address.clone().unwrap_or(host);
+        let port = self.st.advertised_port.unwrap_or(port);
         let host = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]")
         } else {
             host
         };
         let via = format!(
-            "SIP/2.0/{} {host}:{port};branch={}",
+            "SIP/2.0/{} {host}:{port};branch={}{}",
             dest.proto.via_name(),
-            self.cfg.ids.branch(self.msg)
+            self.cfg.ids.branch(self.msg),
+            if self.st.local_rport { ";rport" } else { "" }
         );
         ed.insert_via(&via).map_err(|e| e.to_string())?;
         ed.build().map_err(|e| e.to_string())
@@ -784,6 +858,24 @@ impl Ctx<'_, '_> {
             new.push_str(&format!(";rport={}", src.port()));
         }
         Some((span.start, span.start + end, new))
+    }
+
+    /// The local socket a message to a `proto` destination leaves from:
+    /// the forced one when its protocol matches (Kamailio ignores it
+    /// otherwise, with a warning).
+    pub fn send_socket_for(&self, proto: Proto) -> Option<SocketAddr> {
+        let (p, addr) = self.st.send_socket?;
+        if p == proto {
+            Some(addr)
+        } else {
+            self.log(
+                level::L_WARN,
+                &format!(
+                    "sercompat: the forced send socket {p}:{addr} does not match the protocol {proto}; not used\n"
+                ),
+            );
+            None
+        }
     }
 
     /// Where a local reply goes: the source IP; the source port for rport,
@@ -874,30 +966,42 @@ pub(crate) fn ip_in_net(ip: IpAddr, net: &str) -> Option<bool> {
 /// Everything in `program` the engine cannot execute, as R0003
 /// diagnostics (calls the catalog does not mark implemented are the
 /// readiness check's).
-pub(crate) fn check_program(program: &Program) -> Vec<Diagnostic> {
+pub(crate) fn check_program(program: &Program, cfg: &EngineConfig) -> Vec<Diagnostic> {
     let mut c = Checker {
         program,
+        cfg,
+        reply: false,
+        reply_subroutes: HashSet::new(),
         out: Vec::new(),
     };
     for r in &program.routes {
-        // Only request routes run; other classes are refused if present.
-        if r.class != RouteClass::Request {
-            c.problem(
+        match r.class {
+            RouteClass::Request => c.ops(&r.body),
+            // Main and named blocks are checked alike; named ones are tm's
+            // and never run statelessly, the main one runs for each reply.
+            RouteClass::OnReply => {
+                c.reply = true;
+                c.ops(&r.body);
+                c.reply = false;
+            }
+            // Failure (SER 0.8 `reply_route` too), branch, onsend, event,
+            // error and local routes need tm or events the engine lacks.
+            other => c.problem(
                 r.span,
-                format!(
-                    "{:?} route blocks are not executed by the engine yet",
-                    r.class
-                ),
-            );
-            continue;
+                format!("{other:?} route blocks are not executed by the engine yet"),
+            ),
         }
-        c.ops(&r.body);
     }
     c.out
 }
 
 struct Checker<'p> {
     program: &'p Program,
+    cfg: &'p EngineConfig,
+    /// Checking a reply route (or a sub-route it calls).
+    reply: bool,
+    /// Sub-routes already checked as called from a reply route.
+    reply_subroutes: HashSet<RouteId>,
     out: Vec<Diagnostic>,
 }
 
@@ -922,14 +1026,37 @@ impl Checker<'_> {
                     if let Err(why) = funcs::check(self.program, callee, name, args) {
                         self.problem(*span, why);
                     }
+                    if let Err(why) = super::actions::check_call_with_config(self.cfg, callee, args)
+                    {
+                        self.problem(*span, why);
+                    }
+                    if self.reply {
+                        if let Err(why) = super::actions::allowed_in_reply(callee, name) {
+                            self.problem(*span, why);
+                        }
+                    }
                     args.iter().for_each(|a| self.value(a));
                 }
                 Op::Route { target, span } => match target {
                     RouteTarget::Missing(n) => {
                         self.problem(*span, format!("route `{n}` is not defined"))
                     }
-                    RouteTarget::Dynamic(v) => self.value(v),
-                    RouteTarget::Static(_) => {}
+                    RouteTarget::Dynamic(v) => {
+                        if self.reply {
+                            self.problem(
+                                *span,
+                                "a computed route() from a reply route cannot be checked; write the route name".into(),
+                            );
+                        }
+                        self.value(v)
+                    }
+                    RouteTarget::Static(id) => {
+                        // What a reply route calls runs in reply context.
+                        if self.reply && self.reply_subroutes.insert(*id) {
+                            let prog = self.program;
+                            self.ops(&prog.route(*id).body);
+                        }
+                    }
                 },
                 Op::If {
                     cond,
@@ -998,10 +1125,9 @@ impl Checker<'_> {
             }
             ValueKind::Select(s) => self.problem(v.span, format!("select `{s}` is not supported")),
             ValueKind::Invalid => self.problem(v.span, "this value did not compile".into()),
-            ValueKind::Word(w) if w == "status" => self.problem(
-                v.span,
-                "`status` is only meaningful in reply routes, which are not executed yet".into(),
-            ),
+            ValueKind::Word(w) if w == "status" && !self.reply => {
+                self.problem(v.span, "`status` is only meaningful in reply routes".into())
+            }
             ValueKind::Call(op) => self.ops(std::slice::from_ref(op)),
             ValueKind::Unary(_, a) | ValueKind::Cast(_, a) => self.value(a),
             ValueKind::Binary(_, a, b) | ValueKind::Concat(a, b) => {

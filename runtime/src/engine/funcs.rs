@@ -80,10 +80,13 @@ fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
     match callee {
         Callee::Core(a) => CORE
             .iter()
+            .chain(super::actions::CORE)
             .find(|(n, ..)| *n == a.name)
             .map(|&(n, lo, hi)| ("core", n, lo, hi)),
         Callee::Module(f) => MODULES
             .iter()
+            .chain(super::kex::FUNCTIONS)
+            .chain(super::corex::FUNCTIONS)
             .find(|(m, n, ..)| *m == f.module && *n == f.name)
             .copied(),
         Callee::Unresolved(_) => None,
@@ -124,6 +127,9 @@ pub(crate) fn check(
         ));
     }
     match (module, func) {
+        ("core", f) if super::actions::handles(f) => super::actions::check(program, f, args)?,
+        ("kex", f) if super::kex::handles(f) => super::kex::check(program, f, args)?,
+        ("corex", f) if super::corex::handles(f) => super::corex::check(program, f, args)?,
         ("core", "setflag" | "resetflag" | "isflagset") => {
             if let Some(c) = constant(&args[0]) {
                 flag_bit(program, &c)
@@ -161,7 +167,7 @@ pub(crate) fn check(
     Ok(())
 }
 
-fn constant(v: &Value) -> Option<String> {
+pub(crate) fn constant(v: &Value) -> Option<String> {
     match &v.kind {
         ValueKind::Int(i) => Some(i.to_string()),
         ValueKind::Str(s) => Some(s.to_string()),
@@ -170,7 +176,7 @@ fn constant(v: &Value) -> Option<String> {
     }
 }
 
-fn flag_bit(program: &Program, s: &str) -> Option<u8> {
+pub(crate) fn flag_bit(program: &Program, s: &str) -> Option<u8> {
     let s = s.trim();
     match s.parse::<i64>() {
         Ok(n) => (0..32).contains(&n).then_some(n as u8),
@@ -259,6 +265,9 @@ pub(crate) fn call(
     let s =
         |ctx: &mut Ctx, i: usize| -> Result<String, Halt> { Ok(ctx.eval(&args[i])?.as_string()) };
     Ok(match (module, func) {
+        ("core", f) if super::actions::handles(f) => super::actions::call(ctx, f, args)?,
+        ("kex", f) if super::kex::handles(f) => super::kex::call(ctx, f, args)?,
+        ("corex", f) if super::corex::handles(f) => super::corex::call(ctx, f, args)?,
         ("core", "forward") => forward(ctx, args, None)?,
         ("core", "forward_udp") => forward(ctx, args, Some(Proto::Udp))?,
         ("core", "log") => {
@@ -581,7 +590,7 @@ pub(crate) fn call(
     })
 }
 
-fn ok(b: bool) -> i64 {
+pub(crate) fn ok(b: bool) -> i64 {
     if b {
         1
     } else {
@@ -645,7 +654,7 @@ fn xlog_text(ctx: &mut Ctx, v: &Value) -> Result<String, Halt> {
 }
 
 /// `forward()`, `forward(host[, port])`, `forward(uri:host, uri:port)`.
-fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Result<i64, Halt> {
+pub(crate) fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Result<i64, Halt> {
     let dest = if args.is_empty() {
         let uri = ctx.dst_uri.clone().unwrap_or_else(|| ctx.ruri.clone());
         match uri_destination(&uri) {
@@ -895,12 +904,16 @@ fn append_hf(ctx: &mut Ctx, txt: &str, at: HeaderPosition) -> bool {
 
 /// Whether the engine has a handler for a core action (canonical name).
 pub fn handles_core_action(name: &str) -> bool {
-    CORE.iter().any(|(n, ..)| *n == name)
+    CORE.iter().any(|(n, ..)| *n == name) || super::actions::handles(name)
 }
 
 /// Whether the engine has a handler for `module.function`.
 pub fn handles_function(module: &str, name: &str) -> bool {
-    MODULES.iter().any(|(m, n, ..)| *m == module && *n == name)
+    MODULES
+        .iter()
+        .chain(super::kex::FUNCTIONS)
+        .chain(super::corex::FUNCTIONS)
+        .any(|(m, n, ..)| *m == module && *n == name)
 }
 
 #[cfg(test)]

@@ -19,13 +19,19 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod actions;
+mod corex;
 mod exec;
 mod funcs;
+mod kex;
 mod pv;
 mod uri;
 mod value;
 
+pub use actions::{Branch, CORE as MORE_CORE_ACTIONS, MAX_APPENDED_BRANCHES};
+pub use corex::FUNCTIONS as COREX_FUNCTIONS;
 pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
+pub use kex::FUNCTIONS as KEX_FUNCTIONS;
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
 pub use value::Val;
 
@@ -254,8 +260,26 @@ pub enum Output {
         to: SocketAddr,
         proto: Proto,
     },
-    /// A request forwarded statelessly.
-    Forward { bytes: Bytes, to: Destination },
+    /// A request forwarded statelessly (or bytes sent by `send`-like
+    /// functions).
+    Forward {
+        bytes: Bytes,
+        to: Destination,
+        /// The local socket to send from (`force_send_socket`); `None`:
+        /// the transport chooses.
+        from: Option<SocketAddr>,
+    },
+}
+
+/// What happens to a reply after the main `onreply_route`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyVerdict {
+    /// Forward it along its Via; `Some` holds the reply as the script
+    /// edited it (our Via still on top), `None` when it was not edited.
+    Forward(Option<Bytes>),
+    /// `drop`, or the route returned a negative code (Kamailio logs
+    /// "error while trying onreply script" and does not forward).
+    Drop,
 }
 
 /// One of the proxy's own names (`myself`): a listen address or an
@@ -282,6 +306,8 @@ pub struct EngineConfig {
     pub server_header: Option<String>,
     /// Listen addresses and aliases, for `myself`.
     pub myself: Vec<Myself>,
+    /// The sockets the server listens on (`force_send_socket` picks one).
+    pub sockets: Vec<(Proto, SocketAddr)>,
     /// The `host:port` put in our Via; `None`: the socket the request
     /// arrived on.
     pub via_address: Option<(String, u16)>,
@@ -300,6 +326,7 @@ impl Default for EngineConfig {
         EngineConfig {
             server_header: Some("sercompat".to_string()),
             myself: Vec::new(),
+            sockets: Vec::new(),
             via_address: None,
             max_while_loops: 100,
             max_route_depth: 100,
@@ -315,6 +342,7 @@ impl fmt::Debug for EngineConfig {
         f.debug_struct("EngineConfig")
             .field("server_header", &self.server_header)
             .field("myself", &self.myself)
+            .field("sockets", &self.sockets)
             .field("via_address", &self.via_address)
             .field("max_while_loops", &self.max_while_loops)
             .field("max_route_depth", &self.max_route_depth)
@@ -372,7 +400,7 @@ impl Engine {
     /// executes; refuses the program otherwise.
     pub fn new(program: Arc<Program>, config: EngineConfig) -> Result<Engine, Refused> {
         let mut diagnostics = readiness::unimplemented_calls(&program);
-        diagnostics.extend(exec::check_program(&program));
+        diagnostics.extend(exec::check_program(&program, &config));
         if program.era == Era::Rules2001 {
             for r in &program.rules {
                 for (what, re) in [("method", &r.method), ("Request-URI", &r.uri)] {
@@ -408,18 +436,34 @@ impl Engine {
     }
 
     /// Runs the request route (or the 2001 rule table) over one request and
-    /// returns what to send. A response gets no outputs (reply routes are
-    /// not implemented yet) and an error line in the log.
+    /// returns what to send. A response gets no outputs and an error line
+    /// in the log: replies go through [`Engine::on_reply`].
     pub fn on_request(&mut self, msg: &SipMessage, recv: RecvInfo) -> Vec<Output> {
         if !msg.is_request() {
             self.config.logger.log(
                 level::L_ERR,
-                "sercompat: replies are not processed yet (no onreply_route support); dropped\n",
+                "sercompat: a reply was given to the request route; dropped\n",
             );
             return Vec::new();
         }
         let program = Arc::clone(&self.program);
         exec::run_request(&program, &self.config, &mut self.vars, msg, recv)
+    }
+
+    /// Runs the main `onreply_route` (if the config has one) over a reply
+    /// received statelessly, as Kamailio's core does before forwarding it
+    /// along its Via. Named `onreply_route[x]` blocks belong to tm and are
+    /// never run here. A request gets [`ReplyVerdict::Drop`] and a log line.
+    pub fn on_reply(&mut self, msg: &SipMessage, recv: RecvInfo) -> ReplyVerdict {
+        if !msg.is_response() {
+            self.config.logger.log(
+                level::L_ERR,
+                "sercompat: a request was given to the reply route; dropped\n",
+            );
+            return ReplyVerdict::Drop;
+        }
+        let program = Arc::clone(&self.program);
+        exec::run_reply(&program, &self.config, &mut self.vars, msg, recv)
     }
 }
 
