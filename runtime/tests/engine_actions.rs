@@ -471,3 +471,91 @@ fn every_handler_here_is_marked_implemented() {
         );
     }
 }
+
+/// As Kamailio 5.6 writes it (checked with it): the rewritten Request-URI,
+/// then the appended branches with their q; an unrewritten Request-URI
+/// is not listed unless `append_branch()` took it into the set.
+#[test]
+fn redirects_list_the_destination_set() {
+    let (mut e, _) = engine(
+        r#"#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "corex.so"
+request_route {
+    if ($rU == "redir") {
+        rewriteuri("sip:first@10.0.0.1");
+        append_branch("sip:second@10.0.0.2", "0.5");
+        append_branch("sip:third@10.0.0.3");
+    } else if ($rU == "redir2") {
+        append_branch("sip:second@10.0.0.2", "0.5");
+    } else if ($rU == "redir3") {
+        append_branch();
+    }
+    sl_send_reply("302", "Moved");
+}
+"#,
+    );
+    let mut contact = |user: &str| -> Option<String> {
+        let msg = SipMessage::parse_datagram(
+            INVITE
+                .replacen("sip:bob@", &format!("sip:{user}@"), 1)
+                .into_bytes(),
+        )
+        .unwrap();
+        match e.on_request(&msg, recv()).as_slice() {
+            [Output::Reply { bytes, .. }] => String::from_utf8(bytes.to_vec())
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("Contact: ").map(str::to_string)),
+            other => panic!("expected one reply, got {other:#?}"),
+        }
+    };
+    assert_eq!(
+        contact("redir").as_deref(),
+        Some("<sip:first@10.0.0.1>, <sip:second@10.0.0.2>;q=0.5, <sip:third@10.0.0.3>")
+    );
+    assert_eq!(
+        contact("redir2").as_deref(),
+        Some("<sip:second@10.0.0.2>;q=0.5")
+    );
+    assert_eq!(
+        contact("redir3").as_deref(),
+        Some("<sip:redir3@example.com>")
+    );
+    assert_eq!(contact("plain"), None);
+}
+
+/// Kamailio's stateless `forward()` sends to the Request-URI (or `$du`)
+/// only; appended branches are not forked to (checked with it).
+#[test]
+fn stateless_forward_ignores_appended_branches() {
+    let (mut e, _) = engine(
+        "#!KAMAILIO\nloadmodule \"corex.so\"\nrequest_route {\n    append_branch(\"sip:other@10.0.0.8\");\n    rewritehostport(\"10.0.0.7:5080\");\n    forward();\n}\n",
+    );
+    let out = forwards(&e.on_request(&invite(), recv()));
+    assert_eq!(out.len(), 1);
+    assert_eq!((out[0].1.host.as_str(), out[0].1.port), ("10.0.0.7", 5080));
+}
+
+/// SER's short names of the URI rewrites are the same actions.
+#[test]
+fn ser_aliases_of_uri_rewrites() {
+    let logger = Arc::new(MemoryLogger::new());
+    let prog = program_in(
+        "route {\n    seturi(\"sip:x@h1.example\");\n    sethost(\"h2.example\");\n    setu(\"carol\");\n    setp(\"5099\");\n    forward(uri:host, uri:port);\n}\n",
+        Some(Era::Ser09),
+    );
+    let mut e = Engine::new(prog, config(&logger)).unwrap_or_else(|e| panic!("{e}"));
+    let out = forwards(&e.on_request(&invite(), recv()));
+    assert!(
+        out[0]
+            .0
+            .starts_with("INVITE sip:carol@h2.example:5099 SIP/2.0\r\n"),
+        "{}",
+        out[0].0
+    );
+    assert_eq!(
+        (out[0].1.host.as_str(), out[0].1.port),
+        ("h2.example", 5099)
+    );
+}

@@ -69,6 +69,27 @@ pub struct MsgState {
     pub advertised_port: Option<u16>,
     /// `add_local_rport`: our Via asks for `rport`.
     pub local_rport: bool,
+    /// The Request-URI as `append_branch()` took it into the set (Kamailio
+    /// then leaves it out of the set's own entry until it changes).
+    pub consumed_ruri: Option<String>,
+}
+
+/// The destination set as a redirect's Contact value: the rewritten
+/// Request-URI (unless `append_branch()` already took it), then the
+/// appended branches with their q values, as Kamailio's `sl_send_reply`
+/// writes it (`<sip:a@h>, <sip:b@h>;q=0.5`); `None` when the set is empty.
+pub(crate) fn dset_contact(ctx: &Ctx) -> Option<String> {
+    let mut parts = Vec::new();
+    if ctx.ruri != ctx.original_ruri && ctx.st.consumed_ruri.as_deref() != Some(ctx.ruri.as_str()) {
+        parts.push(format!("<{}>", ctx.ruri));
+    }
+    for b in &ctx.st.branches {
+        match &b.q {
+            Some(q) => parts.push(format!("<{}>;q={q}", b.uri)),
+            None => parts.push(format!("<{}>", b.uri)),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 pub(crate) fn handles(name: &str) -> bool {
@@ -367,13 +388,16 @@ fn parse_q(s: &str) -> Option<u32> {
 /// `append_branch()` adds the Request-URI with its `$du` and branch
 /// flags; `append_branch(uri[, q])` adds `uri`.
 pub(crate) fn append_branch(ctx: &mut Ctx, args: &[Value]) -> Result<i64, Halt> {
-    let branch = match args.first() {
-        None => Branch {
-            uri: ctx.ruri.clone(),
-            dst_uri: ctx.dst_uri.clone(),
-            q: None,
-            flags: ctx.st.bflags,
-        },
+    let (branch, takes_ruri) = match args.first() {
+        None => (
+            Branch {
+                uri: ctx.ruri.clone(),
+                dst_uri: ctx.dst_uri.clone(),
+                q: None,
+                flags: ctx.st.bflags,
+            },
+            true,
+        ),
         Some(u) => {
             let uri = ctx.eval(u)?.as_string();
             let q = match args.get(1) {
@@ -388,19 +412,25 @@ pub(crate) fn append_branch(ctx: &mut Ctx, args: &[Value]) -> Result<i64, Halt> 
                 None => None,
             };
             if uri.is_empty() {
-                Branch {
-                    uri: ctx.ruri.clone(),
-                    dst_uri: ctx.dst_uri.clone(),
-                    q,
-                    flags: ctx.st.bflags,
-                }
+                (
+                    Branch {
+                        uri: ctx.ruri.clone(),
+                        dst_uri: ctx.dst_uri.clone(),
+                        q,
+                        flags: ctx.st.bflags,
+                    },
+                    true,
+                )
             } else {
-                Branch {
-                    uri,
-                    dst_uri: None,
-                    q,
-                    flags: 0,
-                }
+                (
+                    Branch {
+                        uri,
+                        dst_uri: None,
+                        q,
+                        flags: 0,
+                    },
+                    false,
+                )
             }
         }
     };
@@ -414,6 +444,9 @@ pub(crate) fn append_branch(ctx: &mut Ctx, args: &[Value]) -> Result<i64, Halt> 
     if ctx.st.branches.len() >= MAX_APPENDED_BRANCHES {
         ctx.error("append_branch: too many branches");
         return Ok(-1);
+    }
+    if takes_ruri {
+        ctx.st.consumed_ruri = Some(ctx.ruri.clone());
     }
     ctx.st.branches.push(branch);
     Ok(1)

@@ -792,15 +792,14 @@ fn sanity_problem(msg: &SipMessage) -> Option<(u16, &'static str)> {
 /// its top Via, sent where §18.2.2 says.
 fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     let tag = ctx.cfg.ids.to_tag(ctx.msg);
-    let contact = format!("<{}>", ctx.ruri);
+    let contact = super::actions::dset_contact(ctx);
     let mut r = LocalReply::new(code, reason).to_tag(&tag);
     if let Some(s) = &ctx.cfg.server_header {
         r = r.server(s);
     }
-    // A redirect carries the new target (Kamailio: the destination set,
-    // of which the rewritten Request-URI is the first branch).
-    if (300..400).contains(&code) && ctx.ruri != ctx.original_ruri {
-        r = r.header("Contact", &contact);
+    // A redirect carries the destination set (checked against Kamailio).
+    if let (true, Some(c)) = ((300..400).contains(&code), &contact) {
+        r = r.header("Contact", c);
     }
     let built = r.build(ctx.msg).and_then(|bytes| {
         let reply = SipMessage::parse_datagram(bytes.clone())?;
