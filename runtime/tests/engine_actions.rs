@@ -559,3 +559,36 @@ fn ser_aliases_of_uri_rewrites() {
         ("h2.example", 5099)
     );
 }
+
+/// kex `setdebug(level)` filters this process's log lines (kept across
+/// messages, as Kamailio keeps it per process) until `resetdebug()`.
+#[test]
+fn setdebug_filters_log_lines_until_resetdebug() {
+    let (mut e, log) = engine(
+        r#"#!KAMAILIO
+loadmodule "kex.so"
+loadmodule "xlog.so"
+request_route {
+    xinfo("info before\n");
+    if ($rU == "quiet") setdebug(0);
+    if ($rU == "loud") resetdebug();
+    xinfo("info after\n");
+    xwarn("warn after\n");
+}
+"#,
+    );
+    let with_user = |u: &str| {
+        SipMessage::parse_datagram(
+            INVITE
+                .replacen("sip:bob@", &format!("sip:{u}@"), 1)
+                .into_bytes(),
+        )
+        .unwrap()
+    };
+    e.on_request(&with_user("quiet"), recv());
+    assert_eq!(lines(&log), ["info before\n", "warn after\n"]);
+    e.on_request(&invite(), recv());
+    assert_eq!(lines(&log), ["warn after\n"]);
+    e.on_request(&with_user("loud"), recv());
+    assert_eq!(lines(&log), ["info after\n", "warn after\n"]);
+}

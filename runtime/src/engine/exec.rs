@@ -42,11 +42,19 @@ enum Flow {
     Break,
 }
 
+/// What a worker process keeps between messages.
+pub(crate) struct Process<'a> {
+    pub vars: &'a mut HashMap<String, Val>,
+    pub debug: &'a mut Option<i32>,
+}
+
 /// The state of one message going through the script.
 pub(crate) struct Ctx<'a, 'm> {
     pub prog: &'a Program,
     pub cfg: &'a EngineConfig,
     pub vars: &'a mut HashMap<String, Val>,
+    /// The process's log level set by kex `setdebug` (`None`: every line).
+    pub debug: &'a mut Option<i32>,
     pub msg: &'m SipMessage,
     pub recv: RecvInfo,
     /// Header edits made by the script (lumps on the received buffer).
@@ -74,7 +82,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
     fn new(
         prog: &'a Program,
         cfg: &'a EngineConfig,
-        vars: &'a mut HashMap<String, Val>,
+        process: Process<'a>,
         msg: &'m SipMessage,
         recv: RecvInfo,
     ) -> Self {
@@ -85,7 +93,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
         Ctx {
             prog,
             cfg,
-            vars,
+            vars: process.vars,
+            debug: process.debug,
             msg,
             recv,
             editor: MessageEditor::new(msg),
@@ -108,11 +117,11 @@ impl<'a, 'm> Ctx<'a, 'm> {
 pub(crate) fn run_request(
     prog: &Program,
     cfg: &EngineConfig,
-    vars: &mut HashMap<String, Val>,
+    process: Process,
     msg: &SipMessage,
     recv: RecvInfo,
 ) -> Vec<Output> {
-    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv);
+    let mut ctx = Ctx::new(prog, cfg, process, msg, recv);
     if prog.era == Era::Rules2001 {
         run_rules(&mut ctx);
         return ctx.out;
@@ -137,7 +146,7 @@ pub(crate) fn run_request(
 pub(crate) fn run_reply(
     prog: &Program,
     cfg: &EngineConfig,
-    vars: &mut HashMap<String, Val>,
+    process: Process,
     msg: &SipMessage,
     recv: RecvInfo,
 ) -> ReplyVerdict {
@@ -146,7 +155,7 @@ pub(crate) fn run_reply(
         .get(&RouteClass::OnReply)
         .cloned()
         .unwrap_or_default();
-    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv);
+    let mut ctx = Ctx::new(prog, cfg, process, msg, recv);
     for id in mains {
         match ctx.run_route(id) {
             Ok(n) if n < 0 => {
@@ -206,14 +215,15 @@ fn run_rules(ctx: &mut Ctx) {
 }
 
 impl Ctx<'_, '_> {
+    /// A line at `lvl`, unless `setdebug` set this process's level below it.
     pub fn log(&self, lvl: i32, text: &str) {
-        self.cfg.logger.log(lvl, text);
+        if self.debug.is_none_or(|d| lvl <= d) {
+            self.cfg.logger.log(lvl, text);
+        }
     }
 
     pub fn error(&self, text: &str) {
-        self.cfg
-            .logger
-            .log(level::L_ERR, &format!("sercompat: {text}\n"));
+        self.log(level::L_ERR, &format!("sercompat: {text}\n"));
     }
 
     fn run_route(&mut self, id: RouteId) -> Result<i64, Halt> {

@@ -1,5 +1,7 @@
 //! kex: the core actions Kamailio 3.0+ moved into a module (script and
-//! branch flags, `km_append_branch`, `pv_printf`) and `is_myself`. The
+//! branch flags, `km_append_branch`, `pv_printf`), `is_myself`, and
+//! `setdebug`/`resetdebug` (a per-process log level; the runtime does not
+//! read the config's `debug=`, so `resetdebug` goes back to every line). The
 //! destination-URI functions stay in [`super::funcs`].
 
 use super::actions;
@@ -19,6 +21,8 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("kex", "pv_printf", 2, 2),
     ("kex", "avp_printf", 2, 2),
     ("kex", "is_myself", 1, 1),
+    ("kex", "setdebug", 1, 1),
+    ("kex", "resetdebug", 0, 0),
 ];
 
 pub(crate) fn handles(name: &str) -> bool {
@@ -37,6 +41,24 @@ pub(crate) fn call(ctx: &mut Ctx, func: &str, args: &[Value]) -> Result<i64, Hal
     match func {
         "km_append_branch" => actions::append_branch(ctx, args),
         "pv_printf" | "avp_printf" => actions::pv_printf(ctx, args),
+        "setdebug" => {
+            let l = ctx.eval(&args[0])?.as_int();
+            // Any number, as Kamailio takes it (above L_DBG is still debug).
+            match i32::try_from(l) {
+                Ok(l) => {
+                    *ctx.debug = Some(l);
+                    Ok(1)
+                }
+                _ => {
+                    ctx.error(&format!("setdebug: `{l}` is not a log level"));
+                    Ok(-1)
+                }
+            }
+        }
+        "resetdebug" => {
+            *ctx.debug = None;
+            Ok(1)
+        }
         "is_myself" => {
             let s = ctx.eval(&args[0])?.as_string();
             Ok(super::funcs::ok(is_myself(ctx, s.trim())))

@@ -381,6 +381,8 @@ pub struct Engine {
     config: EngineConfig,
     /// `$var(name)`: per process, kept across messages (as in Kamailio).
     vars: HashMap<String, Val>,
+    /// kex `setdebug`: this process's log level until `resetdebug`.
+    debug: Option<i32>,
 }
 
 impl fmt::Debug for Engine {
@@ -421,6 +423,7 @@ impl Engine {
                 program,
                 config,
                 vars: HashMap::new(),
+                debug: None,
             })
         } else {
             Err(Refused { diagnostics })
@@ -447,7 +450,11 @@ impl Engine {
             return Vec::new();
         }
         let program = Arc::clone(&self.program);
-        exec::run_request(&program, &self.config, &mut self.vars, msg, recv)
+        let process = exec::Process {
+            vars: &mut self.vars,
+            debug: &mut self.debug,
+        };
+        exec::run_request(&program, &self.config, process, msg, recv)
     }
 
     /// Runs the main `onreply_route` (if the config has one) over a reply
@@ -463,7 +470,11 @@ impl Engine {
             return ReplyVerdict::Drop;
         }
         let program = Arc::clone(&self.program);
-        exec::run_reply(&program, &self.config, &mut self.vars, msg, recv)
+        let process = exec::Process {
+            vars: &mut self.vars,
+            debug: &mut self.debug,
+        };
+        exec::run_reply(&program, &self.config, process, msg, recv)
     }
 }
 
