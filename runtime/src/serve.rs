@@ -172,6 +172,8 @@ pub fn myself(
 /// Runs the engine on requests; forwards replies by their Via.
 pub struct EngineHandler {
     engine: Mutex<Engine>,
+    /// The config has a main `onreply_route` (else replies skip the engine).
+    reply_route: bool,
     /// Our own sockets, to recognise our Via on a reply.
     locals: Vec<SocketAddr>,
 }
@@ -179,6 +181,7 @@ pub struct EngineHandler {
 impl EngineHandler {
     pub fn new(engine: Engine, locals: Vec<SocketAddr>) -> Self {
         EngineHandler {
+            reply_route: engine.runs_reply_route(),
             engine: Mutex::new(engine),
             locals,
         }
@@ -259,9 +262,13 @@ impl EngineHandler {
             dst: r.local.addr,
             proto: proto_of(r.transport),
         };
-        let verdict = match self.engine.lock() {
-            Ok(mut e) => e.on_reply(&r.msg, recv),
-            Err(_) => return Vec::new(),
+        let verdict = if !self.reply_route {
+            ReplyVerdict::Forward(None)
+        } else {
+            match self.engine.lock() {
+                Ok(mut e) => e.on_reply(&r.msg, recv),
+                Err(_) => return Vec::new(),
+            }
         };
         let edited = match verdict {
             ReplyVerdict::Drop => return Vec::new(),

@@ -592,3 +592,57 @@ request_route {
     e.on_request(&with_user("loud"), recv());
     assert_eq!(lines(&log), ["info after\n", "warn after\n"]);
 }
+
+/// What the runtime cannot do is refused at load time, naming the call:
+/// TLS and SCTP forwarding (no such transports), TCP connection aliases
+/// and flags, UDP MTU switching, the receive-socket and source-address
+/// setters of corex.
+#[test]
+fn actions_the_runtime_lacks_are_refused_by_name() {
+    let src = r#"#!KAMAILIO
+loadmodule "corex.so"
+request_route {
+    forward_tls("10.0.0.1");
+    forward_sctp("10.0.0.1");
+    force_tcp_alias();
+    set_forward_no_connect();
+    udp_mtu_try_proto("tcp");
+    set_recv_socket("udp:127.0.0.1:5060");
+    set_source_address("127.0.0.1:5060");
+}
+"#;
+    let prog = program(src);
+    let refused: Vec<String> = sercompat_compiler::ir::readiness::unimplemented_calls(&prog)
+        .into_iter()
+        .map(|d| {
+            assert_eq!(d.code, sercompat_compiler::ir::readiness::NOT_IMPLEMENTED);
+            d.message
+        })
+        .collect();
+    for name in [
+        "forward_tls",
+        "forward_sctp",
+        "force_tcp_alias",
+        "set_forward_no_connect",
+        "udp_mtu_try_proto",
+        "set_recv_socket",
+        "set_source_address",
+    ] {
+        assert!(
+            refused.iter().any(|m| m.contains(name)),
+            "{name} not refused: {refused:?}"
+        );
+    }
+    let logger = Arc::new(MemoryLogger::new());
+    assert!(Engine::new(prog, config(&logger)).is_err());
+}
+
+#[test]
+fn configs_say_whether_they_have_a_reply_route() {
+    let (with, _) = engine(REPLY_CFG);
+    assert!(with.runs_reply_route());
+    let (without, _) = engine(
+        "#!KAMAILIO\nrequest_route {\n    forward(\"10.0.0.9\");\n}\nonreply_route[ONLY_NAMED] {\n    exit;\n}\n",
+    );
+    assert!(!without.runs_reply_route());
+}

@@ -457,6 +457,15 @@ impl Engine {
         exec::run_request(&program, &self.config, process, msg, recv)
     }
 
+    /// Whether the config has a main `onreply_route` (without one, replies
+    /// need not reach the engine at all).
+    pub fn runs_reply_route(&self) -> bool {
+        self.program
+            .defaults
+            .get(&sercompat_compiler::routes::RouteClass::OnReply)
+            .is_some_and(|ids| !ids.is_empty())
+    }
+
     /// Runs the main `onreply_route` (if the config has one) over a reply
     /// received statelessly, as Kamailio's core does before forwarding it
     /// along its Via. Named `onreply_route[x]` blocks belong to tm and are
