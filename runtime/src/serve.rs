@@ -3,9 +3,9 @@
 //! replies statelessly along their Via headers, as Kamailio's core does.
 
 use crate::engine::{Destination, Engine, Myself, Output, Proto, RecvInfo, ReplyVerdict};
-use crate::net::listen;
+use crate::net::listen::{self, Addr};
 use crate::net::received::{response_route, Target};
-use crate::net::sockets::SocketConfig;
+use crate::net::sockets::{Resolver, SocketConfig};
 use crate::net::{Handler, Outgoing, Received, Transport};
 use crate::sip::{HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
@@ -140,6 +140,25 @@ pub fn core_params(parsed: &Parsed) -> Result<CoreParams, Vec<Diagnostic>> {
     } else {
         Err(errors)
     }
+}
+
+/// The host names `listen=` gives (not interface names), with their
+/// port: Kamailio counts them as `myself` (checked with it), like the
+/// addresses they resolve to.
+pub fn listen_names(cfg: &SocketConfig, resolver: &dyn Resolver) -> Vec<(String, Option<u16>)> {
+    let default_port = cfg.port.unwrap_or(crate::net::sockets::DEFAULT_PORT);
+    let mut out: Vec<(String, Option<u16>)> = Vec::new();
+    for spec in &cfg.listen {
+        for addr in &spec.addrs {
+            if let Addr::Name(n) = addr {
+                let entry = (n.clone(), Some(spec.port.unwrap_or(default_port)));
+                if resolver.interface_addrs(n).is_none() && !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The names `myself` matches: every bound socket and its advertised name,

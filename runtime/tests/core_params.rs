@@ -110,6 +110,32 @@ request_route {{
     assert_eq!(code("sip:a@elsewhere.example.com"), Some(404));
 }
 
+/// A host name in `listen=` is myself with its port, as in Kamailio
+/// (checked with it); other ports of that name are not.
+#[test]
+fn listen_names_are_myself_with_their_port() {
+    let (port, _run, _) = serve("listen-name", |p| {
+        format!(
+            r#"#!KAMAILIO
+listen=udp:localhost:{p}
+children=1
+loadmodule "sl.so"
+request_route {{
+	if (uri == myself) {{
+		sl_send_reply("200", "Mine");
+	}} else {{
+		sl_send_reply("404", "Not Mine");
+	}}
+}}
+"#
+        )
+    });
+    let code = |ruri: &str| status_of(ask(port, ruri).as_bytes());
+    assert_eq!(code(&format!("sip:a@localhost:{port}")), Some(200));
+    assert_eq!(code(&format!("sip:a@127.0.0.1:{port}")), Some(200));
+    assert_eq!(code("sip:a@localhost"), Some(404));
+}
+
 #[test]
 fn tcp_max_connections_refuses_connections_over_the_limit() {
     let (port, mut run, stderr) = serve("tcp-limit", |p| {

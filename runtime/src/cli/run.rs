@@ -173,6 +173,7 @@ pub fn run(args: RunArgs) -> i32 {
         &args.module_dir,
         &args.work_dir,
     );
+    let listen_names = serve::listen_names(&sockets, &SystemResolver);
     let resolved = match resolve(&sockets, &SystemResolver) {
         Ok(r) => r,
         Err(e) => {
@@ -212,11 +213,12 @@ pub fn run(args: RunArgs) -> i32 {
             .iter()
             .filter_map(|s| s.advertise.clone())
             .collect();
-        let aliases: Vec<(String, Option<u16>)> = resolved
+        let mut aliases: Vec<(String, Option<u16>)> = resolved
             .aliases
             .iter()
             .map(|a| (a.host.clone(), a.port))
             .collect();
+        aliases.extend(listen_names);
         // With one advertised socket, our Via carries its name (Kamailio
         // writes each socket's own; the engine has one Via address today).
         let via_address = match advertised.as_slice() {
