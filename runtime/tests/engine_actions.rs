@@ -646,3 +646,38 @@ fn configs_say_whether_they_have_a_reply_route() {
     );
     assert!(!without.runs_reply_route());
 }
+
+/// A sub-route called from the reply route may test `status` (it runs on
+/// replies), and its problems are reported once.
+#[test]
+fn sub_routes_of_the_reply_route_run_on_replies() {
+    let (mut e, log) = engine(
+        r#"#!KAMAILIO
+loadmodule "xlog.so"
+request_route {
+    forward("10.0.0.9");
+}
+route[CHECK] {
+    if (status == "200") {
+        xlog("L_INFO", "ok reply\n");
+        return 1;
+    }
+    return -1;
+}
+onreply_route {
+    if (!route(CHECK)) drop;
+}
+"#,
+    );
+    let from = RecvInfo {
+        src: "10.0.0.9:5060".parse().unwrap(),
+        ..recv()
+    };
+    assert_eq!(e.on_reply(&reply(200), from), ReplyVerdict::Forward(None));
+    assert_eq!(e.on_reply(&reply(486), from), ReplyVerdict::Drop);
+    assert_eq!(lines(&log), ["ok reply\n"]);
+    let why = refusals(
+        "#!KAMAILIO\nloadmodule \"xlog.so\"\nrequest_route {\n    route(S);\n}\nroute[S] {\n    xlog(\"$snd(ip)\\n\");\n}\nonreply_route {\n    route(S);\n}\n",
+    );
+    assert_eq!(why.len(), 1, "{why:?}");
+}

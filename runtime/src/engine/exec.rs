@@ -981,19 +981,29 @@ pub(crate) fn check_program(program: &Program, cfg: &EngineConfig) -> Vec<Diagno
         program,
         cfg,
         reply: false,
+        status_ok: false,
         reply_subroutes: HashSet::new(),
         out: Vec::new(),
     };
-    for r in &program.routes {
+    // Reply routes first (main and named alike; named ones are tm's and
+    // never run statelessly): the sub-routes they call run on replies too.
+    for r in program
+        .routes
+        .iter()
+        .filter(|r| r.class == RouteClass::OnReply)
+    {
+        c.reply = true;
+        c.ops(&r.body);
+        c.reply = false;
+    }
+    for (i, r) in program.routes.iter().enumerate() {
         match r.class {
-            RouteClass::Request => c.ops(&r.body),
-            // Main and named blocks are checked alike; named ones are tm's
-            // and never run statelessly, the main one runs for each reply.
-            RouteClass::OnReply => {
-                c.reply = true;
+            RouteClass::Request => {
+                c.status_ok = c.reply_subroutes.contains(&RouteId(i as u32));
                 c.ops(&r.body);
-                c.reply = false;
+                c.status_ok = false;
             }
+            RouteClass::OnReply => {}
             // Failure (SER 0.8 `reply_route` too), branch, onsend, event,
             // error and local routes need tm or events the engine lacks.
             other => c.problem(
@@ -1002,6 +1012,10 @@ pub(crate) fn check_program(program: &Program, cfg: &EngineConfig) -> Vec<Diagno
             ),
         }
     }
+    // A sub-route called from both kinds of route is walked twice.
+    let mut seen = HashSet::new();
+    c.out
+        .retain(|d| seen.insert(format!("{}{}{:?}", d.code, d.message, d.labels)));
     c.out
 }
 
@@ -1010,6 +1024,9 @@ struct Checker<'p> {
     cfg: &'p EngineConfig,
     /// Checking a reply route (or a sub-route it calls).
     reply: bool,
+    /// Checking a sub-route that a reply route calls (`status` is
+    /// meaningful there).
+    status_ok: bool,
     /// Sub-routes already checked as called from a reply route.
     reply_subroutes: HashSet<RouteId>,
     out: Vec<Diagnostic>,
@@ -1135,7 +1152,7 @@ impl Checker<'_> {
             }
             ValueKind::Select(s) => self.problem(v.span, format!("select `{s}` is not supported")),
             ValueKind::Invalid => self.problem(v.span, "this value did not compile".into()),
-            ValueKind::Word(w) if w == "status" && !self.reply => {
+            ValueKind::Word(w) if w == "status" && !self.reply && !self.status_ok => {
                 self.problem(v.span, "`status` is only meaningful in reply routes".into())
             }
             ValueKind::Call(op) => self.ops(std::slice::from_ref(op)),
