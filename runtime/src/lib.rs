@@ -3,5 +3,8 @@
 
 pub mod engine;
 pub mod net;
+pub mod registrar;
 pub mod serve;
 pub mod sip;
+pub mod tm;
+pub mod usrloc;

@@ -2,15 +2,19 @@
 //! and the handler that runs the engine on each request and forwards
 //! replies statelessly along their Via headers, as Kamailio's core does.
 
-use crate::engine::{Destination, Engine, Myself, Output, Proto, RecvInfo, ReplyVerdict};
+use crate::engine::{
+    level, Destination, Engine, EngineConfig, Myself, Output, Proto, RecvInfo, ReplyVerdict,
+};
 use crate::net::listen::{self, Addr};
 use crate::net::received::{response_route, Target};
 use crate::net::sockets::{Resolver, SocketConfig};
 use crate::net::{Handler, Outgoing, Received, Transport};
 use crate::sip::{HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
+use sercompat_compiler::ir::{ParamConst, Program};
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
-use sercompat_grammar::{Diagnostic, Parsed};
+use sercompat_grammar::{Diagnostic, Era, Parsed};
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The code of a socket setting that does not parse.
@@ -53,6 +57,7 @@ pub fn socket_config(parsed: &Parsed) -> Result<(SocketConfig, usize), Vec<Diagn
             "advertised_address" => cfg.advertised_address = Some(plain),
             "advertised_port" => cfg.advertised_port = int.and_then(|n| u16::try_from(n).ok()),
             "mhomed" => cfg.mhomed = int.unwrap_or(0) != 0,
+            "disable_tcp" => cfg.disable_tcp = int.unwrap_or(0) != 0,
             "children" => {
                 children = int
                     .and_then(|n| usize::try_from(n).ok())
@@ -66,6 +71,51 @@ pub fn socket_config(parsed: &Parsed) -> Result<(SocketConfig, usize), Vec<Diagn
         Ok((cfg, children))
     } else {
         Err(errors)
+    }
+}
+
+/// Kamailio's default `debug` level (warnings and worse).
+const DEFAULT_DEBUG: i32 = level::L_WARN;
+
+/// The engine settings a config carries in core and module parameters:
+/// `debug=` (plus one per `-d` on the command line, as Kamailio counts
+/// them), `max_while_loops=`, `modparam("maxfwd", "max_limit", N)`.
+/// Levels of eras before Kamailio 3.0 are renumbered to 3.0's (their WARN
+/// was 1, ALERT -3).
+pub fn apply_settings(program: &Program, config: &mut EngineConfig, extra_debug: u8) -> i32 {
+    let mut debug = DEFAULT_DEBUG;
+    for s in &program.core_settings {
+        let ParamValueKind::Int(n) = s.value.kind else {
+            continue;
+        };
+        match s.name.as_str() {
+            "debug" => debug = debug_level(program.era, n),
+            "max_while_loops" => {
+                config.max_while_loops = u32::try_from(n).unwrap_or(config.max_while_loops)
+            }
+            _ => {}
+        }
+    }
+    for p in &program.module_params {
+        if let ("maxfwd", "max_limit", ParamConst::Int(n)) =
+            (p.module.as_str(), p.name.as_str(), &p.value)
+        {
+            config.maxfwd_limit = u32::try_from(*n).unwrap_or(config.maxfwd_limit);
+        }
+    }
+    debug.saturating_add(i32::from(extra_debug))
+}
+
+/// A `debug=` number in Kamailio 3.0+ terms.
+fn debug_level(era: Era, n: i64) -> i32 {
+    let n = i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX });
+    if era.is_merged_core() {
+        return n;
+    }
+    match n {
+        n if n >= 1 => n - 1,
+        -3 => level::L_ALERT,
+        n => n,
     }
 }
 
@@ -190,7 +240,10 @@ pub fn myself(
 
 /// Runs the engine on requests; forwards replies by their Via.
 pub struct EngineHandler {
-    engine: Mutex<Engine>,
+    /// One engine per worker thread (Kamailio: one interpreter per child
+    /// process), so workers do not wait for each other. Each is behind its
+    /// own mutex only because a thread outside the pool may also call in.
+    engines: Vec<Mutex<Engine>>,
     /// The config has a main `onreply_route` (else replies skip the engine).
     reply_route: bool,
     /// Our own sockets, to recognise our Via on a reply.
@@ -198,12 +251,28 @@ pub struct EngineHandler {
 }
 
 impl EngineHandler {
-    pub fn new(engine: Engine, locals: Vec<SocketAddr>) -> Self {
+    /// `workers` engines forked from `engine` (at least one).
+    pub fn new(engine: Engine, workers: usize, locals: Vec<SocketAddr>) -> Self {
+        let reply_route = engine.runs_reply_route();
+        let mut engines: Vec<Mutex<Engine>> = (1..workers.max(1))
+            .map(|_| Mutex::new(engine.fork()))
+            .collect();
+        engines.push(Mutex::new(engine));
         EngineHandler {
-            reply_route: engine.runs_reply_route(),
-            engine: Mutex::new(engine),
+            engines,
+            reply_route,
             locals,
         }
+    }
+
+    /// The calling thread's engine: threads are numbered on first use.
+    fn engine(&self) -> &Mutex<Engine> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static WORKER: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+        }
+        let worker = WORKER.with(|w| *w);
+        &self.engines[worker % self.engines.len()]
     }
 }
 
@@ -239,7 +308,7 @@ impl EngineHandler {
             dst: r.local.addr,
             proto: proto_of(r.transport),
         };
-        let outputs = match self.engine.lock() {
+        let outputs = match self.engine().lock() {
             Ok(mut e) => e.on_request(&r.msg, recv),
             Err(_) => return Vec::new(),
         };
@@ -284,7 +353,7 @@ impl EngineHandler {
         let verdict = if !self.reply_route {
             ReplyVerdict::Forward(None)
         } else {
-            match self.engine.lock() {
+            match self.engine().lock() {
                 Ok(mut e) => e.on_reply(&r.msg, recv),
                 Err(_) => return Vec::new(),
             }

@@ -674,8 +674,21 @@ fn unimplemented_calls_are_refused_and_implemented_ones_are_not() {
     );
     let logger = Arc::new(MemoryLogger::new());
     let err = Engine::new(prog, config(&logger)).unwrap_err();
-    assert_eq!(err.diagnostics.len(), 1);
-    assert_eq!(err.diagnostics[0].code, readiness::NOT_IMPLEMENTED);
+    // The call, and the module itself (tm is not implemented).
+    let messages: Vec<&str> = err.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(err.diagnostics.len(), 2, "{messages:?}");
+    assert!(err
+        .diagnostics
+        .iter()
+        .all(|d| d.code == readiness::NOT_IMPLEMENTED));
+    assert!(
+        messages.iter().any(|m| m.contains("t_relay")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("module `tm`")),
+        "{messages:?}"
+    );
 
     let prog = program(MAXFWD_CFG);
     assert!(readiness::unimplemented_calls(&prog).is_empty());

@@ -681,3 +681,40 @@ onreply_route {
     );
     assert_eq!(why.len(), 1, "{why:?}");
 }
+
+/// Under `debug=0` (the logger's level), `setdebug(3)` raises this
+/// process's level and `resetdebug()` returns to `debug=`.
+#[test]
+fn setdebug_replaces_the_debug_level_until_reset() {
+    struct Shared(Arc<MemoryLogger>);
+    impl sercompat::engine::Logger for Shared {
+        fn log(&self, level: i32, text: &str) {
+            sercompat::engine::Logger::log(&*self.0, level, text);
+        }
+    }
+    let memory = Arc::new(MemoryLogger::new());
+    let cfg = EngineConfig {
+        logger: Arc::new(sercompat::engine::MaxLevel {
+            max: 0,
+            inner: Shared(memory.clone()),
+        }),
+        ..config(&memory)
+    };
+    let prog = program(
+        r#"#!KAMAILIO
+loadmodule "kex.so"
+loadmodule "xlog.so"
+request_route {
+    xinfo("info 1\n");
+    setdebug(3);
+    xinfo("info 2\n");
+    resetdebug();
+    xinfo("info 3\n");
+    xwarn("warn\n");
+}
+"#,
+    );
+    let mut e = Engine::new(prog, cfg).unwrap_or_else(|e| panic!("{e}"));
+    e.on_request(&invite(), recv());
+    assert_eq!(lines(&memory), ["info 2\n", "warn\n"]);
+}

@@ -1,5 +1,5 @@
 //! Every RFC 4475 torture message through what `sercompat run` does with a
-//! datagram — framing and the syntax checks of the transport layer (which
+//! datagram — framing and the core syntax checks of the transport (which
 //! answer 400 to a request that fails them), then the engine running a
 //! `sanity_check()` config — without sockets. `valid` requests are
 //! answered 200, `invalid` ones get a 400 or nothing (never a 200), the
@@ -36,7 +36,7 @@ fn outcome(engine: &mut Engine, bytes: &[u8]) -> Option<u16> {
         // Does not frame: dropped (no reply is possible).
         Err(_) => return None,
     };
-    if msg.is_request() && msg.validate().is_err() {
+    if msg.is_request() && msg.validate_core().is_err() {
         // The transport answers 400 (runtime/src/net/server.rs).
         return Some(400);
     }

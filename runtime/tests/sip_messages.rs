@@ -1055,3 +1055,41 @@ fn unmutated_seeds_pass_the_fuzz_checks() {
         check_any_input(seed, TransportKind::Stream);
     }
 }
+
+// ------------------------------------------------------ the transport's check
+
+/// `validate_core` (what the transport applies to every message) refuses a
+/// broken Via, CSeq, Call-ID or Request-URI, and leaves other headers to
+/// their first reader, as Kamailio does; `validate` refuses both.
+#[test]
+fn core_validation_checks_only_the_headers_the_core_reads() {
+    let base = "OPTIONS sip:bob@example.com SIP/2.0\r\n\
+                Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKcore1\r\n\
+                From: <sip:alice@example.com>;tag=1\r\n\
+                To: <sip:bob@example.com>\r\n\
+                Call-ID: core-1@192.0.2.1\r\n\
+                CSeq: 1 OPTIONS\r\n\
+                Contact: <sip:alice@192.0.2.1>\r\n\
+                Content-Length: 0\r\n\r\n";
+    let parse = |text: &str| SipMessage::parse_datagram(Bytes::from(text.to_string())).unwrap();
+    assert!(parse(base).validate_core().is_ok());
+    assert!(parse(base).validate().is_ok());
+
+    let bad_contact = base.replace(
+        "Contact: <sip:alice@192.0.2.1>",
+        "Contact: <sip:alice@[bad>",
+    );
+    assert!(parse(&bad_contact).validate_core().is_ok());
+    assert!(parse(&bad_contact).validate().is_err());
+
+    for broken in [
+        base.replace("SIP/2.0/UDP 192.0.2.1:5060", "SIP/2.0/UDP [bad:5060"),
+        base.replace("CSeq: 1 OPTIONS", "CSeq: x OPTIONS"),
+        base.replace("CSeq: 1 OPTIONS", "CSeq: 1 INVITE"),
+        base.replace("Call-ID: core-1@192.0.2.1", "Call-ID: a b"),
+        base.replace("sip:bob@example.com SIP", "sip:bob@example.com?x=y SIP"),
+    ] {
+        assert!(parse(&broken).validate_core().is_err(), "{broken}");
+        assert!(parse(&broken).validate().is_err(), "{broken}");
+    }
+}

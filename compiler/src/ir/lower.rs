@@ -51,6 +51,20 @@ pub fn lower_with(parsed: &Parsed, table: &RouteTable) -> (Program, Vec<Diagnost
         flags: flags(&parsed.config),
         modules: l.loaded.clone(),
         rules: rules(&parsed.config),
+        module_loads: parsed
+            .config
+            .items
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ItemKind::LoadModule { path, .. } => Some((
+                    crate::lints::functions::module_name(&path.value).to_string(),
+                    path.span,
+                )),
+                _ => None,
+            })
+            .collect(),
+        module_params: module_params(&parsed.config, &l.loaded),
+        core_settings: core_settings(&parsed.config),
     };
     for ((class, name), &idx) in &table.by_name {
         program
@@ -91,6 +105,66 @@ fn rules(config: &ast::Config) -> Vec<TableRule> {
             uri: compile_regex(&r.uri.text),
             dest: r.dest.text.clone(),
             span: r.span,
+        })
+        .collect()
+}
+
+/// `modparam`s with constant values, expanded over the loaded modules
+/// their module pattern matches. A value that is not a constant (which
+/// Kamailio refuses) is left out; the checker reports it.
+fn module_params(config: &ast::Config, loaded: &[String]) -> Vec<ModuleParam> {
+    let mut out = Vec::new();
+    for item in &config.items {
+        let ItemKind::ModParam {
+            module,
+            param,
+            value,
+            ..
+        } = &item.kind
+        else {
+            continue;
+        };
+        let Some(constant) = param_const(value) else {
+            continue;
+        };
+        let pattern = crate::lints::config::ModulePattern::new(&module.value);
+        for m in loaded.iter().filter(|m| pattern.matches(m)) {
+            out.push(ModuleParam {
+                module: m.clone(),
+                name: param.value.clone(),
+                value: constant.clone(),
+                span: param.span,
+                value_span: value.span,
+            });
+        }
+    }
+    out
+}
+
+fn param_const(e: &ast::Expr) -> Option<ParamConst> {
+    match &e.kind {
+        ExprKind::Int(i) => Some(ParamConst::Int(*i)),
+        ExprKind::Str(s) => Some(ParamConst::Str(s.clone())),
+        ExprKind::Paren(inner) => param_const(inner),
+        ExprKind::Unary(ast::UnOp::Neg, inner) => match param_const(inner)? {
+            ParamConst::Int(i) => Some(ParamConst::Int(-i)),
+            ParamConst::Str(_) => None,
+        },
+        _ => None,
+    }
+}
+
+fn core_settings(config: &ast::Config) -> Vec<CoreSetting> {
+    config
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ItemKind::CoreParam { name, value } => Some(CoreSetting {
+                name: name.text.clone(),
+                value: value.clone(),
+                span: name.span,
+            }),
+            _ => None,
         })
         .collect()
 }

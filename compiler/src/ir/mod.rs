@@ -41,6 +41,42 @@ pub struct Program {
     /// whose method and Request-URI regexes both match forwards the request
     /// statelessly to its destination; no match drops it. Empty otherwise.
     pub rules: Vec<TableRule>,
+    /// Every `loadmodule`: the module name and the path's span.
+    pub module_loads: Vec<(String, Span)>,
+    /// Every `modparam`, one per loaded module it applies to (a pattern
+    /// such as `"usrloc|registrar"` gives one per matching module), in
+    /// file order.
+    pub module_params: Vec<ModuleParam>,
+    /// Every core parameter setting (`name = value`), in file order.
+    pub core_settings: Vec<CoreSetting>,
+}
+
+/// One `modparam(module, name, value)` as the runtime applies it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModuleParam {
+    /// The loaded module it applies to.
+    pub module: String,
+    pub name: String,
+    pub value: ParamConst,
+    /// The name's span (what a diagnostic points at).
+    pub span: Span,
+    pub value_span: Span,
+}
+
+/// A module parameter's value: Kamailio's modparam takes an integer or a
+/// string, nothing else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamConst {
+    Int(i64),
+    Str(String),
+}
+
+/// One core parameter setting, with its value's shapes as parsed.
+#[derive(Clone, Debug)]
+pub struct CoreSetting {
+    pub name: String,
+    pub value: sercompat_grammar::ast::ParamValue,
+    pub span: Span,
 }
 
 /// One line of the 2001 rule table: `method_regex uri_regex destination`.

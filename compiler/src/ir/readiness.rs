@@ -95,3 +95,76 @@ fn call(callee: &Callee, name: &str, span: Span, out: &mut Vec<Diagnostic>) {
         .note("`sercompat run` refuses to start rather than skip it; `sercompat check --fix` translates the config for Kamailio 5.6 meanwhile"),
     );
 }
+
+/// The code of "this core parameter has no effect under `sercompat run`".
+pub const SETTING_IGNORED: &str = "R0005";
+
+/// What the runtime cannot honour among the config's settings:
+/// - an error per `loadmodule` of a module the runtime does not implement
+///   (its own behaviour — a FIFO, accounting, NAT pings — would silently be
+///   missing);
+/// - an error per `modparam` of a parameter the runtime does not implement
+///   (the module would behave otherwise than the config says);
+/// - a warning per core parameter the runtime does not read: most tune
+///   Kamailio's own machinery (memory, DNS cache, TCP buffers), and refusing
+///   them all would refuse nearly every real config.
+pub fn unimplemented_settings(program: &Program) -> Vec<Diagnostic> {
+    let cat = crate::catalog::catalog();
+    let mut out = Vec::new();
+    for (module, span) in &program.module_loads {
+        if cat.module_named(module).is_some_and(|m| m.implemented) {
+            continue;
+        }
+        out.push(
+            Diagnostic::error(
+                NOT_IMPLEMENTED,
+                format!("module `{module}` is not implemented by the sercompat runtime yet"),
+            )
+            .primary(*span, "the runtime cannot load this module")
+            .note("`sercompat run` refuses to start rather than run without what the module does; `sercompat check --fix` translates the config for Kamailio 5.6 meanwhile"),
+        );
+    }
+    for p in &program.module_params {
+        if !cat.module_named(&p.module).is_some_and(|m| m.implemented) {
+            continue; // the module itself is refused above
+        }
+        let implemented = cat
+            .module_params_named(&p.module, &p.name)
+            .iter()
+            .any(|x| x.implemented);
+        if implemented {
+            continue;
+        }
+        out.push(
+            Diagnostic::error(
+                NOT_IMPLEMENTED,
+                format!(
+                    "parameter `{}` of module `{}` is not implemented by the sercompat runtime yet",
+                    p.name, p.module
+                ),
+            )
+            .primary(p.span, "the runtime cannot apply this parameter")
+            .note("remove the `modparam` if its default is what you want; `sercompat run` refuses to start rather than ignore it"),
+        );
+    }
+    for s in &program.core_settings {
+        let honoured = cat
+            .core_params()
+            .iter()
+            .any(|c| c.implemented && c.names().any(|n| n == s.name));
+        if honoured {
+            continue;
+        }
+        out.push(
+            Diagnostic::warning(
+                SETTING_IGNORED,
+                format!(
+                    "core parameter `{}` has no effect under `sercompat run`",
+                    s.name
+                ),
+            )
+            .primary(s.span, "not read by the sercompat runtime"),
+        );
+    }
+    out
+}

@@ -90,13 +90,13 @@ fn core_params(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
 /// Kamailio matches the module argument of `modparam` as a case-insensitive
 /// POSIX extended regex anchored at both ends. (SER 0.8 compared the exact
 /// name; a plain name matches itself either way, so one rule serves.)
-struct ModulePattern {
+pub(crate) struct ModulePattern {
     re: Option<regex::Regex>,
     text: String,
 }
 
 impl ModulePattern {
-    fn new(pattern: &str) -> ModulePattern {
+    pub(crate) fn new(pattern: &str) -> ModulePattern {
         // Most patterns are a plain module name: no regex to build.
         let plain = pattern
             .bytes()
@@ -111,7 +111,7 @@ impl ModulePattern {
         }
     }
 
-    fn matches(&self, module: &str) -> bool {
+    pub(crate) fn matches(&self, module: &str) -> bool {
         match &self.re {
             Some(re) => re.is_match(module),
             None => self.text.eq_ignore_ascii_case(module),

@@ -3,7 +3,7 @@
 //! severity and a paragraph in `docs/lints.md`; one file per family.
 
 mod args;
-mod config;
+pub(crate) mod config;
 pub(crate) mod era;
 mod flags;
 mod flow;

@@ -5,7 +5,7 @@
 
 use clap::Args;
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use sercompat::engine::{Engine, EngineConfig};
+use sercompat::engine::{self, Engine, EngineConfig};
 use sercompat::net::server;
 use sercompat::net::sockets::{resolve, SystemResolver};
 use sercompat::net::{Server, ServerConfig};
@@ -50,7 +50,7 @@ pub struct RunArgs {
     /// Stay in the foreground (`-D`, `-DD`): the default; accepted for compatibility.
     #[arg(short = 'D', action = clap::ArgAction::Count)]
     foreground: u8,
-    /// Debug level (`-d`, repeatable): accepted for compatibility.
+    /// Raise the log level by one per `-d`, above the config's `debug=`.
     #[arg(short = 'd', action = clap::ArgAction::Count)]
     debug: u8,
     /// Shared memory size in MB (`-m`): accepted; memory is not preallocated.
@@ -110,23 +110,28 @@ pub fn run(args: RunArgs) -> i32 {
     }
     let (program, lowering) = sercompat_compiler::ir::lower(&parsed);
     diags.extend(lowering.into_iter().filter(Diagnostic::is_error));
-    diags.extend(readiness::unimplemented_calls(&program));
+    let checked = Engine::check(&program);
+    diags.extend(checked.errors);
     if !diags.is_empty() {
         let n = diags
             .iter()
-            .filter(|d| d.code == readiness::NOT_IMPLEMENTED)
+            .filter(|d| d.code == readiness::NOT_IMPLEMENTED || d.code == engine::UNSUPPORTED)
             .count();
         if n > 0 {
             diags.push(Diagnostic::error(
                 readiness::NOT_IMPLEMENTED,
                 format!(
-                    "{}: not starting: {n} call{} the runtime does not implement",
+                    "{}: not starting: {n} thing{} the runtime does not implement",
                     path.display(),
                     if n == 1 { "" } else { "s" }
                 ),
             ));
         }
         return report(&parsed, &diags, &mut stderr);
+    }
+    // Accepted but not honoured: said once, at start-up.
+    if report(&parsed, &checked.warnings, &mut stderr) == 2 {
+        return 2;
     }
     let (mut sockets, mut children) = match serve::socket_config(&parsed) {
         Ok(s) => s,
@@ -164,10 +169,10 @@ pub fn run(args: RunArgs) -> i32 {
             return 2;
         }
     }
+    let debug_flags = args.debug;
     let _ = (
         args.log_stderr,
         args.foreground,
-        args.debug,
         args.shm_mb,
         args.pkg_mb,
         &args.module_dir,
@@ -236,18 +241,24 @@ pub fn run(args: RunArgs) -> i32 {
                 (proto, s.addr)
             })
             .collect();
-        let config = EngineConfig {
+        let mut config = EngineConfig {
             myself: serve::myself(&bound, &advertised, &aliases),
             sockets,
             server_header: core.server_header.clone(),
             via_address,
             ..EngineConfig::default()
         };
+        let max_level = serve::apply_settings(&program, &mut config, debug_flags);
+        config.logger = std::sync::Arc::new(engine::MaxLevel {
+            max: max_level,
+            inner: engine::StderrLogger,
+        });
         let engine = match Engine::new(program, config) {
             Ok(e) => e,
             Err(refused) => return report(&parsed, &refused.diagnostics, &mut stderr),
         };
-        let handler = std::sync::Arc::new(serve::EngineHandler::new(engine, bound.clone()));
+        let handler =
+            std::sync::Arc::new(serve::EngineHandler::new(engine, children, bound.clone()));
         let mut server_config = ServerConfig::new(resolved.sockets.clone());
         server_config.udp_workers = children;
         server_config.mhomed = resolved.mhomed;

@@ -215,10 +215,13 @@ fn run_rules(ctx: &mut Ctx) {
 }
 
 impl Ctx<'_, '_> {
-    /// A line at `lvl`, unless `setdebug` set this process's level below it.
+    /// A line at `lvl`: filtered by `debug=` (the logger), or by the
+    /// level `setdebug` gave this process instead.
     pub fn log(&self, lvl: i32, text: &str) {
-        if self.debug.is_none_or(|d| lvl <= d) {
-            self.cfg.logger.log(lvl, text);
+        match *self.debug {
+            None => self.cfg.logger.log(lvl, text),
+            Some(d) if lvl <= d => self.cfg.logger.log_decided(lvl, text),
+            Some(_) => {}
         }
     }
 
@@ -830,7 +833,7 @@ impl Ctx<'_, '_> {
             self.cfg.ids.branch(self.msg),
             if self.st.local_rport { ";rport" } else { "" }
         );
-        ed.insert_via(&via).map_err(|e| e.to_string())?;
+        ed.insert_own_via(&via).map_err(|e| e.to_string())?;
         ed.build().map_err(|e| e.to_string())
     }
 
@@ -976,10 +979,9 @@ pub(crate) fn ip_in_net(ip: IpAddr, net: &str) -> Option<bool> {
 /// Everything in `program` the engine cannot execute, as R0003
 /// diagnostics (calls the catalog does not mark implemented are the
 /// readiness check's).
-pub(crate) fn check_program(program: &Program, cfg: &EngineConfig) -> Vec<Diagnostic> {
+pub(crate) fn check_program(program: &Program) -> Vec<Diagnostic> {
     let mut c = Checker {
         program,
-        cfg,
         reply: false,
         status_ok: false,
         reply_subroutes: HashSet::new(),
@@ -1021,7 +1023,6 @@ pub(crate) fn check_program(program: &Program, cfg: &EngineConfig) -> Vec<Diagno
 
 struct Checker<'p> {
     program: &'p Program,
-    cfg: &'p EngineConfig,
     /// Checking a reply route (or a sub-route it calls).
     reply: bool,
     /// Checking a sub-route that a reply route calls (`status` is
@@ -1051,10 +1052,6 @@ impl Checker<'_> {
                     span,
                 } => {
                     if let Err(why) = funcs::check(self.program, callee, name, args) {
-                        self.problem(*span, why);
-                    }
-                    if let Err(why) = super::actions::check_call_with_config(self.cfg, callee, args)
-                    {
                         self.problem(*span, why);
                     }
                     if self.reply {

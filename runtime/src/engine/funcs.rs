@@ -665,7 +665,14 @@ pub(crate) fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Re
             }
         }
     } else {
-        let ruri = UriParts::split(&ctx.ruri);
+        // Split only for `uri:host` / `uri:port`: a literal next hop (the
+        // common case) needs nothing from the Request-URI.
+        let names_uri = |v: &Value| matches!(&v.kind, ValueKind::Word(w) if w.starts_with("uri:"));
+        let ruri = if args.iter().any(names_uri) {
+            UriParts::split(&ctx.ruri)
+        } else {
+            None
+        };
         let mut proto = Proto::Udp;
         let (host, mut port) = match &args[0].kind {
             ValueKind::Word(w) if w == "uri:host" => match &ruri {

@@ -1,7 +1,7 @@
 //! kex: the core actions Kamailio 3.0+ moved into a module (script and
 //! branch flags, `km_append_branch`, `pv_printf`), `is_myself`, and
-//! `setdebug`/`resetdebug` (a per-process log level; the runtime does not
-//! read the config's `debug=`, so `resetdebug` goes back to every line). The
+//! `setdebug`/`resetdebug` (a per-process log level replacing `debug=`
+//! until reset). The
 //! destination-URI functions stay in [`super::funcs`].
 
 use super::actions;

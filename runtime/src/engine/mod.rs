@@ -37,7 +37,7 @@ pub use value::Val;
 
 use bytes::Bytes;
 use sercompat_compiler::ir::{readiness, Program};
-use sercompat_grammar::{Diagnostic, Era};
+use sercompat_grammar::{Diagnostic, Era, Severity};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -81,6 +81,12 @@ pub mod level {
 /// Where `log`/`xlog` lines (and the engine's own errors) go.
 pub trait Logger: Send + Sync {
     fn log(&self, level: i32, text: &str);
+
+    /// A line whose level was already decided on (kex `setdebug` replaces
+    /// the process's `debug=` level): no level filter applies.
+    fn log_decided(&self, level: i32, text: &str) {
+        self.log(level, text);
+    }
 }
 
 /// A [`Logger`] that keeps every line (tests, `--dry-run` style tools).
@@ -122,6 +128,26 @@ impl Logger for StderrLogger {
     }
 }
 
+/// Passes on the lines at or below a level, as Kamailio's `debug=` does
+/// (Kamailio 3.0+ numbering: 0 warnings, 2 info, 3 debug).
+#[derive(Debug)]
+pub struct MaxLevel<L> {
+    pub max: i32,
+    pub inner: L,
+}
+
+impl<L: Logger> Logger for MaxLevel<L> {
+    fn log(&self, level: i32, text: &str) {
+        if level <= self.max {
+            self.inner.log(level, text);
+        }
+    }
+
+    fn log_decided(&self, level: i32, text: &str) {
+        self.inner.log_decided(level, text);
+    }
+}
+
 /// The identifiers a stateless proxy makes up. Both must be functions of
 /// the message, so a retransmission gets the same ones (RFC 3261 §16.11).
 pub trait IdGen: Send + Sync {
@@ -138,21 +164,26 @@ pub struct HashIds;
 fn message_hash(msg: &SipMessage, salt: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     salt.hash(&mut h);
+    // Via, Call-ID and CSeq were parsed by the transport's core check; the
+    // From header is hashed as received (a retransmission and its CANCEL
+    // carry it unchanged, RFC 3261 §9.1), which spares parsing it.
     if let Ok(Some(v)) = msg.top_via() {
-        v.branch().map(|b| b.to_string()).hash(&mut h);
-        v.host().to_string().hash(&mut h);
+        v.branch().map(|b| b.as_bytes()).hash(&mut h);
+        v.host().text().as_bytes().hash(&mut h);
         v.port().hash(&mut h);
     }
-    if let Ok(Some(f)) = msg.from_header() {
-        f.tag().map(|t| t.to_string()).hash(&mut h);
+    if let Some(f) = msg.headers_named(&crate::sip::HeaderName::From).next() {
+        f.value().as_bytes().hash(&mut h);
     }
     if let Ok(Some(id)) = msg.call_id() {
-        id.to_string().hash(&mut h);
+        id.as_bytes().hash(&mut h);
     }
     if let Ok(Some(c)) = msg.cseq() {
         c.number().hash(&mut h);
     }
-    msg.request_uri_text().map(|u| u.to_string()).hash(&mut h);
+    if let Some(uri) = msg.request_uri_text() {
+        uri.as_bytes().hash(&mut h);
+    }
     h.finish()
 }
 
@@ -301,6 +332,7 @@ impl Myself {
 
 /// Settings the config file does not carry (or carries in core
 /// parameters the engine does not read yet).
+#[derive(Clone)]
 pub struct EngineConfig {
     /// The `Server:` header of local replies (`None`: no header).
     pub server_header: Option<String>,
@@ -374,6 +406,15 @@ impl fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// The outcome of [`Engine::check`].
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Why the engine would refuse the program (empty: it runs it).
+    pub errors: Vec<Diagnostic>,
+    /// What it accepts but does not honour (R0005).
+    pub warnings: Vec<Diagnostic>,
+}
+
 /// One interpreter instance: the program, the settings, and the state a
 /// Kamailio worker process keeps between messages (`$var`).
 pub struct Engine {
@@ -383,6 +424,9 @@ pub struct Engine {
     vars: HashMap<String, Val>,
     /// kex `setdebug`: this process's log level until `resetdebug`.
     debug: Option<i32>,
+    /// Settings the runtime does not honour (R0005), for the caller to
+    /// show at start-up.
+    warnings: Vec<Diagnostic>,
 }
 
 impl fmt::Debug for Engine {
@@ -401,13 +445,59 @@ impl Engine {
     /// every pseudo-variable, flag, format and pattern is one the engine
     /// executes; refuses the program otherwise.
     pub fn new(program: Arc<Program>, config: EngineConfig) -> Result<Engine, Refused> {
-        let mut diagnostics = readiness::unimplemented_calls(&program);
-        diagnostics.extend(exec::check_program(&program, &config));
+        let Checked {
+            errors: mut diagnostics,
+            warnings,
+        } = Engine::check(&program);
+        diagnostics.extend(actions::socket_problems(&program, &config));
+        if let Some((host, port)) = &config.via_address {
+            // Checked once here: the forwarding path inserts our Via
+            // without parsing it again.
+            let bracketed = if host.contains(':') && !host.starts_with('[') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            let via = format!("SIP/2.0/UDP {bracketed}:{port};branch=z9hG4bKcheck");
+            if !crate::sip::via_parses(&via) {
+                diagnostics.push(Diagnostic::error(
+                    UNSUPPORTED,
+                    format!(
+                        "the advertised address `{host}:{port}` cannot be written in a Via header"
+                    ),
+                ));
+            }
+        }
+        if diagnostics.is_empty() {
+            Ok(Engine {
+                program,
+                config,
+                vars: HashMap::new(),
+                debug: None,
+                warnings,
+            })
+        } else {
+            Err(Refused { diagnostics })
+        }
+    }
+
+    /// What [`Engine::new`] checks of the program alone (no settings of
+    /// this process): calls and settings the runtime does not implement,
+    /// constructs the engine cannot execute, rule-table patterns that do
+    /// not compile. `sercompat run -c` stops here.
+    pub fn check(program: &Program) -> Checked {
+        let mut errors = readiness::unimplemented_calls(program);
+        errors.extend(exec::check_program(program));
+        let (setting_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            readiness::unimplemented_settings(program)
+                .into_iter()
+                .partition(|d| d.severity == Severity::Error);
+        errors.extend(setting_errors);
         if program.era == Era::Rules2001 {
             for r in &program.rules {
                 for (what, re) in [("method", &r.method), ("Request-URI", &r.uri)] {
                     if let Err(why) = re {
-                        diagnostics.push(
+                        errors.push(
                             Diagnostic::error(
                                 UNSUPPORTED,
                                 format!("the {what} pattern of this rule does not compile: {why}"),
@@ -418,16 +508,26 @@ impl Engine {
                 }
             }
         }
-        if diagnostics.is_empty() {
-            Ok(Engine {
-                program,
-                config,
-                vars: HashMap::new(),
-                debug: None,
-            })
-        } else {
-            Err(Refused { diagnostics })
+        Checked { errors, warnings }
+    }
+
+    /// A new worker's engine: the same checked program and settings, and
+    /// the per-process state (`$var`) fresh — what a Kamailio child
+    /// process gets when it forks after loading the config.
+    pub fn fork(&self) -> Engine {
+        Engine {
+            program: Arc::clone(&self.program),
+            config: self.config.clone(),
+            vars: HashMap::new(),
+            debug: None,
+            warnings: Vec::new(),
         }
+    }
+
+    /// What the engine accepted but does not honour (core parameters
+    /// with no effect), to be shown once at start-up.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     pub fn program(&self) -> &Program {

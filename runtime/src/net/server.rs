@@ -8,9 +8,10 @@
 //!   idle connections, framing errors and oversized messages close it. A
 //!   connection table lets responses go back on the connection the request
 //!   came on; new destinations get a new connection.
-//! - Malformed input never stops a loop: a request that frames but does not
-//!   validate gets `400` (when the reply builder can build one), anything
-//!   else is dropped and reported as a [`NetEvent`].
+//! - Malformed input never stops a loop: a request that frames but fails
+//!   the core checks (Request-URI, Via, CSeq, Call-ID) gets `400` (when the
+//!   reply builder can build one), anything else is dropped and reported
+//!   as a [`NetEvent`]. Other headers are checked when first read.
 
 use super::received::{response_route, with_received, Target};
 use super::sockets::{ResolvedSocket, Transport};
@@ -311,7 +312,7 @@ impl Inner {
             transport,
             conn,
         };
-        if let Err(error) = received.msg.validate() {
+        if let Err(error) = received.msg.validate_core() {
             let reply = bad_request(&received, &error);
             let replied = reply.is_some();
             self.event(NetEvent::Malformed {

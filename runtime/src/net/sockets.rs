@@ -101,6 +101,8 @@ pub struct SocketConfig {
     pub advertised_address: Option<String>,
     pub advertised_port: Option<u16>,
     pub mhomed: bool,
+    /// `disable_tcp=yes`: no TCP socket, even where `listen=` names one.
+    pub disable_tcp: bool,
 }
 
 /// One socket to bind.
@@ -241,6 +243,12 @@ pub fn resolve(cfg: &SocketConfig, resolver: &dyn Resolver) -> Result<Resolved, 
     for spec in listen {
         let text = describe(spec);
         let transports = match transports(spec.proto) {
+            Ok(t) if cfg.disable_tcp && t == [Transport::Tcp] => {
+                out.skipped
+                    .push((text, "TCP is disabled (`disable_tcp=yes`)".to_string()));
+                continue;
+            }
+            Ok(t) if cfg.disable_tcp => &t[..1],
             Ok(t) => t,
             Err(why) => {
                 out.skipped.push((text, why.to_string()));
@@ -363,6 +371,18 @@ mod tests {
             .iter()
             .map(|s| (s.transport, s.addr.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn disable_tcp_keeps_only_udp() {
+        let config = SocketConfig {
+            disable_tcp: true,
+            ..cfg(&["127.0.0.1:5070", "tcp:127.0.0.1:5071"])
+        };
+        let r = resolve(&config, &fake()).unwrap();
+        assert_eq!(pairs(&r), vec![(Transport::Udp, "127.0.0.1:5070".into())]);
+        assert_eq!(r.skipped.len(), 1);
+        assert!(r.skipped[0].1.contains("disable_tcp"), "{:?}", r.skipped);
     }
 
     #[test]

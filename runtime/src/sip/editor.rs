@@ -114,7 +114,6 @@ impl<'m> MessageEditor<'m> {
     /// Adds `Via: value` above the topmost Via, as a proxy does before
     /// forwarding a request (RFC 3261 §16.6 step 8).
     pub fn insert_via(&mut self, value: &str) -> Result<(), SipError> {
-        let line = header_line("Via", value)?;
         let src = Bytes::copy_from_slice(value.as_bytes());
         parse_vias(&mut Scanner::new(&src, Span::new(0, src.len()))).map_err(|f| {
             SipError::new(ErrorKind::Header {
@@ -122,6 +121,16 @@ impl<'m> MessageEditor<'m> {
                 problem: f.problem,
             })
         })?;
+        self.insert_own_via(value)
+    }
+
+    /// [`insert_via`](Self::insert_via) for a Via the caller composed from
+    /// parts it has already checked (a proxy's own address and a branch it
+    /// generated): no re-parse on the forwarding path. Debug builds still
+    /// check it.
+    pub fn insert_own_via(&mut self, value: &str) -> Result<(), SipError> {
+        debug_assert!(via_parses(value), "our own Via does not parse: {value}");
+        let line = header_line("Via", value)?;
         match self.msg.headers_named(&HeaderName::Via).next() {
             Some(top) => self.lumps.insert_before(top.line_span().start, line),
             None => match self.msg.fields().first() {
@@ -129,6 +138,32 @@ impl<'m> MessageEditor<'m> {
                 None => self.lumps.insert_before(self.msg.headers_end(), line),
             },
         }
+    }
+
+    /// Removes the topmost via-parm, as a proxy does to a response before
+    /// sending it upstream (RFC 3261 §16.7 step 3): the whole Via line when
+    /// it holds one value, else the first value and its comma. Returns
+    /// false when there is no Via.
+    pub fn remove_top_via(&mut self) -> Result<bool, SipError> {
+        let Some(top) = self.msg.headers_named(&HeaderName::Via).next() else {
+            return Ok(false);
+        };
+        let value = top.value();
+        match first_list_comma(&value) {
+            None => self.lumps.delete(top.line_span())?,
+            Some(comma) => {
+                let start = top.value_span().start;
+                let mut end = comma + 1;
+                while value
+                    .get(end)
+                    .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                {
+                    end += 1;
+                }
+                self.lumps.delete(Span::new(start, start + end))?;
+            }
+        }
+        Ok(true)
     }
 
     /// Replaces the whole body.
@@ -182,7 +217,30 @@ fn fix_content_length(
     Ok(())
 }
 
+/// The first comma of a header value that separates list elements:
+/// outside quoted strings, where a backslash escapes the next byte.
+fn first_list_comma(value: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, &b) in value.iter().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b',' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// `name: value CRLF`, refusing anything that would break the framing.
+/// Whether `value` is a Via header value that parses.
+pub(crate) fn via_parses(value: &str) -> bool {
+    let src = Bytes::copy_from_slice(value.as_bytes());
+    parse_vias(&mut Scanner::new(&src, Span::new(0, src.len()))).is_ok()
+}
+
 pub(crate) fn header_line(name: &str, value: &str) -> Result<Bytes, SipError> {
     if name.is_empty() || !name.bytes().all(is_token) {
         return Err(SipError::new(ErrorKind::InvalidHeaderName));

@@ -81,7 +81,8 @@ pub(crate) fn frame(buf: &Bytes, kind: TransportKind, limits: &Limits) -> Result
     }
     let start_line = parse_start_line(window, start_line_span)?;
 
-    let mut headers = Vec::new();
+    // Room for a typical request's headers without regrowing.
+    let mut headers = Vec::with_capacity(16);
     let mut content_length = None;
     let mut content_length_conflict = false;
     let mut pos = first_lf + 1;

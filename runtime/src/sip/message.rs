@@ -285,6 +285,13 @@ impl SipMessage {
         super::validate::validate(self)
     }
 
+    /// The part of [`validate`](Self::validate) the transport applies to
+    /// every message: the Request-URI, Via, CSeq (with the method check)
+    /// and Call-ID. The other headers are checked when first read.
+    pub fn validate_core(&self) -> Result<(), SipError> {
+        super::validate::validate_core(self)
+    }
+
     fn first<T: ?Sized>(
         &self,
         name: &HeaderName,

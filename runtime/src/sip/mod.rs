@@ -33,13 +33,14 @@ mod text;
 mod uri;
 mod validate;
 
+pub(crate) use editor::via_parses;
 pub use editor::{HeaderPosition, MessageEditor};
 pub use error::{ErrorKind, Problem, SipError};
 pub use framing::leading_keepalive_len;
 pub use header_name::HeaderName;
 pub use headers::{
-    AuthParam, CSeq, ContactValue, Credentials, DisplayName, NameAddr, Rport, SipDate, TypedHeader,
-    Via, MAGIC_COOKIE, MAX_CSEQ,
+    parse_name_addr_list, AuthParam, CSeq, ContactValue, Credentials, DisplayName, NameAddr, Rport,
+    SipDate, TypedHeader, Via, MAGIC_COOKIE, MAX_CSEQ,
 };
 pub use host::Host;
 pub use limits::{Limits, TransportKind};

@@ -19,6 +19,24 @@ pub(crate) fn validate(msg: &SipMessage) -> Result<(), SipError> {
     check_cseq_method(msg)
 }
 
+/// The headers every message's routing and transaction matching reads, so
+/// a broken one must stop the message at the transport.
+const CORE_HEADERS: [HeaderName; 3] = [HeaderName::Via, HeaderName::CSeq, HeaderName::CallId];
+
+/// [`validate`] restricted to what the core itself reads: the Request-URI,
+/// Via, CSeq (and its method) and Call-ID. Other headers are parsed when
+/// the script or a module first reads them, as Kamailio does; a full check
+/// is `sanity_check()`'s job.
+pub(crate) fn validate_core(msg: &SipMessage) -> Result<(), SipError> {
+    check_request_uri(msg)?;
+    for header in msg.headers() {
+        if CORE_HEADERS.contains(header.name()) {
+            header.typed()?;
+        }
+    }
+    check_cseq_method(msg)
+}
+
 /// RFC 3261 §19.1.1 (table): headers are not allowed in a Request-URI;
 /// RFC 4475 §3.1.2.11 (escruri) counts them as invalid.
 fn check_request_uri(msg: &SipMessage) -> Result<(), SipError> {

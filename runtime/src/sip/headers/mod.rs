@@ -18,6 +18,7 @@ pub use contact::ContactValue;
 pub use cseq::{CSeq, MAX_CSEQ};
 pub use date::SipDate;
 pub use name_addr::{DisplayName, NameAddr};
+pub use route::parse_name_addr_list;
 pub use via::{Rport, Via, MAGIC_COOKIE};
 
 pub(crate) use via::parse_vias;

@@ -1,0 +1,221 @@
+//! How messages find their transaction: server keys (RFC 3261 §17.2.3,
+//! with the RFC 2543 fallback), the branch we put in our Via (which names
+//! cell and branch, so a reply finds its client transaction without a
+//! search), and the hash that picks a shard.
+
+use crate::sip::{Method, SipError, SipMessage, Via};
+
+use super::TmError;
+
+/// FNV-1a: small, fixed and the same in every process, so all workers
+/// agree on the shard of a transaction.
+fn fnv1a(parts: &[&[u8]]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for part in parts {
+        for &b in *part {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        // Separator, so ("ab","c") and ("a","bc") differ.
+        h ^= 0xff;
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// The transaction hash of a request: Call-ID and CSeq number, which an
+/// INVITE, its retransmissions, its CANCEL and its hop-by-hop ACK share
+/// (Kamailio hashes the same two).
+pub fn request_hash(msg: &SipMessage) -> Result<u32, TmError> {
+    let call_id = msg.call_id()?.ok_or(TmError::MissingHeader("Call-ID"))?;
+    let cseq = msg.cseq()?.ok_or(TmError::MissingHeader("CSeq"))?;
+    Ok(fnv1a(&[call_id.as_bytes(), &cseq.number().to_be_bytes()]))
+}
+
+/// Which of `shards` tables holds the transaction of `request`.
+pub fn shard_for_request(request: &SipMessage, shards: usize) -> Result<usize, TmError> {
+    Ok(shard_of(request_hash(request)?, shards))
+}
+
+/// Which of `shards` tables holds the client transaction a response
+/// belongs to, read from the branch we put in our Via; `None` when the top
+/// Via is not ours (`instance` as configured).
+pub fn shard_for_response(response: &SipMessage, instance: &str, shards: usize) -> Option<usize> {
+    let via = response.top_via().ok()??;
+    let id = BranchId::parse(via.branch()?.as_bytes(), instance)?;
+    Some(shard_of(id.hash, shards))
+}
+
+pub(crate) fn shard_of(hash: u32, shards: usize) -> usize {
+    (hash as usize) % shards.max(1)
+}
+
+/// The branch parameter of our Via: `z9hG4bK` + instance + `.` + hash +
+/// `.` + cell label + `.` + branch index, hex. Kamailio's is built the same
+/// way (hash index and label of the cell, then the branch number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BranchId {
+    pub hash: u32,
+    pub label: u64,
+    pub index: usize,
+}
+
+impl BranchId {
+    pub fn render(&self, instance: &str) -> String {
+        format!(
+            "z9hG4bK{instance}.{:x}.{:x}.{:x}",
+            self.hash, self.label, self.index
+        )
+    }
+
+    pub fn parse(branch: &[u8], instance: &str) -> Option<BranchId> {
+        let rest = branch.strip_prefix(b"z9hG4bK")?;
+        let rest = rest.strip_prefix(instance.as_bytes())?;
+        let rest = std::str::from_utf8(rest.strip_prefix(b".")?).ok()?;
+        let mut parts = rest.split('.');
+        let hash = u32::from_str_radix(parts.next()?, 16).ok()?;
+        let label = u64::from_str_radix(parts.next()?, 16).ok()?;
+        let index = usize::from_str_radix(parts.next()?, 16).ok()?;
+        parts
+            .next()
+            .is_none()
+            .then_some(BranchId { hash, label, index })
+    }
+}
+
+/// Which transaction a method belongs to when matching: ACK and CANCEL
+/// find the INVITE's (§17.2.3, §9.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum MethodClass {
+    Invite,
+    Other(Vec<u8>),
+}
+
+impl MethodClass {
+    pub fn of(method: &Method) -> MethodClass {
+        match method {
+            Method::Invite | Method::Ack => MethodClass::Invite,
+            other => MethodClass::Other(other.as_bytes().to_vec()),
+        }
+    }
+}
+
+/// The part of a top Via that identifies the hop: transport, sent-by and
+/// branch (hosts compare without case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ViaId {
+    transport: Vec<u8>,
+    host: Vec<u8>,
+    port: Option<u16>,
+    branch: Option<Vec<u8>>,
+}
+
+impl ViaId {
+    fn of(via: &Via) -> ViaId {
+        ViaId {
+            transport: via.transport().to_ascii_uppercase(),
+            host: via.host().text().to_ascii_lowercase(),
+            port: via.port(),
+            branch: via.branch().map(|b| b.to_vec()),
+        }
+    }
+}
+
+/// What a server transaction is found by, computed from the request that
+/// created it and from every request that might belong to it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum ServerKey {
+    /// §17.2.3: branch (it carries the magic cookie) and sent-by of the top
+    /// Via, and the method class.
+    Rfc3261 { via: ViaId, class: MethodClass },
+    /// The RFC 2543 fallback, without the To tag: that one is compared
+    /// after the lookup, because for an ACK it is the tag of our reply.
+    Rfc2543 {
+        request_uri: Vec<u8>,
+        from_tag: Vec<u8>,
+        call_id: Vec<u8>,
+        cseq: u32,
+        via: ViaId,
+        class: MethodClass,
+    },
+}
+
+/// The key of `msg` as a member of `class`' transaction, and its To tag.
+pub(crate) fn server_key(
+    msg: &SipMessage,
+    class: MethodClass,
+) -> Result<(ServerKey, Option<Vec<u8>>), TmError> {
+    let via = msg.top_via()?.ok_or(TmError::MissingHeader("Via"))?;
+    let to_tag = msg
+        .to_header()?
+        .ok_or(TmError::MissingHeader("To"))?
+        .tag()
+        .map(|t| t.to_vec());
+    if via.has_rfc3261_branch() {
+        let key = ServerKey::Rfc3261 {
+            via: ViaId::of(via),
+            class,
+        };
+        return Ok((key, to_tag));
+    }
+    let from_tag = msg
+        .from_header()?
+        .ok_or(TmError::MissingHeader("From"))?
+        .tag()
+        .map(|t| t.to_vec())
+        .unwrap_or_default();
+    let call_id = msg.call_id()?.ok_or(TmError::MissingHeader("Call-ID"))?;
+    let cseq = msg.cseq()?.ok_or(TmError::MissingHeader("CSeq"))?;
+    let request_uri = msg.request_uri_text().ok_or(TmError::Sip(SipError::new(
+        crate::sip::ErrorKind::NotARequest,
+    )))?;
+    let key = ServerKey::Rfc2543 {
+        request_uri: request_uri.to_vec(),
+        from_tag,
+        call_id: call_id.to_vec(),
+        cseq: cseq.number(),
+        via: ViaId::of(via),
+        class,
+    };
+    Ok((key, to_tag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn branch_ids_round_trip_and_reject_foreign_branches() {
+        let id = BranchId {
+            hash: 0xdead_beef,
+            label: 42,
+            index: 3,
+        };
+        let text = id.render("sc");
+        assert_eq!(text, "z9hG4bKsc.deadbeef.2a.3");
+        assert_eq!(BranchId::parse(text.as_bytes(), "sc"), Some(id));
+        assert_eq!(BranchId::parse(text.as_bytes(), "other"), None);
+        assert_eq!(BranchId::parse(b"z9hG4bKsc.1.2", "sc"), None);
+        assert_eq!(BranchId::parse(b"z9hG4bKsc.1.2.3.4", "sc"), None);
+        assert_eq!(BranchId::parse(b"z9hG4bK776asdhds", "sc"), None);
+    }
+
+    #[test]
+    fn hash_depends_on_call_id_and_cseq_number_only() {
+        let a = SipMessage::parse_datagram(
+            "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: x\r\nCSeq: 7 INVITE\r\nFrom: <sip:f@f>;tag=1\r\nTo: <sip:a@b>\r\n\r\n",
+        )
+        .unwrap();
+        let b = SipMessage::parse_datagram(
+            "CANCEL sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: x\r\nCSeq: 7 CANCEL\r\nFrom: <sip:f@f>;tag=1\r\nTo: <sip:a@b>\r\n\r\n",
+        )
+        .unwrap();
+        let c = SipMessage::parse_datagram(
+            "INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCall-ID: x\r\nCSeq: 8 INVITE\r\nFrom: <sip:f@f>;tag=1\r\nTo: <sip:a@b>\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(request_hash(&a).unwrap(), request_hash(&b).unwrap());
+        assert_ne!(request_hash(&a).unwrap(), request_hash(&c).unwrap());
+        assert_eq!(shard_for_request(&a, 1).unwrap(), 0);
+    }
+}
