@@ -1004,3 +1004,136 @@ fn concurrent_saves_from_many_threads() {
         .collect();
     assert_eq!(ruids.len(), 8 * 500);
 }
+
+#[test]
+fn gruus_are_offered_and_looked_up() {
+    let r = registrar(RegistrarConfig::default());
+    let inst = "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
+    let msg = register(
+        "gina",
+        "g1",
+        1,
+        &format!(
+            "Supported: gruu, path\r\nContact: <sip:gina@1.1.1.1>;{inst};reg-id=1, <sip:gina@2.2.2.2>;q=0.1\r\n"
+        ),
+    );
+    let out = save(&r, &msg, T0);
+    let contact = out
+        .reply
+        .as_ref()
+        .unwrap()
+        .header("Contact")
+        .unwrap()
+        .to_owned();
+    // Kamailio 5.6.3 for the first contact (its ruid differs):
+    // <sip:gina@1.1.1.1>;expires=3600;pub-gruu="sip:gina@example.com;gr=urn:uuid:00000000-0000-1000-8000-000A95A0E128";temp-gruu="sip:uloc-6b084862-7eaa-1-e21159b6@example.com;gr";+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>";reg-id=1
+    // q=0.1 sorts above an unspecified q (-1), as in Kamailio.
+    let (second, first) = contact.split_once(", ").unwrap();
+    assert!(first.starts_with(
+        "<sip:gina@1.1.1.1>;expires=3600;pub-gruu=\"sip:gina@example.com;gr=urn:uuid:00000000-0000-1000-8000-000A95A0E128\";temp-gruu=\"sip:uloc-"
+    ), "{first}");
+    assert!(first.ends_with(
+        "@example.com;gr\";+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\";reg-id=1"
+    ), "{first}");
+    assert_eq!(second, "<sip:gina@2.2.2.2>;q=0.1;expires=3600");
+    let temp = first
+        .split("temp-gruu=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .unwrap()
+        .to_owned();
+
+    // The public GRUU reaches that instance only, without branches.
+    let out = lookup_at(
+        &r,
+        "sip:gina@example.com;gr=urn:uuid:00000000-0000-1000-8000-000A95A0E128",
+        &Method::Invite,
+        T0,
+    );
+    assert_eq!(out.code, 1);
+    assert_eq!(out.request_uri.unwrap().uri, "sip:gina@1.1.1.1");
+    assert!(out.branches.is_empty());
+    // So does the temporary one.
+    let out = lookup_at(&r, &temp, &Method::Invite, T0);
+    assert_eq!(out.code, 1, "{temp}");
+    assert_eq!(out.request_uri.unwrap().uri, "sip:gina@1.1.1.1");
+    assert!(out.branches.is_empty());
+    assert_eq!(lookup_at(&r, &temp, &Method::Invite, T0 + 3600).code, -1);
+    assert_eq!(
+        lookup_at(&r, "sip:uloc-999-1@example.com;gr", &Method::Invite, T0).code,
+        -1
+    );
+    assert_eq!(
+        lookup_at(&r, "sip:nohash@example.com;gr", &Method::Invite, T0).code,
+        -3
+    );
+
+    // Without `Supported: gruu`, or with gruu_enabled 0, no GRUUs.
+    let plain = register(
+        "gina",
+        "g1",
+        2,
+        &format!("Contact: <sip:gina@1.1.1.1>;{inst};reg-id=1\r\n"),
+    );
+    assert!(!summary(&save(&r, &plain, T0)).contains("gruu"));
+    let off = registrar(RegistrarConfig {
+        gruu_enabled: false,
+        ..RegistrarConfig::default()
+    });
+    assert!(!summary(&save(&off, &msg, T0)).contains("gruu"));
+}
+
+/// A write-through database that is down.
+struct DownDatabase;
+
+impl sercompat::usrloc::LocationStore for DownDatabase {
+    fn mode(&self) -> sercompat::usrloc::DbMode {
+        sercompat::usrloc::DbMode::WriteThrough
+    }
+    fn load_all(
+        &self,
+        _: &str,
+    ) -> Result<Vec<(String, sercompat::usrloc::Contact)>, sercompat::usrloc::UsrlocError> {
+        Ok(Vec::new())
+    }
+    fn load_record(
+        &self,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<sercompat::usrloc::Contact>, sercompat::usrloc::UsrlocError> {
+        Ok(Vec::new())
+    }
+    fn apply(
+        &self,
+        _: &str,
+        _: sercompat::usrloc::Change<'_>,
+    ) -> Result<(), sercompat::usrloc::UsrlocError> {
+        Err(sercompat::usrloc::UsrlocError::Store(
+            "connection refused".into(),
+        ))
+    }
+    fn flush(&self, _: &str) -> Result<(), sercompat::usrloc::UsrlocError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_store_answers_500_and_keeps_nothing() {
+    let config = UsrlocConfig {
+        db_mode: sercompat::usrloc::DbMode::WriteThrough,
+        ..UsrlocConfig::default()
+    };
+    let ul = Usrloc::with_store(config, Arc::new(DownDatabase)).unwrap();
+    let r = Registrar::new(RegistrarConfig::default(), Arc::new(ul)).unwrap();
+    let out = save(
+        &r,
+        &register("joe", "c1", 1, "Contact: <sip:joe@1>\r\n"),
+        T0,
+    );
+    assert_eq!(out.code, -1);
+    assert_eq!(
+        summary(&out),
+        "500 Server Internal Error\nP-Registrar-Error: usrloc_contact_insert failed"
+    );
+    assert_eq!(count(&r), 0);
+}

@@ -685,7 +685,7 @@ fn cancel_b_method_0_fakes_the_487_at_once() {
         cancel_b_method: UnrepliedCancel::Fake487,
         ..TmConfig::default()
     });
-    let (cell, _) = relay_invite(&mut p, B1);
+    let (cell, down) = relay_invite(&mut p, B1);
     p.table.cancel(cell, &cancel(), UAC, p.at(0)).unwrap();
     assert_eq!(
         lines(&p.drain()),
@@ -696,6 +696,13 @@ fn cancel_b_method_0_fakes_the_487_at_once() {
     );
     // No INVITE retransmissions after it.
     assert!(p.advance(5_000).iter().all(|s| s.to == "uac"));
+    // If the callee wakes up and rings, it gets its CANCEL; the 180 stays
+    // here.
+    p.response(&answer(&down, 180, "b1"));
+    assert_eq!(
+        lines(&p.drain()),
+        [line(5_000, "b1", "CANCEL sip:bob@192.0.2.4 SIP/2.0")]
+    );
 }
 
 #[test]
@@ -1225,5 +1232,19 @@ fn the_failure_route_can_read_the_reply_that_failed() {
     assert_eq!(
         p.table.branch_reply(cell, 1).err(),
         Some(TmError::NoSuchBranch { cell, branch: 1 })
+    );
+}
+
+#[test]
+fn rfc2543_ack_to_a_local_reply_in_a_dialog_matches_the_dialog_tag() {
+    let mut p = Proxy::new();
+    let reinvite = request("INVITE", "88", "INVITE", Some("dlg"));
+    let cell = p.create(&reinvite);
+    p.table.reply(cell, 488, "Not Here", p.at(0)).unwrap();
+    let up = p.drain().pop().unwrap();
+    assert_eq!(up.msg.to_header().unwrap().unwrap().tag().unwrap(), "dlg");
+    assert_eq!(
+        p.request(&request("ACK", "88", "ACK", Some("dlg"))),
+        RequestOutcome::AckAbsorbed { cell }
     );
 }

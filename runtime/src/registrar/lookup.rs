@@ -3,6 +3,7 @@
 
 use super::aor::extract_aor;
 use super::config::RegistrarConfig;
+use super::reply::parse_reversed_hex;
 use super::request::first_path_uri;
 use crate::sip::{Method, Uri};
 use crate::usrloc::{methods, Contact, Location, UsrlocConfig};
@@ -105,15 +106,20 @@ impl Reader<'_> {
         let Ok(aor) = extract_aor(req.uri, self.config, self.ul.use_domain) else {
             return LookupOutcome::code(-3);
         };
-        let gruu = match Uri::parse(req.uri.as_bytes()) {
+        let parsed = Uri::parse(req.uri.as_bytes());
+        let gruu = match &parsed {
             Ok(Uri::Sip(u)) => u.params().get("gr").map(|p| p.value().cloned()),
             _ => None,
         };
-        // A temporary GRUU (`;gr` without value) names a contact by its
-        // ruid; not implemented, so say so rather than miss.
         let instance = match gruu {
             Some(Some(v)) if !v.is_empty() => Some(v.to_string_lossy().into_owned()),
-            Some(_) => return LookupOutcome::code(-3),
+            Some(_) => {
+                let user = match &parsed {
+                    Ok(Uri::Sip(u)) => u.user().map(|s| s.to_string_lossy().into_owned()),
+                    _ => None,
+                };
+                return self.lookup_temp_gruu(user.as_deref().unwrap_or(""), req, to_dset);
+            }
             None => None,
         };
         let Some(record) = self.table.get(&aor) else {
@@ -164,6 +170,40 @@ impl Reader<'_> {
             .filter(|c| c.is_valid(req.now) && allowed(c))
             .map(Binding::from_contact)
             .collect();
+        out
+    }
+
+    /// A temporary GRUU (`sip:<ruid>-<aor hash>@host;gr`, RFC 5627 §3.2)
+    /// names one contact by its ruid; no branches.
+    fn lookup_temp_gruu(
+        &self,
+        user: &str,
+        req: &LookupRequest<'_>,
+        to_dset: bool,
+    ) -> LookupOutcome {
+        let Some((ruid, hash)) = user.rsplit_once('-') else {
+            return LookupOutcome::code(-3);
+        };
+        let Some(hash) = parse_reversed_hex(hash) else {
+            return LookupOutcome::code(-3);
+        };
+        let Some((_, contact)) = self.table.find_by_ruid(hash, ruid) else {
+            return LookupOutcome::code(-1);
+        };
+        if !contact.is_valid(req.now) {
+            return LookupOutcome::code(-1);
+        }
+        let method_bit = methods::bit(req.method.as_bytes());
+        if self.config.method_filtering && contact.methods & method_bit == 0 && !req.to_has_tag {
+            return LookupOutcome::code(-2);
+        }
+        let mut out = LookupOutcome::code(1);
+        let binding = Binding::from_contact(&contact);
+        if to_dset {
+            out.branches.push(binding);
+        } else {
+            out.request_uri = Some(binding);
+        }
         out
     }
 

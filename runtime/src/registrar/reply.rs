@@ -6,7 +6,7 @@
 use super::config::RegistrarConfig;
 use super::error::RegError;
 use crate::sip::{LocalReply, SipError, SipMessage};
-use crate::usrloc::Contact;
+use crate::usrloc::{Contact, Location};
 use bytes::Bytes;
 use std::fmt::Write;
 
@@ -57,12 +57,21 @@ impl RegistrarReply {
     }
 }
 
+/// What GRUUs (RFC 5627) in a 200 OK are made of: the AoR and the host
+/// of the registered URI. Given only when the UA said `Supported: gruu`
+/// and gruu_enabled is on.
+pub(crate) struct GruuHost<'a> {
+    pub aor: &'a str,
+    pub host: &'a str,
+}
+
 /// `Contact:` value listing every valid binding, as Kamailio's
 /// build_contact prints it; None when there is none (no header then).
 pub(crate) fn contact_list(
     contacts: &[Contact],
     now: u64,
     config: &RegistrarConfig,
+    gruu: Option<&GruuHost<'_>>,
 ) -> Option<String> {
     let mut out = String::new();
     for c in contacts.iter().filter(|c| c.is_valid(now)) {
@@ -80,6 +89,22 @@ pub(crate) fn contact_list(
                 let _ = write!(out, ";{}=\"{received}\"", config.received_param);
             }
         }
+        if let (Some(g), Some(instance)) = (gruu, c.instance_key()) {
+            let _ = write!(out, ";pub-gruu=\"sip:");
+            if g.aor.contains('@') {
+                out.push_str(g.aor);
+            } else {
+                let _ = write!(out, "{}@{}", g.aor, g.host);
+            }
+            let _ = write!(out, ";gr={instance}\"");
+            let _ = write!(
+                out,
+                ";temp-gruu=\"sip:{}-{}@{};gr\"",
+                c.ruid,
+                reversed_hex(Location::aor_hash(g.aor)),
+                g.host
+            );
+        }
         if let Some(instance) = c.instance.as_deref() {
             let _ = write!(out, ";+sip.instance=\"{instance}\"");
         }
@@ -88,6 +113,25 @@ pub(crate) fn contact_list(
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// The AoR hash in a temporary GRUU: hex digits, least significant
+/// first, as Kamailio writes it.
+pub(crate) fn reversed_hex(mut hash: u32) -> String {
+    let mut out = String::new();
+    while hash != 0 {
+        let digit = hash & 0xf;
+        out.push(char::from_digit(digit, 16).unwrap_or('0'));
+        hash >>= 4;
+    }
+    out
+}
+
+/// Reads [`reversed_hex`] back; None when a digit is not hex.
+pub(crate) fn parse_reversed_hex(text: &str) -> Option<u32> {
+    text.chars()
+        .rev()
+        .try_fold(0u32, |acc, c| Some((acc << 4) | c.to_digit(16)?))
 }
 
 /// q as Kamailio's q2str prints it: `1`, `0.5`, `0.25`, `0`; nothing for
@@ -116,5 +160,13 @@ mod tests {
         assert_eq!(q_text(250).as_deref(), Some("0.25"));
         assert_eq!(q_text(5).as_deref(), Some("0.005"));
         assert_eq!(q_text(0).as_deref(), Some("0"));
+    }
+
+    #[test]
+    fn temp_gruu_hash_round_trips() {
+        assert_eq!(reversed_hex(0x1a2), "2a1");
+        assert_eq!(parse_reversed_hex("2a1"), Some(0x1a2));
+        assert_eq!(parse_reversed_hex(&reversed_hex(u32::MAX)), Some(u32::MAX));
+        assert_eq!(parse_reversed_hex("2g"), None);
     }
 }

@@ -4,9 +4,9 @@
 use super::aor::extract_aor;
 use super::config::{PathMode, RegistrarConfig, SaveFlags};
 use super::error::RegError;
-use super::reply::{contact_list, RegistrarReply};
+use super::reply::{contact_list, GruuHost, RegistrarReply};
 use super::request::{message_info, option_tags, read_contacts, MessageInfo};
-use crate::sip::{unquote, HeaderName, NameAddr, SipMessage};
+use crate::sip::{unquote, HeaderName, NameAddr, SipMessage, Uri};
 use crate::usrloc::{methods, Contact, Location, Match, MatchKey, RecordMut, UsrlocConfig};
 use std::sync::Arc;
 
@@ -72,9 +72,21 @@ impl Saver<'_> {
         let Ok(aor) = extract_aor(&aor_uri, self.config, self.ul.use_domain) else {
             return give_up();
         };
+        let host = match Uri::parse(aor_uri.as_bytes()) {
+            Ok(Uri::Sip(u)) => u.host().text().to_string_lossy().into_owned(),
+            _ => String::new(),
+        };
+        let wants_gruu = self.config.gruu_enabled
+            && option_tags(msg, &HeaderName::Supported)
+                .iter()
+                .any(|t| t == "gruu");
+        let gruu = wants_gruu.then_some(GruuHost {
+            aor: &aor,
+            host: &host,
+        });
         let mut reply = RegistrarReply::ok();
         let mut path_echo = None;
-        let result = self.apply(msg, &aor, flags, ctx, &mut path_echo);
+        let result = self.apply(msg, &aor, flags, ctx, gruu.as_ref(), &mut path_echo);
         let (code, contacts, error) = match result {
             Ok((code, contacts)) => (code, contacts, None),
             Err((error, contacts)) => {
@@ -141,6 +153,7 @@ impl Saver<'_> {
         aor: &str,
         flags: SaveFlags,
         ctx: &SaveContext<'_>,
+        gruu: Option<&GruuHost<'_>>,
         path_echo: &mut Option<String>,
     ) -> Applied {
         let request = read_contacts(msg, self.config).map_err(|e| (e, None))?;
@@ -158,7 +171,7 @@ impl Saver<'_> {
                     let left = self
                         .table
                         .get(aor)
-                        .and_then(|r| contact_list(r.contacts(), now, self.config));
+                        .and_then(|r| contact_list(r.contacts(), now, self.config, gruu));
                     Err((RegError::StoreFailed("usrloc_record_delete failed"), left))
                 }
             };
@@ -167,7 +180,7 @@ impl Saver<'_> {
             let list = self
                 .table
                 .get(aor)
-                .and_then(|r| contact_list(r.contacts(), now, self.config));
+                .and_then(|r| contact_list(r.contacts(), now, self.config, gruu));
             return Ok((4, list));
         }
         let info = message_info(msg, self.config);
@@ -190,7 +203,7 @@ impl Saver<'_> {
             } else {
                 job.update_contacts(r)
             };
-            let list = contact_list(r.contacts(), now, self.config);
+            let list = contact_list(r.contacts(), now, self.config, gruu);
             match result {
                 Ok(rc) => Ok((if rc == 0 { 1 } else { rc }, list)),
                 Err(e) => Err((e, list)),

@@ -165,7 +165,12 @@ impl<H: Hop> Cell<H> {
         let bytes = local_reply(&self.request, code, reason, &self.to_tag)?;
         self.server.send_reply(code, bytes, now, out)?;
         if code >= 200 {
-            self.reply_to_tag = Some(self.to_tag.as_bytes().to_vec());
+            // LocalReply keeps a To tag the request already had.
+            self.reply_to_tag = Some(
+                self.request_to_tag
+                    .clone()
+                    .unwrap_or_else(|| self.to_tag.as_bytes().to_vec()),
+            );
             self.phase = Phase::Done;
         }
         Ok(())
@@ -301,10 +306,14 @@ impl<H: Hop> Cell<H> {
             status: code,
         };
         if code < 200 {
-            if matches!(branch.cancel, CancelState::Pending) {
+            // A branch canceled before it answered (waiting, or already
+            // completed with a local 487) gets its CANCEL now, so it stops
+            // ringing; its provisionals no longer go upstream.
+            let pending = branch.is_pending();
+            if matches!(branch.cancel, CancelState::Pending | CancelState::Faked) {
                 self.send_cancel(index, now, out)?;
             }
-            if code > 100 && !self.server.is_final() && self.phase != Phase::Done {
+            if pending && code > 100 && !self.server.is_final() && self.phase != Phase::Done {
                 self.server
                     .send_reply(code, relayed_reply(response, false)?, now, out)?;
             }

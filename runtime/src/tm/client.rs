@@ -191,9 +191,9 @@ impl<H: Hop> ClientTx<H> {
         }
         if self.retransmit_at.is_some_and(|t| t <= now) {
             out.send(&self.hop, self.request.clone());
-            // Timer A doubles without cap (Timer B ends it); Timer E is
-            // capped at T2.
-            self.interval = if self.invite {
+            // Timer A doubles without cap (Timer B ends it) unless told
+            // to behave like Kamailio; Timer E is capped at T2.
+            self.interval = if self.invite && !self.timers.cap_timer_a_at_t2 {
                 self.interval * 2
             } else {
                 (self.interval * 2).min(self.timers.t2)
@@ -300,6 +300,25 @@ Content-Length: 0\r\n\r\n";
         assert_eq!(sent, [500, 1_500, 3_500, 7_500, 15_500, 31_500]);
         assert_eq!(timeout, Some(32_000));
         assert_eq!(tx.state(), ClientState::Terminated);
+    }
+
+    #[test]
+    fn kamailio_caps_timer_a_at_t2_when_asked() {
+        let t0 = Instant::now();
+        let mut out = Out::new();
+        let timers = Timers {
+            cap_timer_a_at_t2: true,
+            ..Timers::default()
+        };
+        let mut tx = tx(INVITE, false, timers);
+        tx.start(t0, &mut out);
+        out.transmits.clear();
+        let (sent, timeout) = run(&mut tx, &mut out, t0);
+        assert_eq!(
+            sent,
+            [500, 1_500, 3_500, 7_500, 11_500, 15_500, 19_500, 23_500, 27_500]
+        );
+        assert_eq!(timeout, Some(30_000));
     }
 
     #[test]

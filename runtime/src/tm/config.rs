@@ -13,6 +13,11 @@ pub struct Timers {
     /// RFC 3261 T2, the cap of non-INVITE retransmission intervals (tm
     /// `retr_timer2`).
     pub t2: Duration,
+    /// Cap Timer A (INVITE retransmissions) at T2 like Timer E. RFC 3261
+    /// §17.1.1.2 doubles it without a cap (0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s);
+    /// Kamailio 5.6 caps it (0.5, 1.5, 3.5, 7.5, 11.5, 15.5, ... s, measured
+    /// with `t_relay` to a silent UDP peer). Off by default: the RFC says.
+    pub cap_timer_a_at_t2: bool,
     /// RFC 3261 T4, how long the network may hold a message.
     pub t4: Duration,
     /// tm `fr_timer`: a branch gets no final reply within this time (for an
@@ -52,6 +57,7 @@ impl Timers {
         Timers {
             t1: interval(self.t1),
             t2: interval(self.t2),
+            cap_timer_a_at_t2: self.cap_timer_a_at_t2,
             t4: long(self.t4),
             fr: long(self.fr),
             fr_inv: long(self.fr_inv),
@@ -69,6 +75,7 @@ impl Default for Timers {
         Timers {
             t1: Duration::from_millis(500),
             t2: Duration::from_millis(4_000),
+            cap_timer_a_at_t2: false,
             t4: Duration::from_millis(5_000),
             fr: Duration::from_millis(30_000),
             fr_inv: Duration::from_millis(120_000),

@@ -6,7 +6,6 @@ use super::error::UsrlocError;
 use super::record::{Record, RecordMut};
 use super::store::{Change, LocationStore, MemoryOnly};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -104,7 +103,6 @@ pub struct Location {
     config: UsrlocConfig,
     store: Arc<dyn LocationStore>,
     shards: Box<[Mutex<Shard>]>,
-    hasher: RandomState,
     ruids: Arc<AtomicU64>,
 }
 
@@ -123,7 +121,6 @@ impl Location {
             config,
             store,
             shards,
-            hasher: RandomState::new(),
             ruids,
         };
         for (aor, contact) in table.store.load_all(name)? {
@@ -147,8 +144,38 @@ impl Location {
         &self.config
     }
 
+    /// The AoR's hash (Kamailio's aorhash): picks the shard and is part
+    /// of a temporary GRUU, so it must not change while the server runs.
+    /// FNV-1a; the maps inside the shards keep std's keyed hashing.
+    pub fn aor_hash(aor: &str) -> u32 {
+        aor.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    }
+
+    fn shard_by_hash(&self, hash: u32) -> MutexGuard<'_, Shard> {
+        let index = (hash as usize) & (self.shards.len() - 1);
+        self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The contact with `ruid` among the AoRs of hash `hash`, and its AoR
+    /// (Kamailio's get_urecord_by_ruid, for temporary GRUUs).
+    pub fn find_by_ruid(&self, hash: u32, ruid: &str) -> Option<(String, Contact)> {
+        let shard = self.shard_by_hash(hash);
+        shard
+            .iter()
+            .filter(|(aor, _)| Self::aor_hash(aor) == hash)
+            .find_map(|(aor, record)| {
+                record
+                    .contacts
+                    .iter()
+                    .find(|c| &*c.ruid == ruid)
+                    .map(|c| (aor.to_string(), c.clone()))
+            })
+    }
+
     fn shard(&self, aor: &str) -> MutexGuard<'_, Shard> {
-        let index = (self.hasher.hash_one(aor) as usize) & (self.shards.len() - 1);
+        let index = (Self::aor_hash(aor) as usize) & (self.shards.len() - 1);
         self.shards[index].lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -375,6 +402,90 @@ mod tests {
         assert_eq!(t.expire(10_000).unwrap().len(), 1);
         // expires 0 is permanent.
         assert_eq!((t.count_records(), t.count_contacts()), (1, 1));
+    }
+
+    /// A write-through store that records changes and can be told to fail.
+    struct Recorder {
+        log: Mutex<Vec<String>>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl LocationStore for Recorder {
+        fn mode(&self) -> DbMode {
+            DbMode::WriteThrough
+        }
+        fn load_all(&self, _: &str) -> Result<Vec<(String, Contact)>, UsrlocError> {
+            Ok(vec![("loaded".to_owned(), contact("sip:l@1", -1, 0))])
+        }
+        fn load_record(&self, _: &str, _: &str) -> Result<Vec<Contact>, UsrlocError> {
+            Ok(Vec::new())
+        }
+        fn apply(&self, table: &str, change: Change<'_>) -> Result<(), UsrlocError> {
+            if self.fail.load(Ordering::Relaxed) {
+                return Err(UsrlocError::Store("database down".into()));
+            }
+            let (op, aor, c) = match change {
+                Change::Insert { aor, contact } => ("insert", aor, contact),
+                Change::Update { aor, contact } => ("update", aor, contact),
+                Change::Delete { aor, contact } => ("delete", aor, contact),
+                Change::Expire { aor, contact } => ("expire", aor, contact),
+            };
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("{table} {op} {aor} {}", c.uri));
+            Ok(())
+        }
+        fn flush(&self, table: &str) -> Result<(), UsrlocError> {
+            self.log.lock().unwrap().push(format!("{table} flush"));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_store_sees_every_change_and_its_failure_fails_the_operation() {
+        let recorder = Arc::new(Recorder {
+            log: Mutex::new(Vec::new()),
+            fail: std::sync::atomic::AtomicBool::new(false),
+        });
+        let config = UsrlocConfig {
+            db_mode: DbMode::WriteThrough,
+            ..UsrlocConfig::default()
+        };
+        // The store's mode must be the configured one.
+        assert!(Usrloc::with_store(UsrlocConfig::default(), recorder.clone()).is_err());
+        let ul = Usrloc::with_store(config, recorder.clone()).unwrap();
+        let t = ul.table("location").unwrap();
+        assert_eq!(t.count_contacts(), 1, "load_all fills the table");
+        t.insert_contact("a", contact("sip:a@1", -1, 100)).unwrap();
+        t.with_record("a", |r| {
+            let c = r.contacts()[0].clone();
+            r.update(0, c).unwrap();
+        });
+        t.expire(100).unwrap();
+        recorder.fail.store(true, Ordering::Relaxed);
+        let err = t
+            .insert_contact("b", contact("sip:b@1", -1, 100))
+            .unwrap_err();
+        assert_eq!(err.to_string(), "usrloc storage failed: database down");
+        assert!(
+            t.get("b").is_none(),
+            "nothing kept in memory when the store refused"
+        );
+        assert_eq!(
+            *recorder.log.lock().unwrap(),
+            [
+                "location insert a sip:a@1",
+                "location update a sip:a@1",
+                "location expire a sip:a@1",
+                "location flush",
+            ]
+        );
+        let db_only = UsrlocConfig {
+            db_mode: DbMode::DbOnly,
+            ..UsrlocConfig::default()
+        };
+        assert!(Usrloc::with_store(db_only, recorder).is_err());
     }
 
     #[test]
