@@ -3,12 +3,14 @@
 //! replies statelessly along their Via headers, as Kamailio's core does.
 
 use crate::engine::Transactions;
-use crate::engine::{level, Destination, Engine, EngineConfig, Myself, Output, Proto, RecvInfo};
-use crate::net::listen;
+use crate::engine::{
+    level, Destination, Engine, EngineConfig, Myself, Output, Proto, RecvInfo, ReplyVerdict,
+};
+use crate::net::listen::{self, Addr};
 use crate::net::received::{response_route, Target};
-use crate::net::sockets::SocketConfig;
+use crate::net::sockets::{Resolver, SocketConfig};
 use crate::net::{Handler, Outgoing, Received, Transport};
-use crate::sip::{HeaderName, MessageEditor, Span, TypedHeader};
+use crate::sip::{HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
 use crate::tm::TmConfig;
 use sercompat_compiler::ir::{ParamConst, Program};
 use sercompat_compiler::timer_in_seconds;
@@ -153,6 +155,98 @@ fn debug_level(era: Era, n: i64) -> i32 {
     }
 }
 
+/// Core parameters beyond the sockets that the runtime honours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CoreParams {
+    /// The `Server:` value of local replies: `server_header="Server: x"`
+    /// replaces ours, `server_signature=no` removes it.
+    pub server_header: Option<String>,
+    /// `tcp_max_connections` (Kamailio's default 2048).
+    pub tcp_max_connections: usize,
+}
+
+/// Reads `server_signature`, `server_header`, `tcp_max_connections`, and
+/// refuses `sip_warning` switched on (its Warning header is not written).
+pub fn core_params(parsed: &Parsed) -> Result<CoreParams, Vec<Diagnostic>> {
+    let mut signature = true;
+    let mut header: Option<String> = None;
+    let mut out = CoreParams {
+        server_header: None,
+        tcp_max_connections: crate::net::stream::DEFAULT_MAX_CONNECTIONS,
+    };
+    let mut errors = Vec::new();
+    for item in &parsed.config.items {
+        let ItemKind::CoreParam { name, value } = &item.kind else {
+            continue;
+        };
+        let int = match &value.kind {
+            ParamValueKind::Int(n) => Some(*n),
+            ParamValueKind::Word(w) if matches!(w.as_str(), "yes" | "on" | "true") => Some(1),
+            ParamValueKind::Word(w) if matches!(w.as_str(), "no" | "off" | "false") => Some(0),
+            _ => None,
+        };
+        let mut bad = |what: &str| {
+            errors.push(
+                Diagnostic::error(BAD_SOCKET, format!("`{}`: {what}", name.text))
+                    .primary(value.span, "this value"),
+            )
+        };
+        match name.text.as_str() {
+            "server_signature" => match int {
+                Some(n) => signature = n != 0,
+                None => bad("expected yes/no or a number"),
+            },
+            "server_header" => {
+                let text = match &value.kind {
+                    ParamValueKind::Str(s) | ParamValueKind::Word(s) => s.clone(),
+                    _ => parsed.db.slice(value.span).to_string(),
+                };
+                match text.split_once(':') {
+                    Some((n, v)) if n.trim().eq_ignore_ascii_case("Server") => {
+                        header = Some(v.trim().to_string())
+                    }
+                    _ => bad("expected \"Server: text\" (other header names are not supported)"),
+                }
+            }
+            "tcp_max_connections" => match int.and_then(|n| usize::try_from(n).ok()) {
+                Some(n) => out.tcp_max_connections = n,
+                None => bad("expected a number of connections"),
+            },
+            "sip_warning" if int != Some(0) => {
+                bad("Warning headers in local replies are not implemented; set it to 0")
+            }
+            _ => {}
+        }
+    }
+    if signature {
+        out.server_header = Some(header.unwrap_or_else(|| "sercompat".to_string()));
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The host names `listen=` gives (not interface names), with their
+/// port: Kamailio counts them as `myself` (checked with it), like the
+/// addresses they resolve to.
+pub fn listen_names(cfg: &SocketConfig, resolver: &dyn Resolver) -> Vec<(String, Option<u16>)> {
+    let default_port = cfg.port.unwrap_or(crate::net::sockets::DEFAULT_PORT);
+    let mut out: Vec<(String, Option<u16>)> = Vec::new();
+    for spec in &cfg.listen {
+        for addr in &spec.addrs {
+            if let Addr::Name(n) = addr {
+                let entry = (n.clone(), Some(spec.port.unwrap_or(default_port)));
+                if resolver.interface_addrs(n).is_none() && !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The names `myself` matches: every bound socket and its advertised name,
 /// and the aliases.
 pub fn myself(
@@ -186,6 +280,8 @@ pub struct EngineHandler {
     /// process), so workers do not wait for each other. Each is behind its
     /// own mutex only because a thread outside the pool may also call in.
     engines: Vec<Mutex<Engine>>,
+    /// The config has a main `onreply_route` (else replies skip the engine).
+    reply_route: bool,
     /// Our own sockets, to recognise our Via on a reply.
     locals: Vec<SocketAddr>,
 }
@@ -193,11 +289,16 @@ pub struct EngineHandler {
 impl EngineHandler {
     /// `workers` engines forked from `engine` (at least one).
     pub fn new(engine: Engine, workers: usize, locals: Vec<SocketAddr>) -> Self {
+        let reply_route = engine.runs_reply_route();
         let mut engines: Vec<Mutex<Engine>> = (1..workers.max(1))
             .map(|_| Mutex::new(engine.fork()))
             .collect();
         engines.push(Mutex::new(engine));
-        EngineHandler { engines, locals }
+        EngineHandler {
+            engines,
+            reply_route,
+            locals,
+        }
     }
 
     /// The calling thread's engine: threads are numbered on first use.
@@ -266,7 +367,8 @@ impl EngineHandler {
             .collect()
     }
 
-    /// A reply: through the transaction it answers, if any; else
+    /// A reply: the main `onreply_route` runs first (it may drop or edit
+    /// it); then through the transaction it answers, if any; else
     /// forwarded statelessly.
     fn reply(&self, r: &Received) -> Vec<Outgoing> {
         let recv = RecvInfo {
@@ -274,8 +376,25 @@ impl EngineHandler {
             dst: r.local.addr,
             proto: proto_of(r.transport),
         };
+        let verdict = if !self.reply_route {
+            ReplyVerdict::Forward(None)
+        } else {
+            match self.engine().lock() {
+                Ok(mut e) => e.on_reply(&r.msg, recv),
+                Err(_) => return Vec::new(),
+            }
+        };
+        let edited = match verdict {
+            ReplyVerdict::Drop => return Vec::new(),
+            ReplyVerdict::Forward(None) => None,
+            ReplyVerdict::Forward(Some(bytes)) => match SipMessage::parse_datagram(bytes) {
+                Ok(m) => Some(m),
+                Err(_) => return Vec::new(),
+            },
+        };
+        let msg = edited.as_ref().unwrap_or(&r.msg);
         let stateful = match self.engine().lock() {
-            Ok(mut e) => e.on_tm_reply(&r.msg, recv),
+            Ok(mut e) => e.on_tm_reply(msg, recv),
             Err(_) => return Vec::new(),
         };
         match stateful {
@@ -283,14 +402,13 @@ impl EngineHandler {
                 .into_iter()
                 .filter_map(|o| outgoing(o, None))
                 .collect(),
-            None => self.stateless_reply(r),
+            None => self.stateless_reply(r, msg),
         }
     }
 
     /// Stateless reply forwarding: the top Via must be ours; it is removed
     /// and the reply goes where the next Via says (RFC 3261 §18.2.2).
-    fn stateless_reply(&self, r: &Received) -> Vec<Outgoing> {
-        let msg = &r.msg;
+    fn stateless_reply(&self, r: &Received, msg: &SipMessage) -> Vec<Outgoing> {
         let Some(first) = msg.headers().find(|h| *h.name() == HeaderName::Via) else {
             return Vec::new();
         };
@@ -400,6 +518,7 @@ fn outgoing(o: Output, from: Option<&Received>) -> Option<Outgoing> {
         Output::Forward {
             bytes,
             to: Destination { host, port, proto },
+            from,
         } => {
             let dest = resolve(&host, port)?;
             Some(Outgoing {
@@ -407,7 +526,7 @@ fn outgoing(o: Output, from: Option<&Received>) -> Option<Outgoing> {
                 dest,
                 transport: transport_of(proto)?,
                 conn: None,
-                local: None,
+                local: from,
             })
         }
     }

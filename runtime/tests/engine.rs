@@ -105,7 +105,9 @@ fn lines(logger: &MemoryLogger) -> Vec<String> {
 
 fn forwarded(out: &[Output]) -> (String, Destination) {
     match out {
-        [Output::Forward { bytes, to }] => (String::from_utf8(bytes.to_vec()).unwrap(), to.clone()),
+        [Output::Forward { bytes, to, .. }] => {
+            (String::from_utf8(bytes.to_vec()).unwrap(), to.clone())
+        }
         other => panic!("expected one forward, got {other:#?}"),
     }
 }
@@ -633,7 +635,7 @@ fn rule_table_2001_first_match_wins_no_match_drops() {
         let out = e.on_request(&request(method, ruri, VIA, ""), recv());
         match out.as_slice() {
             [] => None,
-            [Output::Forward { to, bytes }] => {
+            [Output::Forward { to, bytes, .. }] => {
                 assert_eq!(to.host, "127.0.0.1");
                 let text = String::from_utf8(bytes.to_vec()).unwrap();
                 assert!(text.contains("\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKtest1\r\nVia: SIP/2.0/UDP 192.0.2.10:5062"), "{text}");
@@ -711,7 +713,7 @@ fn unsupported_constructs_are_refused_not_guessed() {
             "cannot assign",
         ),
         (
-            "#!KAMAILIO\nrequest_route { exit; }\nonreply_route { exit; }\n",
+            "#!KAMAILIO\nrequest_route { exit; }\nfailure_route[F] { exit; }\n",
             "not executed",
         ),
     ] {

@@ -135,7 +135,9 @@ fn lines(log: &MemoryLogger) -> Vec<String> {
 
 fn forwarded(out: &[Output]) -> (String, Destination) {
     match out {
-        [Output::Forward { bytes, to }] => (String::from_utf8(bytes.to_vec()).unwrap(), to.clone()),
+        [Output::Forward { bytes, to, .. }] => {
+            (String::from_utf8(bytes.to_vec()).unwrap(), to.clone())
+        }
         other => panic!("expected one forward, got {other:#?}"),
     }
 }

@@ -140,7 +140,7 @@ fn summary(out: &[Output]) -> Vec<String> {
                 let text = String::from_utf8_lossy(bytes);
                 format!("reply {} -> {to}", text.lines().next().unwrap_or(""))
             }
-            Output::Forward { bytes, to } => {
+            Output::Forward { bytes, to, .. } => {
                 let text = String::from_utf8_lossy(bytes);
                 format!("forward {} -> {to}", text.lines().next().unwrap_or(""))
             }

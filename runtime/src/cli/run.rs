@@ -149,6 +149,10 @@ pub fn run(args: RunArgs) -> i32 {
     if args.port.is_some() {
         sockets.port = args.port;
     }
+    let core = match serve::core_params(&parsed) {
+        Ok(c) => c,
+        Err(d) => return report(&parsed, &d, &mut stderr),
+    };
     if let Some(n) = args.children {
         children = n.max(1);
     }
@@ -174,6 +178,7 @@ pub fn run(args: RunArgs) -> i32 {
         &args.module_dir,
         &args.work_dir,
     );
+    let listen_names = serve::listen_names(&sockets, &SystemResolver);
     let resolved = match resolve(&sockets, &SystemResolver) {
         Ok(r) => r,
         Err(e) => {
@@ -213,19 +218,33 @@ pub fn run(args: RunArgs) -> i32 {
             .iter()
             .filter_map(|s| s.advertise.clone())
             .collect();
-        let aliases: Vec<(String, Option<u16>)> = resolved
+        let mut aliases: Vec<(String, Option<u16>)> = resolved
             .aliases
             .iter()
             .map(|a| (a.host.clone(), a.port))
             .collect();
+        aliases.extend(listen_names);
         // With one advertised socket, our Via carries its name (Kamailio
         // writes each socket's own; the engine has one Via address today).
         let via_address = match advertised.as_slice() {
             [one] if resolved.sockets.len() == 1 => Some(one.clone()),
             _ => None,
         };
+        let sockets = resolved
+            .sockets
+            .iter()
+            .map(|s| {
+                let proto = match s.transport {
+                    sercompat::net::Transport::Udp => sercompat::engine::Proto::Udp,
+                    sercompat::net::Transport::Tcp => sercompat::engine::Proto::Tcp,
+                };
+                (proto, s.addr)
+            })
+            .collect();
         let mut config = EngineConfig {
             myself: serve::myself(&bound, &advertised, &aliases),
+            sockets,
+            server_header: core.server_header.clone(),
             via_address,
             ..EngineConfig::default()
         };
@@ -252,6 +271,7 @@ pub fn run(args: RunArgs) -> i32 {
         let mut server_config = ServerConfig::new(resolved.sockets.clone());
         server_config.udp_workers = children;
         server_config.mhomed = resolved.mhomed;
+        server_config.stream.max_connections = core.tcp_max_connections;
         let server = match Server::bind(server_config, handler.clone()).await {
             Ok(s) => s,
             Err(e) => {

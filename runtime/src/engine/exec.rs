@@ -2,12 +2,16 @@
 //! operator meanings, condition words, and the load-time check of what the
 //! engine can execute.
 
+use super::actions::MsgState;
 use super::funcs;
 use super::pv;
 use super::select::Select;
 use super::uri::UriParts;
 use super::value::Val;
-use super::{host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, UNSUPPORTED};
+use super::{
+    host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, ReplyVerdict,
+    UNSUPPORTED,
+};
 use crate::sip::{HeaderName, MessageEditor, Rport, SipMessage};
 use crate::tm;
 use bytes::Bytes;
@@ -38,6 +42,12 @@ enum Flow {
     Return(i64),
     /// Leave the innermost `switch`/`while` (or the route, outside them).
     Break,
+}
+
+/// What a worker process keeps between messages.
+pub(crate) struct Process<'a> {
+    pub vars: &'a mut HashMap<String, Val>,
+    pub debug: &'a mut Option<i32>,
 }
 
 /// Which kind of route the script runs in, and on behalf of which
@@ -72,6 +82,8 @@ pub(crate) struct Ctx<'a, 'm> {
     pub prog: &'a Program,
     pub cfg: &'a EngineConfig,
     pub vars: &'a mut HashMap<String, Val>,
+    /// The process's log level set by kex `setdebug` (`None`: every line).
+    pub debug: &'a mut Option<i32>,
     pub msg: &'m SipMessage,
     pub recv: RecvInfo,
     /// Header edits made by the script (lumps on the received buffer).
@@ -98,18 +110,63 @@ pub(crate) struct Ctx<'a, 'm> {
     pub tm: super::tm::TmState,
     /// Module-function state for the rest of this run.
     pub state: super::msgstate::MsgState<'m>,
+    /// Destination set, branch and script flags, socket and Via settings.
+    pub st: MsgState,
     depth: u32,
+}
+
+impl<'a, 'm> Ctx<'a, 'm> {
+    fn new(
+        prog: &'a Program,
+        cfg: &'a EngineConfig,
+        process: Process<'a>,
+        msg: &'m SipMessage,
+        recv: RecvInfo,
+        mode: RouteMode,
+        rebuilt: &'m super::msgstate::Rebuilt,
+    ) -> Self {
+        let ruri = msg
+            .request_uri_text()
+            .map(|u| u.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ctx {
+            prog,
+            cfg,
+            vars: process.vars,
+            debug: process.debug,
+            msg,
+            recv,
+            editor: MessageEditor::new(msg),
+            removed: HashSet::new(),
+            original_ruri: ruri.clone(),
+            ruri,
+            dst_uri: None,
+            flags: 0,
+            avps: HashMap::new(),
+            xavps: HashMap::new(),
+            now: cfg.clock.now(),
+            rc: 1,
+            force_rport: false,
+            maxfwd_done: false,
+            out: Vec::new(),
+            mode,
+            tm: super::tm::TmState::default(),
+            state: super::msgstate::MsgState::new(rebuilt, cfg.shared.clone(), cfg.logger.clone()),
+            st: MsgState::default(),
+            depth: 0,
+        }
+    }
 }
 
 pub(crate) fn run_request(
     prog: &Program,
     cfg: &EngineConfig,
-    vars: &mut HashMap<String, Val>,
+    process: Process,
     msg: &SipMessage,
     recv: RecvInfo,
 ) -> Vec<Output> {
     let rebuilt = super::msgstate::Rebuilt::default();
-    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, RouteMode::Request, &rebuilt);
+    let mut ctx = Ctx::new(prog, cfg, process, msg, recv, RouteMode::Request, &rebuilt);
     if prog.era == Era::Rules2001 {
         run_rules(&mut ctx);
         return ctx.out;
@@ -132,55 +189,58 @@ pub(crate) fn run_request(
 pub(crate) fn run_transaction_route(
     prog: &Program,
     cfg: &EngineConfig,
-    vars: &mut HashMap<String, Val>,
+    process: Process,
     msg: &SipMessage,
     recv: RecvInfo,
     mode: RouteMode,
     route: RouteId,
 ) -> (Vec<Output>, Result<i64, Halt>) {
     let rebuilt = super::msgstate::Rebuilt::default();
-    let mut ctx = Ctx::new(prog, cfg, vars, msg, recv, mode, &rebuilt);
+    let mut ctx = Ctx::new(prog, cfg, process, msg, recv, mode, &rebuilt);
     let r = ctx.run_route(route);
     (ctx.out, r)
 }
 
-impl<'a, 'm> Ctx<'a, 'm> {
-    fn new(
-        prog: &'a Program,
-        cfg: &'a EngineConfig,
-        vars: &'a mut HashMap<String, Val>,
-        msg: &'m SipMessage,
-        recv: RecvInfo,
-        mode: RouteMode,
-        rebuilt: &'m super::msgstate::Rebuilt,
-    ) -> Ctx<'a, 'm> {
-        let ruri = msg
-            .request_uri_text()
-            .map(|u| u.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ctx {
-            prog,
-            cfg,
-            vars,
-            msg,
-            recv,
-            editor: MessageEditor::new(msg),
-            removed: HashSet::new(),
-            original_ruri: ruri.clone(),
-            ruri,
-            dst_uri: None,
-            flags: 0,
-            avps: HashMap::new(),
-            xavps: HashMap::new(),
-            now: cfg.clock.now(),
-            rc: 1,
-            force_rport: false,
-            maxfwd_done: false,
-            out: Vec::new(),
-            mode,
-            tm: super::tm::TmState::default(),
-            state: super::msgstate::MsgState::new(rebuilt, cfg.shared.clone(), cfg.logger.clone()),
-            depth: 0,
+/// The main `onreply_route` blocks over one reply. What Kamailio 5.6 does
+/// with the outcome (checked against it): `drop` discards the reply, a
+/// negative `return` discards it with a warning, `exit` and everything
+/// else forward it.
+pub(crate) fn run_reply(
+    prog: &Program,
+    cfg: &EngineConfig,
+    process: Process,
+    msg: &SipMessage,
+    recv: RecvInfo,
+) -> ReplyVerdict {
+    let mains = prog
+        .defaults
+        .get(&RouteClass::OnReply)
+        .cloned()
+        .unwrap_or_default();
+    let rebuilt = super::msgstate::Rebuilt::default();
+    let mut ctx = Ctx::new(prog, cfg, process, msg, recv, RouteMode::Request, &rebuilt);
+    for id in mains {
+        match ctx.run_route(id) {
+            Ok(n) if n < 0 => {
+                ctx.log(
+                    level::L_WARN,
+                    "sercompat: error while trying onreply script; reply dropped\n",
+                );
+                return ReplyVerdict::Drop;
+            }
+            Ok(_) => {}
+            Err(Halt::Exit) => break,
+            Err(Halt::Drop) => return ReplyVerdict::Drop,
+        }
+    }
+    if ctx.editor.lumps_mut().is_empty() {
+        return ReplyVerdict::Forward(None);
+    }
+    match ctx.editor.build() {
+        Ok(b) => ReplyVerdict::Forward(Some(b)),
+        Err(e) => {
+            ctx.error(&format!("cannot apply the reply route's edits: {e}"));
+            ReplyVerdict::Drop
         }
     }
 }
@@ -218,14 +278,18 @@ fn run_rules(ctx: &mut Ctx) {
 }
 
 impl<'m> Ctx<'_, 'm> {
+    /// A line at `lvl`: filtered by `debug=` (the logger), or by the
+    /// level `setdebug` gave this process instead.
     pub fn log(&self, lvl: i32, text: &str) {
-        self.cfg.logger.log(lvl, text);
+        match *self.debug {
+            None => self.cfg.logger.log(lvl, text),
+            Some(d) if lvl <= d => self.cfg.logger.log_decided(lvl, text),
+            Some(_) => {}
+        }
     }
 
     pub fn error(&self, text: &str) {
-        self.cfg
-            .logger
-            .log(level::L_ERR, &format!("sercompat: {text}\n"));
+        self.log(level::L_ERR, &format!("sercompat: {text}\n"));
     }
 
     pub(crate) fn run_route(&mut self, id: RouteId) -> Result<i64, Halt> {
@@ -810,7 +874,12 @@ impl<'m> Ctx<'_, 'm> {
     pub fn forward_to(&mut self, dest: Destination) -> bool {
         match self.build_forward(&dest) {
             Ok(bytes) => {
-                self.out.push(Output::Forward { bytes, to: dest });
+                let from = self.send_socket_for(dest.proto);
+                self.out.push(Output::Forward {
+                    bytes,
+                    to: dest,
+                    from,
+                });
                 true
             }
             Err(why) => {
@@ -823,9 +892,10 @@ impl<'m> Ctx<'_, 'm> {
     fn build_forward(&self, dest: &Destination) -> Result<Bytes, String> {
         let mut ed = self.branch_editor()?;
         let via = format!(
-            "{};branch={}",
+            "{};branch={}{}",
             self.via_sent_by(dest.proto),
-            self.cfg.ids.branch(self.msg)
+            self.cfg.ids.branch(self.msg),
+            if self.st.local_rport { ";rport" } else { "" }
         );
         ed.insert_own_via(&via).map_err(|e| e.to_string())?;
         ed.build().map_err(|e| e.to_string())
@@ -853,13 +923,20 @@ impl<'m> Ctx<'_, 'm> {
         self.branch_editor()?.build().map_err(|e| e.to_string())
     }
 
-    /// `SIP/2.0/UDP host:port` of our Via: the advertised address, else
-    /// the socket the request arrived on.
+    /// `SIP/2.0/UDP host:port` of our Via: `set_advertised_*`, else the
+    /// forced send socket, else the advertised address, else the socket
+    /// the request arrived on.
     pub fn via_sent_by(&self, proto: Proto) -> String {
-        let (host, port) = match &self.cfg.via_address {
-            Some((h, p)) => (h.clone(), *p),
-            None => (self.recv.dst.ip().to_string(), self.recv.dst.port()),
+        // Kamailio: `set_advertised_*` first, then the socket we send
+        // from (its advertised name, or its address).
+        let forced = self.send_socket_for(proto);
+        let (host, port) = match (&self.cfg.via_address, forced) {
+            (_, Some(a)) => (a.ip().to_string(), a.port()),
+            (Some((h, p)), None) => (h.clone(), *p),
+            (None, None) => (self.recv.dst.ip().to_string(), self.recv.dst.port()),
         };
+        let host = self.st.advertised_address.clone().unwrap_or(host);
+        let port = self.st.advertised_port.unwrap_or(port);
         if host.contains(':') && !host.starts_with('[') {
             format!("SIP/2.0/{} [{host}]:{port}", proto.via_name())
         } else {
@@ -940,6 +1017,24 @@ impl<'m> Ctx<'_, 'm> {
             new.push_str(&format!(";rport={}", src.port()));
         }
         Some((span.start, span.start + end, new))
+    }
+
+    /// The local socket a message to a `proto` destination leaves from:
+    /// the forced one when its protocol matches (Kamailio ignores it
+    /// otherwise, with a warning).
+    pub fn send_socket_for(&self, proto: Proto) -> Option<SocketAddr> {
+        let (p, addr) = self.st.send_socket?;
+        if p == proto {
+            Some(addr)
+        } else {
+            self.log(
+                level::L_WARN,
+                &format!(
+                    "sercompat: the forced send socket {p}:{addr} does not match the protocol {proto}; not used\n"
+                ),
+            );
+            None
+        }
     }
 
     /// Where a local reply goes: the source IP; the source port for rport,
@@ -1033,36 +1128,57 @@ pub(crate) fn ip_in_net(ip: IpAddr, net: &str) -> Option<bool> {
 pub(crate) fn check_program(program: &Program) -> Vec<Diagnostic> {
     let mut c = Checker {
         program,
+        reply: false,
+        status_ok: false,
+        reply_subroutes: HashSet::new(),
         out: Vec::new(),
     };
-    let tm = program.modules.iter().any(|m| m == "tm");
-    for r in &program.routes {
-        // Request routes run; with tm, failure routes and the onreply
-        // routes `t_on_reply` arms. Other classes are refused if present.
-        let runs = match r.class {
-            RouteClass::Request => true,
-            RouteClass::Failure => tm,
-            RouteClass::OnReply => tm && r.name.is_some(),
-            RouteClass::Branch => tm,
-            _ => false,
-        };
-        if !runs {
-            c.problem(
-                r.span,
-                format!(
-                    "{:?} route blocks are not executed by the engine yet",
-                    r.class
-                ),
-            );
-            continue;
-        }
+    // Reply routes first (main and named alike; named ones are tm's and
+    // never run statelessly): the sub-routes they call run on replies too.
+    for r in program
+        .routes
+        .iter()
+        .filter(|r| r.class == RouteClass::OnReply)
+    {
+        c.reply = true;
         c.ops(&r.body);
+        c.reply = false;
     }
+    let tm = program.modules.iter().any(|m| m == "tm");
+    for (i, r) in program.routes.iter().enumerate() {
+        match r.class {
+            RouteClass::Request => {
+                c.status_ok = c.reply_subroutes.contains(&RouteId(i as u32));
+                c.ops(&r.body);
+                c.status_ok = false;
+            }
+            RouteClass::OnReply => {}
+            // With tm: failure and branch routes.
+            RouteClass::Failure | RouteClass::Branch if tm => c.ops(&r.body),
+            // Failure (SER 0.8 `reply_route` too), branch, onsend, event,
+            // error and local routes need tm or events the engine lacks.
+            other => c.problem(
+                r.span,
+                format!("{other:?} route blocks are not executed by the engine yet"),
+            ),
+        }
+    }
+    // A sub-route called from both kinds of route is walked twice.
+    let mut seen = HashSet::new();
+    c.out
+        .retain(|d| seen.insert(format!("{}{}{:?}", d.code, d.message, d.labels)));
     c.out
 }
 
 struct Checker<'p> {
     program: &'p Program,
+    /// Checking a reply route (or a sub-route it calls).
+    reply: bool,
+    /// Checking a sub-route that a reply route calls (`status` is
+    /// meaningful there).
+    status_ok: bool,
+    /// Sub-routes already checked as called from a reply route.
+    reply_subroutes: HashSet<RouteId>,
     out: Vec<Diagnostic>,
 }
 
@@ -1087,14 +1203,33 @@ impl Checker<'_> {
                     if let Err(why) = funcs::check(self.program, callee, name, args) {
                         self.problem(*span, why);
                     }
+                    if self.reply {
+                        if let Err(why) = super::actions::allowed_in_reply(callee, name) {
+                            self.problem(*span, why);
+                        }
+                    }
                     args.iter().for_each(|a| self.value(a));
                 }
                 Op::Route { target, span } => match target {
                     RouteTarget::Missing(n) => {
                         self.problem(*span, format!("route `{n}` is not defined"))
                     }
-                    RouteTarget::Dynamic(v) => self.value(v),
-                    RouteTarget::Static(_) => {}
+                    RouteTarget::Dynamic(v) => {
+                        if self.reply {
+                            self.problem(
+                                *span,
+                                "a computed route() from a reply route cannot be checked; write the route name".into(),
+                            );
+                        }
+                        self.value(v)
+                    }
+                    RouteTarget::Static(id) => {
+                        // What a reply route calls runs in reply context.
+                        if self.reply && self.reply_subroutes.insert(*id) {
+                            let prog = self.program;
+                            self.ops(&prog.route(*id).body);
+                        }
+                    }
                 },
                 Op::If {
                     cond,
@@ -1168,10 +1303,9 @@ impl Checker<'_> {
                 }
             }
             ValueKind::Invalid => self.problem(v.span, "this value did not compile".into()),
-            ValueKind::Word(w) if w == "status" => self.problem(
-                v.span,
-                "`status` is only meaningful in reply routes, which are not executed yet".into(),
-            ),
+            ValueKind::Word(w) if w == "status" && !self.reply && !self.status_ok => {
+                self.problem(v.span, "`status` is only meaningful in reply routes".into())
+            }
             ValueKind::Call(op) => self.ops(std::slice::from_ref(op)),
             ValueKind::Unary(_, a) | ValueKind::Cast(_, a) => self.value(a),
             ValueKind::Binary(_, a, b) | ValueKind::Concat(a, b) => {

@@ -86,6 +86,8 @@ pub const FUNCTION_TABLES: &[&[(&str, &str, usize, usize)]] = &[
     siputils::FUNCTIONS,
     cfgutils::FUNCTIONS,
     super::tm::FUNCTIONS,
+    super::kex::FUNCTIONS,
+    super::corex::FUNCTIONS,
 ];
 
 fn in_table(table: &[(&str, &str, usize, usize)], module: &str, name: &str) -> bool {
@@ -97,6 +99,7 @@ fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
     match callee {
         Callee::Core(a) => CORE
             .iter()
+            .chain(super::actions::CORE)
             .find(|(n, ..)| *n == a.name)
             .map(|&(n, lo, hi)| ("core", n, lo, hi)),
         Callee::Module(f) => FUNCTION_TABLES
@@ -142,6 +145,9 @@ pub(crate) fn check(
         ));
     }
     match (module, func) {
+        ("core", f) if super::actions::handles(f) => super::actions::check(program, f, args)?,
+        ("kex", f) if super::kex::handles(f) => super::kex::check(program, f, args)?,
+        ("corex", f) if super::corex::handles(f) => super::corex::check(program, f, args)?,
         ("core", "setflag" | "resetflag" | "isflagset") => {
             if let Some(c) = constant(&args[0]) {
                 flag_bit(program, &c)
@@ -191,7 +197,7 @@ pub(crate) fn check(
     Ok(())
 }
 
-fn constant(v: &Value) -> Option<String> {
+pub(crate) fn constant(v: &Value) -> Option<String> {
     match &v.kind {
         ValueKind::Int(i) => Some(i.to_string()),
         ValueKind::Str(s) => Some(s.to_string()),
@@ -200,7 +206,7 @@ fn constant(v: &Value) -> Option<String> {
     }
 }
 
-fn flag_bit(program: &Program, s: &str) -> Option<u8> {
+pub(crate) fn flag_bit(program: &Program, s: &str) -> Option<u8> {
     let s = s.trim();
     match s.parse::<i64>() {
         Ok(n) => (0..32).contains(&n).then_some(n as u8),
@@ -317,6 +323,9 @@ pub(crate) fn call(
     let s =
         |ctx: &mut Ctx, i: usize| -> Result<String, Halt> { Ok(ctx.eval(&args[i])?.as_string()) };
     Ok(match (module, func) {
+        ("core", f) if super::actions::handles(f) => super::actions::call(ctx, f, args)?,
+        ("kex", f) if super::kex::handles(f) => super::kex::call(ctx, f, args)?,
+        ("corex", f) if super::corex::handles(f) => super::corex::call(ctx, f, args)?,
         ("core", "forward") => forward(ctx, args, None)?,
         ("core", "forward_udp") => forward(ctx, args, Some(Proto::Udp))?,
         ("core", "log") => {
@@ -654,7 +663,7 @@ pub(crate) fn call(
     })
 }
 
-fn ok(b: bool) -> i64 {
+pub(crate) fn ok(b: bool) -> i64 {
     if b {
         1
     } else {
@@ -718,7 +727,7 @@ fn xlog_text(ctx: &mut Ctx, v: &Value) -> Result<String, Halt> {
 }
 
 /// `forward()`, `forward(host[, port])`, `forward(uri:host, uri:port)`.
-fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Result<i64, Halt> {
+pub(crate) fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Result<i64, Halt> {
     let dest = if args.is_empty() {
         let uri = ctx.dst_uri.clone().unwrap_or_else(|| ctx.ruri.clone());
         match uri_destination(&uri) {
@@ -863,7 +872,7 @@ fn sanity_problem(msg: &SipMessage) -> Option<(u16, &'static str)> {
 /// its top Via, sent where §18.2.2 says.
 pub(crate) fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     let tag = ctx.cfg.ids.to_tag(ctx.msg);
-    let contact = format!("<{}>", ctx.ruri);
+    let contact = super::actions::dset_contact(ctx);
     // `append_to_reply` / `set_reply_body` of textops.
     let extra = ctx.state.reply_headers.clone();
     let body = ctx.state.reply_body.clone();
@@ -871,10 +880,9 @@ pub(crate) fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     if let Some(s) = &ctx.cfg.server_header {
         r = r.server(s);
     }
-    // A redirect carries the new target (Kamailio: the destination set,
-    // of which the rewritten Request-URI is the first branch).
-    if (300..400).contains(&code) && ctx.ruri != ctx.original_ruri {
-        r = r.header("Contact", &contact);
+    // A redirect carries the destination set (checked against Kamailio).
+    if let (true, Some(c)) = ((300..400).contains(&code), &contact) {
+        r = r.header("Contact", c);
     }
     for (n, v) in &extra {
         r = r.script_header(n, v);
@@ -984,7 +992,7 @@ fn append_hf(ctx: &mut Ctx, txt: &str, at: HeaderPosition) -> bool {
 
 /// Whether the engine has a handler for a core action (canonical name).
 pub fn handles_core_action(name: &str) -> bool {
-    CORE.iter().any(|(n, ..)| *n == name)
+    CORE.iter().any(|(n, ..)| *n == name) || super::actions::handles(name)
 }
 
 /// Whether the engine has a handler for `module.function`.

@@ -19,12 +19,15 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod actions;
 mod cfgutils;
 mod clock;
 mod codec;
+mod corex;
 mod exec;
 mod fargs;
 mod funcs;
+mod kex;
 mod msgpv;
 mod msgstate;
 mod nameaddr;
@@ -43,8 +46,11 @@ mod uri;
 mod value;
 mod xavp;
 
+pub use actions::{Branch, CORE as MORE_CORE_ACTIONS, MAX_APPENDED_BRANCHES};
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use corex::FUNCTIONS as COREX_FUNCTIONS;
 pub use funcs::{handles_core_action, handles_function, CORE, FUNCTION_TABLES, MODULES};
+pub use kex::FUNCTIONS as KEX_FUNCTIONS;
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
 pub use shared::SharedVars;
 pub use shared_state::{RandomSource, Shared, SystemRandom};
@@ -99,6 +105,12 @@ pub mod level {
 /// Where `log`/`xlog` lines (and the engine's own errors) go.
 pub trait Logger: Send + Sync {
     fn log(&self, level: i32, text: &str);
+
+    /// A line whose level was already decided on (kex `setdebug` replaces
+    /// the process's `debug=` level): no level filter applies.
+    fn log_decided(&self, level: i32, text: &str) {
+        self.log(level, text);
+    }
 }
 
 /// A [`Logger`] that keeps every line (tests, `--dry-run` style tools).
@@ -153,6 +165,10 @@ impl<L: Logger> Logger for MaxLevel<L> {
         if level <= self.max {
             self.inner.log(level, text);
         }
+    }
+
+    fn log_decided(&self, level: i32, text: &str) {
+        self.inner.log_decided(level, text);
     }
 }
 
@@ -299,8 +315,26 @@ pub enum Output {
         to: SocketAddr,
         proto: Proto,
     },
-    /// A request forwarded statelessly.
-    Forward { bytes: Bytes, to: Destination },
+    /// A request forwarded statelessly (or bytes sent by `send`-like
+    /// functions).
+    Forward {
+        bytes: Bytes,
+        to: Destination,
+        /// The local socket to send from (`force_send_socket`); `None`:
+        /// the transport chooses.
+        from: Option<SocketAddr>,
+    },
+}
+
+/// What happens to a reply after the main `onreply_route`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplyVerdict {
+    /// Forward it along its Via; `Some` holds the reply as the script
+    /// edited it (our Via still on top), `None` when it was not edited.
+    Forward(Option<Bytes>),
+    /// `drop`, or the route returned a negative code (Kamailio logs
+    /// "error while trying onreply script" and does not forward).
+    Drop,
 }
 
 /// One of the proxy's own names (`myself`): a listen address or an
@@ -328,6 +362,8 @@ pub struct EngineConfig {
     pub server_header: Option<String>,
     /// Listen addresses and aliases, for `myself`.
     pub myself: Vec<Myself>,
+    /// The sockets the server listens on (`force_send_socket` picks one).
+    pub sockets: Vec<(Proto, SocketAddr)>,
     /// The `host:port` put in our Via; `None`: the socket the request
     /// arrived on.
     pub via_address: Option<(String, u16)>,
@@ -360,6 +396,7 @@ impl Default for EngineConfig {
         EngineConfig {
             server_header: Some("sercompat".to_string()),
             myself: Vec::new(),
+            sockets: Vec::new(),
             via_address: None,
             max_while_loops: 100,
             max_route_depth: 100,
@@ -381,6 +418,7 @@ impl fmt::Debug for EngineConfig {
         f.debug_struct("EngineConfig")
             .field("server_header", &self.server_header)
             .field("myself", &self.myself)
+            .field("sockets", &self.sockets)
             .field("via_address", &self.via_address)
             .field("max_while_loops", &self.max_while_loops)
             .field("max_route_depth", &self.max_route_depth)
@@ -429,6 +467,8 @@ pub struct Engine {
     config: EngineConfig,
     /// `$var(name)`: per process, kept across messages (as in Kamailio).
     vars: HashMap<String, Val>,
+    /// kex `setdebug`: this process's log level until `resetdebug`.
+    debug: Option<i32>,
     /// Settings the runtime does not honour (R0005), for the caller to
     /// show at start-up.
     warnings: Vec<Diagnostic>,
@@ -454,6 +494,7 @@ impl Engine {
             errors: mut diagnostics,
             warnings,
         } = Engine::check(&program);
+        diagnostics.extend(actions::socket_problems(&program, &config));
         if let Some((host, port)) = &config.via_address {
             // Checked once here: the forwarding path inserts our Via
             // without parsing it again.
@@ -477,6 +518,7 @@ impl Engine {
                 program,
                 config,
                 vars: HashMap::new(),
+                debug: None,
                 warnings,
             })
         } else {
@@ -522,6 +564,7 @@ impl Engine {
             program: Arc::clone(&self.program),
             config: self.config.clone(),
             vars: HashMap::new(),
+            debug: None,
             warnings: Vec::new(),
         }
     }
@@ -541,18 +584,51 @@ impl Engine {
     }
 
     /// Runs the request route (or the 2001 rule table) over one request and
-    /// returns what to send. A response gets no outputs (reply routes are
-    /// not implemented yet) and an error line in the log.
+    /// returns what to send. A response gets no outputs and an error line
+    /// in the log: replies go through [`Engine::on_reply`].
     pub fn on_request(&mut self, msg: &SipMessage, recv: RecvInfo) -> Vec<Output> {
         if !msg.is_request() {
             self.config.logger.log(
                 level::L_ERR,
-                "sercompat: replies are not processed yet (no onreply_route support); dropped\n",
+                "sercompat: a reply was given to the request route; dropped\n",
             );
             return Vec::new();
         }
         let program = Arc::clone(&self.program);
-        exec::run_request(&program, &self.config, &mut self.vars, msg, recv)
+        let process = exec::Process {
+            vars: &mut self.vars,
+            debug: &mut self.debug,
+        };
+        exec::run_request(&program, &self.config, process, msg, recv)
+    }
+
+    /// Whether the config has a main `onreply_route` (without one, replies
+    /// need not reach the engine at all).
+    pub fn runs_reply_route(&self) -> bool {
+        self.program
+            .defaults
+            .get(&sercompat_compiler::routes::RouteClass::OnReply)
+            .is_some_and(|ids| !ids.is_empty())
+    }
+
+    /// Runs the main `onreply_route` (if the config has one) over a reply
+    /// received statelessly, as Kamailio's core does before forwarding it
+    /// along its Via. Named `onreply_route[x]` blocks belong to tm and are
+    /// never run here. A request gets [`ReplyVerdict::Drop`] and a log line.
+    pub fn on_reply(&mut self, msg: &SipMessage, recv: RecvInfo) -> ReplyVerdict {
+        if !msg.is_response() {
+            self.config.logger.log(
+                level::L_ERR,
+                "sercompat: a request was given to the reply route; dropped\n",
+            );
+            return ReplyVerdict::Drop;
+        }
+        let program = Arc::clone(&self.program);
+        let process = exec::Process {
+            vars: &mut self.vars,
+            debug: &mut self.debug,
+        };
+        exec::run_reply(&program, &self.config, process, msg, recv)
     }
 }
 
@@ -577,7 +653,10 @@ impl Engine {
             let (o, r) = exec::run_transaction_route(
                 &program,
                 &self.config,
-                &mut self.vars,
+                exec::Process {
+                    vars: &mut self.vars,
+                    debug: &mut self.debug,
+                },
                 msg,
                 recv,
                 exec::RouteMode::Reply { cell, status },
@@ -657,7 +736,10 @@ impl Engine {
                         let (o, _) = exec::run_transaction_route(
                             &program,
                             &self.config,
-                            &mut self.vars,
+                            exec::Process {
+                                vars: &mut self.vars,
+                                debug: &mut self.debug,
+                            },
                             &script.request,
                             script.recv,
                             exec::RouteMode::Failure {

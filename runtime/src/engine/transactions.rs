@@ -40,7 +40,11 @@ impl From<Transmit<Hop>> for Output {
                 to,
                 proto,
             },
-            Hop::Downstream(to) => Output::Forward { bytes: t.bytes, to },
+            Hop::Downstream(to) => Output::Forward {
+                bytes: t.bytes,
+                to,
+                from: None,
+            },
         }
     }
 }

@@ -21,13 +21,20 @@ pub struct StreamConfig {
     pub limits: Limits,
     /// A connection with no bytes received for this long is closed.
     pub idle_timeout: Duration,
+    /// `tcp_max_connections`: open connections (accepted and ours) at
+    /// most; a new one over the limit is refused.
+    pub max_connections: usize,
 }
+
+/// Kamailio's default `tcp_max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2048;
 
 impl Default for StreamConfig {
     fn default() -> Self {
         StreamConfig {
             limits: Limits::default(),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

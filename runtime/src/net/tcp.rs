@@ -39,6 +39,18 @@ pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener, local:
     loop {
         match listener.accept().await {
             Ok((stream, peer)) => {
+                if at_limit(&inner) {
+                    // Closed at once, as Kamailio does over the limit.
+                    drop(stream);
+                    inner.event(NetEvent::ReceiveFailed {
+                        local: local.addr,
+                        error: format!(
+                            "connection from {peer} refused: tcp_max_connections ({}) reached",
+                            inner.stream.max_connections
+                        ),
+                    });
+                    continue;
+                }
                 start(&inner, stream, peer, local.clone());
             }
             Err(e) => {
@@ -51,6 +63,15 @@ pub(crate) async fn accept_loop(inner: Arc<Inner>, listener: TcpListener, local:
             }
         }
     }
+}
+
+/// Whether `tcp_max_connections` connections are open.
+fn at_limit(inner: &Inner) -> bool {
+    inner
+        .conns
+        .lock()
+        .map(|c| c.len() >= inner.stream.max_connections)
+        .unwrap_or(false)
 }
 
 /// Registers a connection and starts its reader and writer.
@@ -146,6 +167,12 @@ fn open_sender(inner: &Inner, out: &Outgoing) -> Option<mpsc::Sender<Bytes>> {
 }
 
 async fn connect(inner: &Arc<Inner>, dest: SocketAddr) -> io::Result<mpsc::Sender<Bytes>> {
+    if at_limit(inner) {
+        return Err(io::Error::other(format!(
+            "tcp_max_connections ({}) reached",
+            inner.stream.max_connections
+        )));
+    }
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(dest))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
