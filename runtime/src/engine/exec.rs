@@ -60,6 +60,11 @@ pub(crate) struct Ctx<'a, 'm> {
     pub force_rport: bool,
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
     pub maxfwd_done: bool,
+    /// Destinations besides the Request-URI (see [`super::dset`]).
+    pub branches: Vec<super::dset::Branch>,
+    /// q of the Request-URI branch (thousandths, -1 unspecified), set by
+    /// lookup() from the contact.
+    pub ruri_q: i16,
     pub out: Vec<Output>,
     depth: u32,
 }
@@ -91,6 +96,8 @@ pub(crate) fn run_request(
         rc: 1,
         force_rport: false,
         maxfwd_done: false,
+        branches: Vec::new(),
+        ruri_q: -1,
         out: Vec::new(),
         depth: 0,
     };

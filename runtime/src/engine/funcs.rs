@@ -84,6 +84,7 @@ fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
             .map(|&(n, lo, hi)| ("core", n, lo, hi)),
         Callee::Module(f) => MODULES
             .iter()
+            .chain(super::registrar::FUNCTIONS)
             .find(|(m, n, ..)| *m == f.module && *n == f.name)
             .copied(),
         Callee::Unresolved(_) => None,
@@ -145,6 +146,7 @@ pub(crate) fn check(
                 }
             }
         }
+        ("registrar", _) => super::registrar::check(func, args)?,
         ("textops", "search" | "search_append") => {
             if let Some(c) = constant(&args[0]) {
                 compile_regex(&format!("(?m){c}"))
@@ -428,6 +430,7 @@ pub(crate) fn call(
             }
         }
         ("sl", "sl_reply_error") => ok(send_reply(ctx, 500, "Server Internal Error")),
+        ("registrar", f) => super::registrar::call(ctx, f, args)?,
         ("sanity", "sanity_check") => {
             // The check masks select among the default checks in Kamailio;
             // every check here is one of the defaults, so all run.
@@ -790,16 +793,23 @@ fn sanity_problem(msg: &SipMessage) -> Option<(u16, &'static str)> {
 /// its top Via, sent where §18.2.2 says.
 fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     let tag = ctx.cfg.ids.to_tag(ctx.msg);
-    let contact = format!("<{}>", ctx.ruri);
+    // A redirect carries the destination set: the rewritten Request-URI
+    // first, then the branches (Kamailio's print_dset).
+    let new_ruri = (ctx.ruri != ctx.original_ruri).then_some((ctx.ruri.as_str(), ctx.ruri_q));
+    let contact = super::dset::contact_value(new_ruri, &ctx.branches);
     let mut r = LocalReply::new(code, reason).to_tag(&tag);
     if let Some(s) = &ctx.cfg.server_header {
         r = r.server(s);
     }
-    // A redirect carries the new target (Kamailio: the destination set,
-    // of which the rewritten Request-URI is the first branch).
-    if (300..400).contains(&code) && ctx.ruri != ctx.original_ruri {
-        r = r.header("Contact", &contact);
+    if let (true, Some(contact)) = ((300..400).contains(&code), &contact) {
+        r = r.header("Contact", contact);
     }
+    send_local(ctx, &r)
+}
+
+/// Builds `r` over the request, fixes its top Via (`received`/`rport`)
+/// and queues it for where RFC 3261 §18.2.2 sends it.
+pub(crate) fn send_local(ctx: &mut Ctx, r: &LocalReply<'_>) -> bool {
     let built = r.build(ctx.msg).and_then(|bytes| {
         let reply = SipMessage::parse_datagram(bytes.clone())?;
         match ctx.via_fix(&reply) {
@@ -820,7 +830,7 @@ fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
             true
         }
         Err(e) => {
-            ctx.error(&format!("cannot send reply {code}: {e}"));
+            ctx.error(&format!("cannot send a local reply: {e}"));
             false
         }
     }
@@ -908,6 +918,9 @@ pub fn handles_core_action(name: &str) -> bool {
 /// Whether the engine has a handler for `module.function`.
 pub fn handles_function(module: &str, name: &str) -> bool {
     MODULES.iter().any(|(m, n, ..)| *m == module && *n == name)
+        || super::registrar::FUNCTIONS
+            .iter()
+            .any(|(m, n, ..)| *m == module && *n == name)
 }
 
 #[cfg(test)]

@@ -19,14 +19,20 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod dset;
 mod exec;
 mod funcs;
 mod pv;
+mod registrar;
+mod registrar_params;
 mod uri;
 mod value;
 
+pub use dset::Branch;
 pub use funcs::{handles_core_action, handles_function, CORE, MODULES};
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use registrar::FUNCTIONS as REGISTRAR_FUNCTIONS;
+pub use registrar_params::{registrar_from_params, LocationSettings};
 pub use value::Val;
 
 use bytes::Bytes;
@@ -37,8 +43,27 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::registrar::{Registrar, RegistrarConfig};
 use crate::sip::SipMessage;
+use crate::usrloc::{Usrloc, UsrlocConfig};
+
+/// The wall clock the engine reads (registrar expiry); injected so tests
+/// can move time.
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// The real time.
+pub fn system_clock() -> Clock {
+    Arc::new(SystemTime::now)
+}
+
+/// `clock`'s time in Unix seconds (0 before 1970).
+pub fn unix_seconds(clock: &Clock) -> u64 {
+    clock()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
 
 /// The code of "the engine cannot execute this construct" (a
 /// pseudo-variable, select, flag, format or pattern it does not support).
@@ -315,6 +340,20 @@ pub struct EngineConfig {
     pub maxfwd_limit: u32,
     pub ids: Arc<dyn IdGen>,
     pub logger: Arc<dyn Logger>,
+    /// The registrar and, behind it, the location tables (`usrloc`). One
+    /// for the whole server: [`Engine::fork`] clones the `Arc`, so every
+    /// worker saves into and looks up in the same tables.
+    pub registrar: Arc<Registrar>,
+    pub clock: Clock,
+}
+
+/// A registrar over memory-only tables with Kamailio's default parameters.
+pub fn default_registrar() -> Arc<Registrar> {
+    let usrloc = Usrloc::new(UsrlocConfig::default()).expect("usrloc defaults are valid");
+    Arc::new(
+        Registrar::new(RegistrarConfig::default(), Arc::new(usrloc))
+            .expect("registrar defaults are supported"),
+    )
 }
 
 impl Default for EngineConfig {
@@ -328,6 +367,8 @@ impl Default for EngineConfig {
             maxfwd_limit: 70,
             ids: Arc::new(HashIds),
             logger: Arc::new(StderrLogger),
+            registrar: default_registrar(),
+            clock: system_clock(),
         }
     }
 }
