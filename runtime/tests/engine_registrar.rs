@@ -502,3 +502,64 @@ fn every_registrar_function_is_marked_implemented() {
         );
     }
 }
+
+#[test]
+fn the_usrloc_timer_sweeps_what_expired_by_the_clock() {
+    let (mut e, now, logger) = engine(CFG);
+    e.on_request(
+        &register(1, "<sip:alice@192.0.2.10:5062>;expires=60", ""),
+        ua(),
+    );
+    let registrar = e.config().registrar.clone();
+    let table = registrar.usrloc().table("location").unwrap();
+    now.store(T0 + 60, Ordering::SeqCst);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sweep = tokio::spawn(sercompat::serve::expire_contacts(
+            registrar.clone(),
+            e.config().clock.clone(),
+            1,
+            logger.clone(),
+        ));
+        // Nothing before the first interval has passed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(table.count_contacts(), 1);
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        sweep.abort();
+    });
+    assert_eq!(table.count_contacts(), 0);
+    assert!(logger.take().is_empty());
+}
+
+#[test]
+fn run_check_refuses_a_database_mode_naming_it() {
+    let dir = std::env::temp_dir().join(format!("sercompat-regw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("db.cfg");
+    std::fs::write(
+        &cfg,
+        CFG.replace(
+            "request_route",
+            "modparam(\"usrloc\", \"db_mode\", 2)\nrequest_route",
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sercompat"))
+        .args(["run", "-c", "-f"])
+        .arg(&cfg)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "parameter `db_mode` of module `usrloc`: db_mode 2 (write-back) needs a database"
+        ),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
