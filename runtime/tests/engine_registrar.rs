@@ -563,3 +563,65 @@ fn run_check_refuses_a_database_mode_naming_it() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_received_avp_becomes_the_destination_of_lookup() {
+    let src = CFG
+        .replace(
+            "request_route",
+            "modparam(\"registrar\", \"received_avp\", \"$avp(s:rcv)\")\nrequest_route",
+        )
+        .replace(
+            "save(\"location\");",
+            "$avp(s:rcv) = \"sip:203.0.113.9:40000\"; save(\"location\");",
+        );
+    let (mut e, _, _) = engine(&src);
+    let out = e.on_request(&register(1, "<sip:alice@10.0.0.5:5062>", ""), ua());
+    assert!(
+        replied(&out).0.contains(
+            "Contact: <sip:alice@10.0.0.5:5062>;expires=3600;received=\"sip:203.0.113.9:40000\"\r\n"
+        ),
+        "{out:#?}"
+    );
+    let (bytes, dest) = forwarded(&e.on_request(&request("INVITE", "alice"), caller()));
+    assert!(bytes.starts_with("INVITE sip:alice@10.0.0.5:5062 SIP/2.0\r\n"));
+    assert_eq!((dest.host.as_str(), dest.port), ("203.0.113.9", 40000));
+}
+
+#[test]
+fn a_path_is_sent_as_route_to_its_first_hop() {
+    let src = CFG.replace(
+        "request_route",
+        "modparam(\"registrar\", \"use_path\", 1)\nrequest_route",
+    );
+    let (mut e, _, _) = engine(&src);
+    let out = e.on_request(
+        &register(
+            1,
+            "<sip:alice@10.0.0.5:5062>",
+            "Path: <sip:edge.example.net:5070;lr>\r\nSupported: path\r\n",
+        ),
+        ua(),
+    );
+    assert!(
+        replied(&out)
+            .0
+            .contains("Path: <sip:edge.example.net:5070;lr>\r\n"),
+        "{out:#?}"
+    );
+    let (bytes, dest) = forwarded(&e.on_request(&request("INVITE", "alice"), caller()));
+    assert_eq!(
+        bytes,
+        "INVITE sip:alice@10.0.0.5:5062 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKtest1\r\n\
+         Route: <sip:edge.example.net:5070;lr>\r\n\
+         Via: SIP/2.0/UDP 192.0.2.20:5060;branch=z9hG4bKinv1\r\n\
+         Max-Forwards: 70\r\n\
+         To: <sip:alice@example.com>\r\n\
+         From: <sip:carol@example.org>;tag=99\r\n\
+         Call-ID: call-2\r\n\
+         CSeq: 1 INVITE\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    assert_eq!((dest.host.as_str(), dest.port), ("edge.example.net", 5070));
+}

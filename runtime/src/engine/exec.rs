@@ -65,6 +65,9 @@ pub(crate) struct Ctx<'a, 'm> {
     /// q of the Request-URI branch (thousandths, -1 unspecified), set by
     /// lookup() from the contact.
     pub ruri_q: i16,
+    /// The Path vector of the Request-URI's binding (Kamailio's
+    /// `path_vec`), sent as a Route header right under our Via.
+    pub path_vec: Option<String>,
     pub out: Vec<Output>,
     depth: u32,
 }
@@ -98,6 +101,7 @@ pub(crate) fn run_request(
         maxfwd_done: false,
         branches: Vec::new(),
         ruri_q: -1,
+        path_vec: None,
         out: Vec::new(),
         depth: 0,
     };
@@ -754,6 +758,10 @@ impl Ctx<'_, '_> {
             self.cfg.ids.branch(self.msg)
         );
         ed.insert_own_via(&via).map_err(|e| e.to_string())?;
+        if let Some(path) = &self.path_vec {
+            ed.add_header(crate::sip::HeaderPosition::First, "Route", path)
+                .map_err(|e| e.to_string())?;
+        }
         ed.build().map_err(|e| e.to_string())
     }
 

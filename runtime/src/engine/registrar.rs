@@ -11,8 +11,6 @@ use super::funcs::send_local;
 use super::pv::set_ruri;
 use super::unix_seconds;
 use crate::registrar::{Binding, LookupRequest, RegisteredMatch, SaveContext, SaveFlags};
-use crate::sip::HeaderName;
-use crate::sip::HeaderPosition;
 use sercompat_compiler::ir::{Value, ValueKind};
 use std::sync::Arc;
 
@@ -209,16 +207,7 @@ fn lookup(ctx: &mut Ctx, table: &str, uri: &str) -> i64 {
         }
         ctx.dst_uri.clone_from(&first.dst_uri);
         ctx.ruri_q = first.q;
-        if let Some(path) = &first.path {
-            // Kamailio sends the Path vector as Route headers on top.
-            if let Err(e) =
-                ctx.editor
-                    .add_header(HeaderPosition::First, HeaderName::Route.as_str(), path)
-            {
-                ctx.error(&format!("lookup: cannot add the Path as Route: {e}"));
-                return -3;
-            }
-        }
+        ctx.path_vec.clone_from(&first.path);
     }
     ctx.branches.extend(outcome.branches.iter().map(branch));
     i64::from(outcome.code)
