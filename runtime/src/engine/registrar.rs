@@ -97,8 +97,8 @@ pub(crate) fn call(ctx: &mut Ctx, func: &str, args: &[Value]) -> Result<i64, Hal
                 None => ctx.ruri.clone(),
             };
             let now = unix_seconds(&ctx.cfg.clock);
-            let registrar = Arc::clone(&ctx.cfg.registrar);
-            i64::from(registrar.registered(&table, &uri, &RegisteredMatch::default(), now))
+            let filter = RegisteredMatch::default();
+            i64::from(ctx.cfg.registrar.registered(&table, &uri, &filter, now))
         }
         "unregister" => {
             let uri = ctx.eval(&args[1])?.as_string();
@@ -120,8 +120,10 @@ pub(crate) fn call(ctx: &mut Ctx, func: &str, args: &[Value]) -> Result<i64, Hal
 /// save(): stores the REGISTER's bindings and, unless told not to, sends
 /// the registrar's reply as a stateless local reply.
 fn save(ctx: &mut Ctx, table: &str, flags: SaveFlags, uri: Option<&str>) -> i64 {
-    let registrar = Arc::clone(&ctx.cfg.registrar);
-    let received = registrar
+    // A copy of the shared reference, so `ctx` stays free to borrow.
+    let cfg = ctx.cfg;
+    let received = cfg
+        .registrar
         .config()
         .received_avp
         .as_deref()
@@ -144,12 +146,12 @@ fn save(ctx: &mut Ctx, table: &str, flags: SaveFlags, uri: Option<&str>) -> i64 
         branch_flags: 0,
         ..SaveContext::default()
     };
-    let outcome = registrar.save(ctx.msg, table, flags, uri, &save_ctx);
+    let outcome = cfg.registrar.save(ctx.msg, table, flags, uri, &save_ctx);
     if let (true, Some(reply)) = (outcome.send_reply, &outcome.reply) {
-        let tag = ctx.cfg.ids.to_tag(ctx.msg);
+        let tag = cfg.ids.to_tag(ctx.msg);
         let mut r = reply.local_reply().to_tag(&tag);
         // Kamailio prints Server after the registrar's headers.
-        if let Some(server) = &ctx.cfg.server_header {
+        if let Some(server) = &cfg.server_header {
             r = r.header("Server", server);
         }
         if !send_local(ctx, &r) {
