@@ -1,7 +1,8 @@
 //! The registrar end to end: sipp REGISTERs alice with a contact at a
 //! sipp UAS, then a MESSAGE to alice through `sercompat run` (lookup, then
 //! stateless forward) reaches that UAS and its 200 comes back; a MESSAGE
-//! to an unknown user gets 404. The same scenarios run against Kamailio
+//! to an unknown user gets 404, and so does one to alice once a
+//! `Contact: *` REGISTER removed her bindings. The same scenarios run against Kamailio
 //! 5.6 with the same config, the behavioural oracle.
 //!
 //! Without sipp (or Kamailio, for the oracle) a test skips with a message
@@ -81,9 +82,12 @@ fn run_scenarios(server: Server, sipp: &Path) -> Vec<String> {
     }
     let _callee = uas(sipp, &scenario("message-uas.xml"), uas_port);
     std::thread::sleep(Duration::from_millis(300));
+    // After `Contact: *` alice is unknown too.
     for (name, user) in [
         ("message-user-200.xml", "alice"),
         ("message-user-404.xml", "bob"),
+        ("unregister-all.xml", "alice"),
+        ("message-user-404.xml", "alice"),
     ] {
         if let Err(e) = uac(sipp, &scenario(name), proxy_port, &[("user", user)]) {
             failed.push(format!("{name} ({user}): {e}"));
