@@ -2,8 +2,8 @@
 //! sipp UAS, then a MESSAGE to alice through `sercompat run` (lookup, then
 //! stateless forward) reaches that UAS and its 200 comes back; a MESSAGE
 //! to an unknown user gets 404, and so does one to alice once a
-//! `Contact: *` REGISTER removed her bindings. The same scenarios run against Kamailio
-//! 5.6 with the same config, the behavioural oracle.
+//! `Contact: *` REGISTER removed her bindings. The same scenarios run
+//! against Kamailio 5.6 with the same config, the behavioural oracle.
 //!
 //! Without sipp (or Kamailio, for the oracle) a test skips with a message
 //! saying what to install; under `CI=true` it fails instead.
