@@ -625,3 +625,28 @@ fn a_path_is_sent_as_route_to_its_first_hop() {
     );
     assert_eq!((dest.host.as_str(), dest.port), ("edge.example.net", 5070));
 }
+
+#[test]
+fn lookup_to_dset_adds_every_binding_as_a_branch_and_keeps_the_request_uri() {
+    let src = CFG.replace("!lookup(\"location\")", "!lookup_to_dset(\"location\")");
+    let (mut e, _, _) = engine(&src);
+    e.on_request(
+        &register(
+            1,
+            "<sip:a@198.51.100.7>;q=0.5, <sip:a@192.0.2.10:5062>;q=1",
+            "",
+        ),
+        ua(),
+    );
+    let (reply, _) = replied(&e.on_request(&request("OPTIONS", "alice"), caller()));
+    assert!(
+        reply.contains("Contact: <sip:a@192.0.2.10:5062>;q=1, <sip:a@198.51.100.7>;q=0.5\r\n"),
+        "{reply}"
+    );
+    // The Request-URI was not rewritten: forward() sends it to its host.
+    let (bytes, dest) = forwarded(&e.on_request(&request("INVITE", "alice"), caller()));
+    assert!(bytes.starts_with("INVITE sip:alice@example.com SIP/2.0\r\n"));
+    assert_eq!((dest.host.as_str(), dest.port), ("example.com", 5060));
+    let (reply, _) = replied(&e.on_request(&request("INVITE", "bob"), caller()));
+    assert_eq!(status_line(&reply), "SIP/2.0 404 Not Found");
+}

@@ -22,6 +22,7 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("registrar", "save_noreply", 1, 1),
     ("registrar", "save_memory", 1, 1),
     ("registrar", "lookup", 1, 2),
+    ("registrar", "lookup_to_dset", 1, 2),
     // The match_option/match_action arguments read xavps, which the
     // engine does not have.
     ("registrar", "registered", 1, 2),
@@ -84,12 +85,12 @@ pub(crate) fn call(ctx: &mut Ctx, func: &str, args: &[Value]) -> Result<i64, Hal
             };
             save(ctx, &table, flags, uri.as_deref())
         }
-        "lookup" => {
+        "lookup" | "lookup_to_dset" => {
             let uri = match args.get(1) {
                 Some(a) => ctx.eval(a)?.as_string(),
                 None => ctx.ruri.clone(),
             };
-            lookup(ctx, &table, &uri)
+            lookup(ctx, &table, &uri, func == "lookup_to_dset")
         }
         "registered" => {
             let uri = match args.get(1) {
@@ -178,7 +179,9 @@ fn avp_key(param: &str) -> String {
 
 /// lookup(): the first binding becomes the Request-URI (with `$du` from
 /// its Path or received address), the others join the destination set.
-fn lookup(ctx: &mut Ctx, table: &str, uri: &str) -> i64 {
+/// lookup_to_dset() (`to_dset`) leaves the Request-URI alone and adds
+/// every binding to the set.
+fn lookup(ctx: &mut Ctx, table: &str, uri: &str, to_dset: bool) -> i64 {
     let Some(method) = ctx.msg.method() else {
         return -3;
     };
@@ -195,7 +198,11 @@ fn lookup(ctx: &mut Ctx, table: &str, uri: &str) -> i64 {
         to_has_tag,
         now: unix_seconds(&ctx.cfg.clock),
     };
-    let outcome = ctx.cfg.registrar.lookup(table, &req);
+    let outcome = if to_dset {
+        ctx.cfg.registrar.lookup_to_dset(table, &req)
+    } else {
+        ctx.cfg.registrar.lookup(table, &req)
+    };
     if outcome.code < 0 {
         return i64::from(outcome.code);
     }
