@@ -142,6 +142,27 @@ pub fn tm_config(program: &Program) -> TmConfig {
     c
 }
 
+/// The usrloc timer: every `interval_secs` (usrloc `timer_interval`),
+/// removes the contacts that expired by `clock`'s time from every
+/// location table. Runs until its task is dropped.
+pub async fn expire_contacts(
+    registrar: std::sync::Arc<crate::registrar::Registrar>,
+    clock: std::sync::Arc<dyn crate::engine::Clock>,
+    interval_secs: u32,
+    logger: std::sync::Arc<dyn crate::engine::Logger>,
+) {
+    let period = std::time::Duration::from_secs(u64::from(interval_secs.max(1)));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let now = crate::engine::unix_seconds(&clock);
+        if let Err(e) = registrar.usrloc().expire(now) {
+            logger.log(level::L_ERR, &format!("sercompat: usrloc timer: {e}\n"));
+        }
+    }
+}
+
 /// A `debug=` number in Kamailio 3.0+ terms.
 fn debug_level(era: Era, n: i64) -> i32 {
     let n = i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX });

@@ -156,6 +156,10 @@ pub fn run(args: RunArgs) -> i32 {
     if let Some(n) = args.children {
         children = n.max(1);
     }
+    let location = match engine::registrar_from_params(&program) {
+        Ok(l) => l,
+        Err(d) => return report(&parsed, &d, &mut stderr),
+    };
     if args.check_only {
         eprintln!(
             "{}: config ok, and the runtime implements everything it calls",
@@ -246,6 +250,7 @@ pub fn run(args: RunArgs) -> i32 {
             sockets,
             server_header: core.server_header.clone(),
             via_address,
+            registrar: location.registrar,
             ..EngineConfig::default()
         };
         let max_level = serve::apply_settings(&program, &mut config, debug_flags);
@@ -266,6 +271,12 @@ pub fn run(args: RunArgs) -> i32 {
             Ok(e) => e,
             Err(refused) => return report(&parsed, &refused.diagnostics, &mut stderr),
         };
+        let sweeper = tokio::spawn(serve::expire_contacts(
+            engine.config().registrar.clone(),
+            engine.config().clock.clone(),
+            location.timer_interval,
+            engine.config().logger.clone(),
+        ));
         let handler =
             std::sync::Arc::new(serve::EngineHandler::new(engine, children, bound.clone()));
         let mut server_config = ServerConfig::new(resolved.sockets.clone());
@@ -299,6 +310,7 @@ pub fn run(args: RunArgs) -> i32 {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
         }
+        sweeper.abort();
         server.shutdown();
         eprintln!("stopped");
         0

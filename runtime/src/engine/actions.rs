@@ -52,6 +52,20 @@ pub struct Branch {
     /// As written (`"0.5"`); `None`: unspecified.
     pub q: Option<String>,
     pub flags: u32,
+    /// A registered contact's Path vector, sent as Route headers (RFC
+    /// 3327).
+    pub path: Option<String>,
+}
+
+/// q in thousandths as Kamailio prints it (`1`, `0.5`, `0.25`, `0`);
+/// `None` when unspecified (negative).
+pub(crate) fn q_text(q: i16) -> Option<String> {
+    match q {
+        q if q < 0 => None,
+        q if q >= 1000 => Some("1".to_owned()),
+        0 => Some("0".to_owned()),
+        q => Some(format!("0.{}", format!("{q:03}").trim_end_matches('0'))),
+    }
 }
 
 /// What these actions remember while one message goes through the script.
@@ -82,7 +96,10 @@ pub struct MsgState {
 pub(crate) fn dset_contact(ctx: &Ctx) -> Option<String> {
     let mut parts = Vec::new();
     if ctx.ruri != ctx.original_ruri && ctx.st.consumed_ruri.as_deref() != Some(ctx.ruri.as_str()) {
-        parts.push(format!("<{}>", ctx.ruri));
+        match q_text(ctx.ruri_q) {
+            Some(q) => parts.push(format!("<{}>;q={q}", ctx.ruri)),
+            None => parts.push(format!("<{}>", ctx.ruri)),
+        }
     }
     for b in &ctx.st.branches {
         match &b.q {
@@ -440,6 +457,7 @@ pub(crate) fn append_branch(ctx: &mut Ctx, args: &[Value]) -> Result<i64, Halt> 
                 dst_uri: ctx.dst_uri.clone(),
                 q: None,
                 flags: ctx.st.bflags,
+                path: None,
             },
             true,
         ),
@@ -463,6 +481,7 @@ pub(crate) fn append_branch(ctx: &mut Ctx, args: &[Value]) -> Result<i64, Halt> 
                         dst_uri: ctx.dst_uri.clone(),
                         q,
                         flags: ctx.st.bflags,
+                        path: None,
                     },
                     true,
                 )
@@ -473,6 +492,7 @@ pub(crate) fn append_branch(ctx: &mut Ctx, args: &[Value]) -> Result<i64, Halt> 
                         dst_uri: None,
                         q,
                         flags: 0,
+                        path: None,
                     },
                     false,
                 )

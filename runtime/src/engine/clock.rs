@@ -8,6 +8,13 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Duration;
 }
 
+/// A closure as a clock (tests that move time).
+impl<F: Fn() -> SystemTime + Send + Sync> Clock for F {
+    fn now(&self) -> Duration {
+        self().duration_since(UNIX_EPOCH).unwrap_or_default()
+    }
+}
+
 /// The system's wall clock.
 #[derive(Debug, Default)]
 pub struct SystemClock;

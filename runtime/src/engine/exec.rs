@@ -105,6 +105,12 @@ pub(crate) struct Ctx<'a, 'm> {
     pub force_rport: bool,
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
     pub maxfwd_done: bool,
+    /// q of the Request-URI branch (thousandths, -1 unspecified), set by
+    /// lookup() from the contact.
+    pub ruri_q: i16,
+    /// The Path vector of the Request-URI's binding (Kamailio's
+    /// `path_vec`), sent as a Route header right under our Via.
+    pub path_vec: Option<String>,
     pub out: Vec<Output>,
     pub mode: RouteMode,
     pub tm: super::tm::TmState,
@@ -153,6 +159,8 @@ impl<'a, 'm> Ctx<'a, 'm> {
             tm: super::tm::TmState::default(),
             state: super::msgstate::MsgState::new(rebuilt, cfg.shared.clone(), cfg.logger.clone()),
             st: MsgState::default(),
+            ruri_q: -1,
+            path_vec: None,
             depth: 0,
         }
     }
@@ -898,7 +906,18 @@ impl<'m> Ctx<'_, 'm> {
             if self.st.local_rport { ";rport" } else { "" }
         );
         ed.insert_own_via(&via).map_err(|e| e.to_string())?;
+        self.add_path_route(&mut ed)?;
         ed.build().map_err(|e| e.to_string())
+    }
+
+    /// lookup()'s Path vector as a Route header on top (right under the
+    /// Via that goes above it).
+    fn add_path_route(&self, ed: &mut MessageEditor<'m>) -> Result<(), String> {
+        if let Some(path) = &self.path_vec {
+            ed.add_header(crate::sip::HeaderPosition::First, "Route", path)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 
     /// The request as it leaves for the next hop, before our Via: the
@@ -920,7 +939,9 @@ impl<'m> Ctx<'_, 'm> {
     /// [`Ctx::branch_editor`] built: what tm sends on a branch (it adds
     /// its own Via).
     pub fn branch_request(&self) -> Result<Bytes, String> {
-        self.branch_editor()?.build().map_err(|e| e.to_string())
+        let mut ed = self.branch_editor()?;
+        self.add_path_route(&mut ed)?;
+        ed.build().map_err(|e| e.to_string())
     }
 
     /// `SIP/2.0/UDP host:port` of our Via: `set_advertised_*`, else the

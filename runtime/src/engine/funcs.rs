@@ -88,6 +88,7 @@ pub const FUNCTION_TABLES: &[&[(&str, &str, usize, usize)]] = &[
     super::tm::FUNCTIONS,
     super::kex::FUNCTIONS,
     super::corex::FUNCTIONS,
+    super::registrar::FUNCTIONS,
 ];
 
 fn in_table(table: &[(&str, &str, usize, usize)], module: &str, name: &str) -> bool {
@@ -177,6 +178,7 @@ pub(crate) fn check(
                 }
             }
         }
+        ("registrar", _) => super::registrar::check(func, args)?,
         ("textops", "search" | "search_append") => {
             if let Some(c) = constant(&args[0]) {
                 compile_regex(&format!("(?m){c}"))
@@ -496,6 +498,7 @@ pub(crate) fn call(
             }
         }
         ("sl", "sl_reply_error") => ok(send_reply(ctx, 500, "Server Internal Error")),
+        ("registrar", f) => super::registrar::call(ctx, f, args)?,
         ("sanity", "sanity_check") => {
             // The check masks select among the default checks in Kamailio;
             // every check here is one of the defaults, so all run.
@@ -890,6 +893,12 @@ pub(crate) fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
     if let Some((ct, b)) = &body {
         r = r.body(ct, b.as_bytes());
     }
+    send_local(ctx, &r)
+}
+
+/// Builds `r` over the request, fixes its top Via (`received`/`rport`)
+/// and queues it for where RFC 3261 §18.2.2 sends it.
+pub(crate) fn send_local(ctx: &mut Ctx, r: &LocalReply<'_>) -> bool {
     let built = r.build(ctx.msg).and_then(|bytes| {
         let reply = SipMessage::parse_datagram(bytes.clone())?;
         match ctx.via_fix(&reply) {
@@ -910,7 +919,7 @@ pub(crate) fn send_reply(ctx: &mut Ctx, code: u16, reason: &str) -> bool {
             true
         }
         Err(e) => {
-            ctx.error(&format!("cannot send reply {code}: {e}"));
+            ctx.error(&format!("cannot send a local reply: {e}"));
             false
         }
     }

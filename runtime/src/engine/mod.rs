@@ -32,6 +32,8 @@ mod msgpv;
 mod msgstate;
 mod nameaddr;
 mod pv;
+mod registrar;
+mod registrar_params;
 mod select;
 mod shared;
 mod shared_state;
@@ -52,6 +54,8 @@ pub use corex::FUNCTIONS as COREX_FUNCTIONS;
 pub use funcs::{handles_core_action, handles_function, CORE, FUNCTION_TABLES, MODULES};
 pub use kex::FUNCTIONS as KEX_FUNCTIONS;
 pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use registrar::FUNCTIONS as REGISTRAR_FUNCTIONS;
+pub use registrar_params::{registrar_from_params, LocationSettings};
 pub use shared::SharedVars;
 pub use shared_state::{RandomSource, Shared, SystemRandom};
 pub use tm::FUNCTIONS as TM_FUNCTIONS;
@@ -68,7 +72,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::registrar::{Registrar, RegistrarConfig};
 use crate::sip::SipMessage;
+use crate::usrloc::{Usrloc, UsrlocConfig};
+
+/// `clock`'s time in Unix seconds (registrar expiry).
+pub fn unix_seconds(clock: &Arc<dyn Clock>) -> u64 {
+    clock.now().as_secs()
+}
 
 /// The code of "the engine cannot execute this construct" (a
 /// pseudo-variable, select, flag, format or pattern it does not support).
@@ -389,6 +400,19 @@ pub struct EngineConfig {
     /// Global flags, locks and the random-event probability, shared by
     /// every worker running this engine.
     pub shared: Arc<Shared>,
+    /// The registrar and, behind it, the location tables (`usrloc`). One
+    /// for the whole server: [`Engine::fork`] clones the `Arc`, so every
+    /// worker saves into and looks up in the same tables.
+    pub registrar: Arc<Registrar>,
+}
+
+/// A registrar over memory-only tables with Kamailio's default parameters.
+pub fn default_registrar() -> Arc<Registrar> {
+    let usrloc = Usrloc::new(UsrlocConfig::default()).expect("usrloc defaults are valid");
+    Arc::new(
+        Registrar::new(RegistrarConfig::default(), Arc::new(usrloc))
+            .expect("registrar defaults are supported"),
+    )
 }
 
 impl Default for EngineConfig {
@@ -409,6 +433,7 @@ impl Default for EngineConfig {
             shared_vars: Arc::new(SharedVars::new()),
             random: Arc::new(SystemRandom::default()),
             shared: Arc::new(Shared::default()),
+            registrar: default_registrar(),
         }
     }
 }

@@ -343,7 +343,7 @@ fn header(ctx: &Ctx, name: &str, idx: Option<&Index>) -> Result<Val, Halt> {
 
 /// `s:name` and `name` are the same string-named AVP; `i:5` is the
 /// integer-named one, distinct from the string `s:i:5`.
-fn avp_key(inner: &str) -> String {
+pub(crate) fn avp_key(inner: &str) -> String {
     let inner = inner.trim();
     match inner.strip_prefix("i:") {
         Some(n) => format!("i:{}", n.trim()),

@@ -1,0 +1,149 @@
+//! Running sipp (Debian `sip-tester`) and servers as real peers on
+//! loopback, for end-to-end tests: a test includes it with
+//! `#[path = "common/sipp.rs"] mod sipp;`.
+
+#![allow(dead_code)] // each test binary uses a part
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `path` when it exists; otherwise skips loudly, or fails under CI=true.
+pub fn tool(path: &str, package: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(path);
+    if p.is_file() {
+        return Some(p);
+    }
+    let msg = format!("{path} is missing: install Debian's `{package}` (see .ci/run)");
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+    None
+}
+
+pub fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("an ephemeral port")
+}
+
+/// A child process in its own process group, stopped with its whole group
+/// when dropped (Kamailio forks workers that outlive a killed parent).
+pub struct Running(Child);
+
+impl Running {
+    pub fn spawn(cmd: &mut Command) -> Running {
+        use std::os::unix::process::CommandExt;
+        Running(
+            cmd.process_group(0)
+                .spawn()
+                .expect("spawning a test process"),
+        )
+    }
+
+    fn signal_group(&self, sig: &str) {
+        let _ = Command::new("kill")
+            .args([sig, "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.signal_group("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.signal_group("-KILL");
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something answers SIP on `port` (an OPTIONS gets any reply).
+pub fn wait_for_sip(port: u16) -> bool {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("probe socket");
+    sock.set_read_timeout(Some(Duration::from_millis(200))).ok();
+    let me = sock.local_addr().expect("probe addr");
+    let probe = format!(
+        "OPTIONS sip:probe@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-probe\r\nMax-Forwards: 70\r\nFrom: <sip:probe@{me}>;tag=p\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    );
+    let started = Instant::now();
+    let mut buf = [0u8; 2048];
+    while started.elapsed() < Duration::from_secs(5) {
+        let _ = sock.send_to(probe.as_bytes(), ("127.0.0.1", port));
+        if sock.recv(&mut buf).is_ok() {
+            return true;
+        }
+    }
+    false
+}
+
+/// The repository's sipp scenarios (tests/sipp/).
+pub fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/sipp")
+        .join(name)
+}
+
+/// Runs one client scenario (one call) against `proxy_port`, with
+/// `-key NAME VALUE` pairs; Ok when sipp reports success.
+pub fn uac(
+    sipp: &Path,
+    scenario: &Path,
+    proxy_port: u16,
+    keys: &[(&str, &str)],
+) -> Result<(), String> {
+    let port = free_udp_port();
+    let mut cmd = Command::new(sipp);
+    cmd.arg(format!("127.0.0.1:{proxy_port}"))
+        .arg("-sf")
+        .arg(scenario)
+        .args(["-m", "1", "-i", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .args(["-timeout", "10s", "-nostdin", "-timeout_error"]);
+    for (k, v) in keys {
+        cmd.args(["-key", k, v]);
+    }
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running sipp: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: sipp exited {:?}\n{}",
+            scenario.display(),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    }
+}
+
+/// A server scenario on `port`, for one call.
+pub fn uas(sipp: &Path, scenario: &Path, port: u16) -> Running {
+    Running::spawn(
+        Command::new(sipp)
+            .arg("-sf")
+            .arg(scenario)
+            .args(["-m", "1", "-i", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .args(["-timeout", "15s", "-nostdin"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+}

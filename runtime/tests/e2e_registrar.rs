@@ -1,0 +1,118 @@
+//! The registrar end to end: sipp REGISTERs alice with a contact at a
+//! sipp UAS, then a MESSAGE to alice through `sercompat run` (lookup, then
+//! stateless forward) reaches that UAS and its 200 comes back; a MESSAGE
+//! to an unknown user gets 404, and so does one to alice once a
+//! `Contact: *` REGISTER removed her bindings. The same scenarios run
+//! against Kamailio 5.6 with the same config, the behavioural oracle.
+//!
+//! Without sipp (or Kamailio, for the oracle) a test skips with a message
+//! saying what to install; under `CI=true` it fails instead.
+
+#[path = "common/sipp.rs"]
+mod sipp;
+
+use sipp::{free_udp_port, scenario, tool, uac, uas, wait_for_sip, Running};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+enum Server {
+    Kamailio,
+    Sercompat,
+}
+
+fn config() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/configs/registrar.cfg")
+}
+
+fn start(server: &Server, port: u16) -> Running {
+    let listen = format!("udp:127.0.0.1:{port}");
+    let mut cmd = match server {
+        Server::Kamailio => {
+            let dir = std::env::temp_dir().join(format!(
+                "sercompat-e2e-registrar-{}-{port}",
+                std::process::id()
+            ));
+            std::fs::create_dir_all(&dir).expect("scratch dir");
+            let mut c = Command::new("/usr/sbin/kamailio");
+            c.arg("-f")
+                .arg(config())
+                .args(["-l", &listen])
+                .args([
+                    "-L",
+                    "/usr/lib/x86_64-linux-gnu/kamailio/modules",
+                    "-DD",
+                    "-E",
+                    "-w",
+                ])
+                .arg(&dir)
+                .arg("-P")
+                .arg(dir.join("kamailio.pid"));
+            c
+        }
+        Server::Sercompat => {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_sercompat"));
+            c.args(["run", "-f"]).arg(config()).args(["-l", &listen]);
+            c
+        }
+    };
+    Running::spawn(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+}
+
+/// Register, message the registered user, message an unknown one: the
+/// failures, as text (empty when all passed).
+fn run_scenarios(server: Server, sipp: &Path) -> Vec<String> {
+    let proxy_port = free_udp_port();
+    let uas_port = free_udp_port();
+    let _proxy = start(&server, proxy_port);
+    assert!(
+        wait_for_sip(proxy_port),
+        "the server does not answer on port {proxy_port}"
+    );
+    let mut failed = Vec::new();
+    let contact_port = uas_port.to_string();
+    let register = scenario("register-contact.xml");
+    let keys = [("user", "alice"), ("contact_port", contact_port.as_str())];
+    if let Err(e) = uac(sipp, &register, proxy_port, &keys) {
+        failed.push(format!("register-contact.xml: {e}"));
+    }
+    let _callee = uas(sipp, &scenario("message-uas.xml"), uas_port);
+    std::thread::sleep(Duration::from_millis(300));
+    // After `Contact: *` alice is unknown too.
+    for (name, user) in [
+        ("message-user-200.xml", "alice"),
+        ("message-user-404.xml", "bob"),
+        ("unregister-all.xml", "alice"),
+        ("message-user-404.xml", "alice"),
+    ] {
+        if let Err(e) = uac(sipp, &scenario(name), proxy_port, &[("user", user)]) {
+            failed.push(format!("{name} ({user}): {e}"));
+        }
+    }
+    failed
+}
+
+#[test]
+fn kamailio_passes_the_registrar_scenarios() {
+    let (Some(sipp), Some(_)) = (
+        tool("/usr/bin/sipp", "sip-tester"),
+        tool("/usr/sbin/kamailio", "kamailio"),
+    ) else {
+        return;
+    };
+    let failed = run_scenarios(Server::Kamailio, &sipp);
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+#[test]
+fn sercompat_registers_looks_up_and_forwards() {
+    let Some(sipp) = tool("/usr/bin/sipp", "sip-tester") else {
+        return;
+    };
+    let failed = run_scenarios(Server::Sercompat, &sipp);
+    assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
