@@ -60,6 +60,8 @@ pub(crate) struct Ctx<'a, 'm> {
     pub force_rport: bool,
     /// `mf_process_maxfwd_header` already edited Max-Forwards.
     pub maxfwd_done: bool,
+    /// Record-Route asked for, and what `loose_route` found.
+    pub rr: super::rr::RrCtx,
     pub out: Vec<Output>,
     depth: u32,
 }
@@ -91,6 +93,7 @@ pub(crate) fn run_request(
         rc: 1,
         force_rport: false,
         maxfwd_done: false,
+        rr: Default::default(),
         out: Vec::new(),
         depth: 0,
     };
@@ -746,6 +749,7 @@ impl Ctx<'_, '_> {
             dest.proto.via_name(),
             self.cfg.ids.branch(self.msg)
         );
+        super::rr::insert_record_routes(self, self.cfg, &mut ed, dest)?;
         ed.insert_own_via(&via).map_err(|e| e.to_string())?;
         ed.build().map_err(|e| e.to_string())
     }

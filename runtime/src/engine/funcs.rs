@@ -84,6 +84,7 @@ fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
             .map(|&(n, lo, hi)| ("core", n, lo, hi)),
         Callee::Module(f) => MODULES
             .iter()
+            .chain(super::rr::FUNCTIONS)
             .find(|(m, n, ..)| *m == f.module && *n == f.name)
             .copied(),
         Callee::Unresolved(_) => None,
@@ -151,6 +152,7 @@ pub(crate) fn check(
                     .map_err(|why| format!("`{c}` is not a valid regular expression: {why}"))?;
             }
         }
+        ("rr", f) => super::rr::check(program, f, args)?,
         _ => {}
     }
     if module == "xlog" && is_ser_xlog(program.era) {
@@ -259,6 +261,7 @@ pub(crate) fn call(
     let s =
         |ctx: &mut Ctx, i: usize| -> Result<String, Halt> { Ok(ctx.eval(&args[i])?.as_string()) };
     Ok(match (module, func) {
+        ("rr", f) => super::rr::call(ctx, f, args)?,
         ("core", "forward") => forward(ctx, args, None)?,
         ("core", "forward_udp") => forward(ctx, args, Some(Proto::Udp))?,
         ("core", "log") => {
@@ -907,7 +910,10 @@ pub fn handles_core_action(name: &str) -> bool {
 
 /// Whether the engine has a handler for `module.function`.
 pub fn handles_function(module: &str, name: &str) -> bool {
-    MODULES.iter().any(|(m, n, ..)| *m == module && *n == name)
+    MODULES
+        .iter()
+        .chain(super::rr::FUNCTIONS)
+        .any(|(m, n, ..)| *m == module && *n == name)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 mod exec;
 mod funcs;
 mod pv;
+pub mod rr;
 mod uri;
 mod value;
 
@@ -313,6 +314,8 @@ pub struct EngineConfig {
     pub max_route_depth: u32,
     /// `maxfwd` `max_limit` (default 70).
     pub maxfwd_limit: u32,
+    /// `rr` module parameters.
+    pub rr: crate::rr::RrConfig,
     pub ids: Arc<dyn IdGen>,
     pub logger: Arc<dyn Logger>,
 }
@@ -326,6 +329,7 @@ impl Default for EngineConfig {
             max_while_loops: 100,
             max_route_depth: 100,
             maxfwd_limit: 70,
+            rr: crate::rr::RrConfig::default(),
             ids: Arc::new(HashIds),
             logger: Arc::new(StderrLogger),
         }
@@ -341,6 +345,7 @@ impl fmt::Debug for EngineConfig {
             .field("max_while_loops", &self.max_while_loops)
             .field("max_route_depth", &self.max_route_depth)
             .field("maxfwd_limit", &self.maxfwd_limit)
+            .field("rr", &self.rr)
             .finish_non_exhaustive()
     }
 }
