@@ -451,6 +451,7 @@ impl Engine {
     pub fn check(program: &Program) -> Checked {
         let mut errors = readiness::unimplemented_calls(program);
         errors.extend(exec::check_program(program));
+        errors.extend(rr::check_modparams(program));
         let (setting_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
             readiness::unimplemented_settings(program)
                 .into_iter()

@@ -8,6 +8,7 @@ use super::{Destination, EngineConfig};
 use crate::rr::{Direction, RrConfig, RrSocket, RrState};
 use crate::sip::{HeaderPosition, MessageEditor};
 use sercompat_compiler::ir::{compile_regex, ParamConst, Program, Value, ValueKind};
+use sercompat_grammar::Diagnostic;
 
 /// `(module, function, min args, max args)`.
 pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
@@ -41,12 +42,13 @@ pub(crate) struct RrCtx {
     routed: Option<i64>,
 }
 
-/// Reads `modparam("rr", ...)` into `cfg`; other modules' parameters and
-/// string values are left alone (the readiness check refuses unknown
-/// ones).
+/// Reads `modparam("rr", ...)` into `cfg`. Kamailio takes a number
+/// written as a string for these integer parameters; any other string is
+/// refused at load by [`check_modparams`], and unknown names by the
+/// readiness check.
 pub fn apply_modparams(program: &Program, cfg: &mut RrConfig) {
     for p in program.module_params.iter().filter(|p| p.module == "rr") {
-        let ParamConst::Int(n) = p.value else {
+        let Some(n) = int_value(&p.value) else {
             continue;
         };
         match p.name.as_str() {
@@ -57,6 +59,30 @@ pub fn apply_modparams(program: &Program, cfg: &mut RrConfig) {
             _ => {}
         }
     }
+}
+
+fn int_value(v: &ParamConst) -> Option<i64> {
+    match v {
+        ParamConst::Int(n) => Some(*n),
+        ParamConst::Str(s) => s.trim().parse().ok(),
+    }
+}
+
+/// `rr` parameters whose value is not a number: Kamailio refuses them.
+pub(crate) fn check_modparams(program: &Program) -> Vec<Diagnostic> {
+    program
+        .module_params
+        .iter()
+        .filter(|p| p.module == "rr" && PARAMS.contains(&p.name.as_str()))
+        .filter(|p| int_value(&p.value).is_none())
+        .map(|p| {
+            Diagnostic::error(
+                super::UNSUPPORTED,
+                format!("modparam rr.{} takes a number", p.name),
+            )
+            .primary(p.value_span, "not a number")
+        })
+        .collect()
 }
 
 /// Load-time checks: Kamailio refuses `is_direction` without
