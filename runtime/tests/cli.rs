@@ -444,7 +444,7 @@ fn translate_in_place_rewrites_every_file() {
 fn run_refuses_to_start_and_names_every_call_it_lacks() {
     let run = sercompat(&["run", SER08]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    let lacking = run.stderr.matches("error[R0001]: `").count();
+    let lacking = run.stderr.matches("error[R0001]: ").count();
     assert!(lacking >= 5, "{}", run.stderr);
     assert!(
         run.stderr
