@@ -218,9 +218,13 @@ fn our_route_is_removed_and_the_next_loose_hop_is_the_destination() {
     assert_eq!(out.dst_uri.as_deref(), Some("sip:10.0.0.9:5099;lr"));
     assert_eq!(routes, ["Route: <sip:10.0.0.9:5099;lr>"]);
     let p = out.our_params.as_deref();
-    assert_eq!(p, Some("lr;ftag=ft1;foo=bar"));
+    assert_eq!(p, Some(";lr;ftag=ft1;foo=bar"));
     let re = sercompat_compiler::ir::compile_regex("foo=bar").unwrap();
     assert!(check_route_param(p, &re));
+    for (pattern, matches) in [("^;lr", true), ("FOO=BAR", true), ("^lr", false)] {
+        let re = sercompat_compiler::ir::compile_regex(pattern).unwrap();
+        assert_eq!(check_route_param(p, &re), matches, "{pattern}");
+    }
     assert!(is_direction(p, Some("ft1"), Direction::Downstream));
     assert!(is_direction(p, Some("tt1"), Direction::Upstream));
 }
@@ -255,7 +259,7 @@ fn strict_router_upstream_restores_the_request_uri_from_the_last_route() {
     assert_eq!(out.code, 1);
     assert_eq!(out.ruri.as_deref(), Some("sip:bob@10.0.0.5:5090"));
     assert_eq!(out.dst_uri.as_deref(), Some("sip:10.0.0.9:5099;lr"));
-    assert_eq!(out.our_params.as_deref(), Some("ftag=ft1;foo=bar"));
+    assert_eq!(out.our_params.as_deref(), Some(";ftag=ft1;foo=bar"));
     assert_eq!(routes, ["Route: <sip:10.0.0.9:5099;lr>"]);
     // Nothing left: the restored URI is the next hop, $du when it is loose.
     let m = bye(
@@ -318,4 +322,81 @@ fn a_foreign_top_route_is_kept_and_used() {
     assert_eq!(out.dst_uri.as_deref(), Some("sip:10.0.0.9;lr"));
     assert_eq!(out.our_params, None);
     assert_eq!(routes, ["Route: <sip:10.0.0.9;lr>"]);
+}
+
+#[test]
+fn double_rr_mode_2_always_adds_two() {
+    let msg = invite("sip:bob@example.com");
+    let cfg = RrConfig {
+        enable_double_rr: 2,
+        ..RrConfig::default()
+    };
+    let mut st = RrState::new();
+    st.record_route(&msg, "sip:bob@example.com", &cfg, "")
+        .unwrap();
+    assert_eq!(
+        st.headers(&cfg, &udp(5060), &udp(5060)),
+        [
+            "<sip:127.0.0.1;r2=on;lr;ftag=ft1>",
+            "<sip:127.0.0.1;r2=on;lr;ftag=ft1>"
+        ]
+    );
+    let mut adv = RrState::new();
+    adv.record_route_advertised_address(&msg, "sip:bob@example.com", &cfg, "1.2.3.4:5080")
+        .unwrap();
+    assert_eq!(
+        adv.headers(&cfg, &udp(5060), &udp(5060)),
+        [
+            "<sip:1.2.3.4:5080;transport=udp;r2=on;ftag=ft1;lr>",
+            "<sip:1.2.3.4:5080;transport=udp;r2=on;ftag=ft1;lr>"
+        ]
+    );
+    // TCP in and out on one socket: one header, transport named.
+    let one = RrConfig::default();
+    assert_eq!(
+        st.headers(&one, &tcp(5060), &tcp(5060)),
+        ["<sip:127.0.0.1;transport=tcp;lr;ftag=ft1>"]
+    );
+}
+
+#[test]
+fn params_without_semicolon_are_taken_as_written() {
+    let msg = invite("sip:bob@example.com");
+    let cfg = RrConfig::default();
+    let mut st = RrState::new();
+    st.record_route(&msg, "sip:bob@example.com", &cfg, "foo=bar")
+        .unwrap();
+    st.add_rr_param("n=1").unwrap();
+    assert_eq!(
+        st.headers(&cfg, &udp(5060), &udp(5060)),
+        ["<sip:127.0.0.1;lr;ftag=ft1foo=barn=1>"]
+    );
+}
+
+#[test]
+fn record_route_after_loose_route_upstream_keeps_the_callers_tag() {
+    // The callee's BYE: From tag tt1, To tag ft1, our Route says ftag=ft1.
+    let m = SipMessage::parse_datagram(
+        "BYE sip:alice@10.0.0.5 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bK-2\r\nRoute: <sip:127.0.0.2;lr;ftag=ft1>\r\nFrom: <sip:bob@example.com>;tag=tt1\r\nTo: <sip:alice@example.com>;tag=ft1\r\nCall-ID: c2@x\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+    )
+    .unwrap();
+    let mut ed = MessageEditor::new(&m);
+    let out = loose_route(&mut ed, "sip:alice@10.0.0.5", &ours).unwrap();
+    let cfg = RrConfig::default();
+    let mut st = RrState::new();
+    st.set_route_params(out.our_params);
+    st.record_route(&m, "sip:alice@10.0.0.5", &cfg, "").unwrap();
+    assert_eq!(
+        st.headers(&cfg, &udp(5060), &udp(5060)),
+        ["<sip:127.0.0.1;lr;ftag=ft1>"]
+    );
+    // Without loose_route the From tag is used.
+    let mut fresh = RrState::new();
+    fresh
+        .record_route(&m, "sip:alice@10.0.0.5", &cfg, "")
+        .unwrap();
+    assert_eq!(
+        fresh.headers(&cfg, &udp(5060), &udp(5060)),
+        ["<sip:127.0.0.1;lr;ftag=tt1>"]
+    );
 }

@@ -35,9 +35,6 @@ pub const PARAMS: &[&str] = &[
 #[derive(Debug, Default)]
 pub(crate) struct RrCtx {
     state: RrState,
-    /// Parameters of the Route (or Request-URI) that named us, once
-    /// `loose_route` ran.
-    our_params: Option<String>,
     /// `loose_route`'s code, so a second call does not edit twice.
     routed: Option<i64>,
 }
@@ -165,7 +162,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             let re = text(ctx, 0)?.unwrap_or_default();
             return Ok(match compile_regex(&re) {
                 Ok(re) => ok(crate::rr::check_route_param(
-                    ctx.rr.our_params.as_deref(),
+                    ctx.rr.state.route_params(),
                     &re,
                 )),
                 Err(why) => {
@@ -188,7 +185,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
                 .and_then(|f| f.tag())
                 .map(|t| t.to_string_lossy().into_owned());
             return Ok(ok(crate::rr::is_direction(
-                ctx.rr.our_params.as_deref(),
+                ctx.rr.state.route_params(),
                 from_tag.as_deref(),
                 dir,
             )));
@@ -235,7 +232,7 @@ fn loose_route(ctx: &mut Ctx) -> i64 {
                 ctx.dst_uri = Some(du);
             }
             ctx.removed.extend(out.removed_headers);
-            ctx.rr.our_params = out.our_params;
+            ctx.rr.state.set_route_params(out.our_params);
             out.code
         }
         Err(e) => {

@@ -8,7 +8,8 @@ pub struct RrConfig {
     /// `;ftag=<From tag>` in our Record-Route (needed by `is_direction`).
     pub append_fromtag: bool,
     /// 0: never two headers; 1: two (`r2=on`) when the outgoing socket
-    /// differs from the incoming one; 2: always two, transports explicit.
+    /// differs from the incoming one; 2: always two (an advertised address
+    /// then names both transports).
     pub enable_double_rr: u8,
     /// The Request-URI's user part goes into the Record-Route URI.
     pub add_username: bool,

@@ -92,11 +92,25 @@ pub struct RrState {
     /// `add_rr_param` texts, in call order; they go after the header's own
     /// parameters whether given before or after the record-route call.
     extra: Vec<String>,
+    /// The parameters of the Route that named us, once `loose_route` ran.
+    route_params: Option<String>,
 }
 
 impl RrState {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records what `loose_route` found in our Route
+    /// ([`RrOutcome::our_params`](super::RrOutcome)): `check_route_param`
+    /// and `is_direction` read it, and an upstream in-dialog request gets
+    /// the dialog's original From tag (its To tag) as `ftag`.
+    pub fn set_route_params(&mut self, params: Option<String>) {
+        self.route_params = params;
+    }
+
+    pub fn route_params(&self) -> Option<&str> {
+        self.route_params.as_deref()
     }
 
     /// Whether a Record-Route will be added.
@@ -205,8 +219,8 @@ impl RrState {
         match &p.kind {
             RecordRouteKind::Sockets { params } => {
                 let differ = incoming != outgoing;
-                let uri = |s: &RrSocket, r2: &str, explicit: bool| {
-                    let transport = if explicit || s.transport != "udp" {
+                let uri = |s: &RrSocket, r2: &str| {
+                    let transport = if s.transport != "udp" {
                         format!(";transport={}", s.transport)
                     } else {
                         String::new()
@@ -217,12 +231,9 @@ impl RrState {
                     )
                 };
                 if always || (cfg.enable_double_rr == 1 && differ) {
-                    vec![
-                        uri(outgoing, ";r2=on", always),
-                        uri(incoming, ";r2=on", always),
-                    ]
+                    vec![uri(outgoing, ";r2=on"), uri(incoming, ";r2=on")]
                 } else {
-                    vec![uri(incoming, "", false)]
+                    vec![uri(incoming, "")]
                 }
             }
             RecordRouteKind::Preset { first, second } => {
@@ -272,15 +283,21 @@ impl RrState {
         } else {
             None
         };
-        let ftag = if cfg.append_fromtag {
-            msg.from_header()
-                .ok()
-                .flatten()
-                .and_then(|f| f.tag())
+        let tag_of = |h: Option<&crate::sip::NameAddr>| {
+            h.and_then(|a| a.tag())
                 .map(|t| t.to_string_lossy().into_owned())
                 .filter(|t| !t.is_empty())
-        } else {
-            None
+        };
+        let from_tag = tag_of(msg.from_header().ok().flatten());
+        let upstream = super::is_direction(
+            self.route_params.as_deref(),
+            from_tag.as_deref(),
+            super::Direction::Upstream,
+        );
+        let ftag = match (cfg.append_fromtag, upstream) {
+            (false, _) => None,
+            (true, false) => from_tag,
+            (true, true) => tag_of(msg.to_header().ok().flatten()),
         };
         self.pending = Some(Pending {
             kind,

@@ -77,8 +77,9 @@ pub(crate) fn is_loose_uri(uri: &str) -> bool {
     })
 }
 
-/// The parameter part of a sip/sips URI (`lr;ftag=x`), headers excluded;
-/// empty when it has none.
+/// The parameter part of a sip/sips URI with its leading `;`
+/// (`;lr;ftag=x`, what Kamailio matches `check_route_param` against),
+/// headers excluded; empty when it has none.
 pub(crate) fn uri_params(uri: &str) -> &str {
     let no_headers = uri.split('?').next().unwrap_or("");
     // Past the user part: its `;` would be user parameters.
@@ -87,7 +88,7 @@ pub(crate) fn uri_params(uri: &str) -> &str {
         None => no_headers,
     };
     match host_part.find(';') {
-        Some(i) => &host_part[i + 1..],
+        Some(i) => &host_part[i..],
         None => "",
     }
 }
@@ -142,7 +143,7 @@ mod tests {
 
     #[test]
     fn uri_params_skip_user_params_and_headers() {
-        assert_eq!(uri_params("sip:u;x=1@h;lr;ftag=a?h=v"), "lr;ftag=a");
+        assert_eq!(uri_params("sip:u;x=1@h;lr;ftag=a?h=v"), ";lr;ftag=a");
         assert_eq!(uri_params("sip:h"), "");
     }
 }
