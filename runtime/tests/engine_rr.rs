@@ -262,3 +262,30 @@ fn every_rr_handler_is_marked_implemented() {
         );
     }
 }
+
+#[test]
+fn loose_route_mode_1_keeps_a_request_uri_of_ours_and_next_hop_is_known() {
+    let cfg = format!(
+        "{HEAD}request_route {{ $var(rc) = loose_route_mode(\"1\"); if (rr_next_hop_route()) {{ xlog(\"L_INFO\", \"nh\\n\"); }} xlog(\"L_INFO\", \"rc=$var(rc) ru=$ru du=$du\\n\"); forward(); }}\n"
+    );
+    let (mut e, log) = engine(&cfg).unwrap();
+    let msg = bye(
+        "sip:127.0.0.1;lr",
+        "ft1",
+        "Route: <sip:127.0.0.1;lr;ftag=ft1>\r\nRoute: <sip:192.0.2.30:5099;lr>\r\n",
+    );
+    let (bytes, to) = forwarded(&run(&mut e, &msg));
+    assert_eq!(to.to_string(), "udp:192.0.2.30:5099");
+    assert!(
+        bytes.starts_with("BYE sip:127.0.0.1;lr SIP/2.0\r\n"),
+        "{bytes}"
+    );
+    assert!(
+        bytes.contains("\r\nRoute: <sip:192.0.2.30:5099;lr>\r\nMax-Forwards"),
+        "{bytes}"
+    );
+    assert_eq!(
+        logged(&log),
+        "nh\nrc=1 ru=sip:127.0.0.1;lr du=sip:192.0.2.30:5099;lr\n"
+    );
+}

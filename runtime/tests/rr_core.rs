@@ -2,7 +2,8 @@
 //! input (each expectation was observed on a running Kamailio 5.6.3).
 
 use sercompat::rr::{
-    check_route_param, is_direction, loose_route, Direction, RrConfig, RrOutcome, RrSocket, RrState,
+    check_route_param, is_direction, loose_route, loose_route_mode, Direction, RrConfig, RrOutcome,
+    RrSocket, RrState,
 };
 use sercompat::sip::{MessageEditor, SipMessage};
 
@@ -399,4 +400,56 @@ fn record_route_after_loose_route_upstream_keeps_the_callers_tag() {
         fresh.headers(&cfg, &udp(5060), &udp(5060)),
         ["<sip:127.0.0.1;lr;ftag=tt1>"]
     );
+}
+
+#[test]
+fn loose_only_mode_leaves_a_request_uri_of_ours_alone() {
+    let m = bye(
+        "sip:127.0.0.2;lr",
+        ";tag=tt1",
+        &["<sip:127.0.0.2;lr;ftag=ft1>", "<sip:10.0.0.9:5099;lr>"],
+    );
+    let mut ed = MessageEditor::new(&m);
+    let out = loose_route_mode(&mut ed, "sip:127.0.0.2;lr", &ours, true).unwrap();
+    assert_eq!((out.code, out.ruri), (1, None));
+    assert_eq!(out.dst_uri.as_deref(), Some("sip:10.0.0.9:5099;lr"));
+    assert!(out.next_hop_from_route);
+    let m = bye(
+        "sip:127.0.0.2;ftag=ft1",
+        ";tag=tt1",
+        &["<sip:10.0.0.9:5099;lr>", "<sip:bob@10.0.0.5:5090>"],
+    );
+    let mut ed = MessageEditor::new(&m);
+    let out = loose_route_mode(&mut ed, "sip:127.0.0.2;ftag=ft1", &ours, true).unwrap();
+    assert_eq!((out.code, out.ruri), (1, None));
+    assert_eq!(out.dst_uri.as_deref(), Some("sip:10.0.0.9:5099;lr"));
+    assert!(!out.next_hop_from_route);
+}
+
+#[test]
+fn next_hop_from_route_only_after_our_route_with_more_behind_it() {
+    let cases: [(&str, &[&str], bool); 5] = [
+        (
+            "sip:bob@10.0.0.5",
+            &["<sip:127.0.0.2;lr;ftag=ft1>", "<sip:10.0.0.9:5099;lr>"],
+            true,
+        ),
+        ("sip:bob@10.0.0.5", &["<sip:127.0.0.2;lr;ftag=ft1>"], false),
+        ("sip:bob@10.0.0.5", &["<sip:10.0.0.9;lr>"], false),
+        (
+            "sip:127.0.0.2;ftag=ft1",
+            &["<sip:bob@10.0.0.5:5090>"],
+            false,
+        ),
+        (
+            "sip:bob@10.0.0.5",
+            &["<sip:127.0.0.2;lr;ftag=ft1>", "<sip:10.0.0.9>"],
+            true,
+        ),
+    ];
+    for (ruri, routes, expected) in cases {
+        let m = bye(ruri, ";tag=tt1", routes);
+        let (out, _) = route(&m, ruri);
+        assert_eq!(out.next_hop_from_route, expected, "{ruri} {routes:?}");
+    }
 }

@@ -19,6 +19,8 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("rr", "remove_record_route", 0, 0),
     ("rr", "loose_route", 0, 0),
     ("rr", "loose_route_preloaded", 0, 0),
+    ("rr", "loose_route_mode", 1, 1),
+    ("rr", "rr_next_hop_route", 0, 0),
     ("rr", "check_route_param", 1, 1),
     ("rr", "is_direction", 1, 1),
 ];
@@ -37,6 +39,7 @@ pub(crate) struct RrCtx {
     state: RrState,
     /// `loose_route`'s code, so a second call does not edit twice.
     routed: Option<i64>,
+    next_hop_from_route: bool,
 }
 
 /// Reads `modparam("rr", ...)` into `cfg`. Kamailio takes a number
@@ -154,10 +157,22 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             ctx.rr.state.remove_record_route();
             Ok(())
         }
-        "loose_route" => return Ok(loose_route(ctx)),
+        "loose_route" => return Ok(loose_route(ctx, false)),
+        "loose_route_mode" => {
+            let mode = text(ctx, 0)?.unwrap_or_default();
+            let loose_only = match mode.trim().parse::<i64>() {
+                Ok(n) => n == 1,
+                Err(_) => {
+                    ctx.error(&format!("loose_route_mode: `{mode}` is not a number"));
+                    return Ok(-1);
+                }
+            };
+            return Ok(loose_route(ctx, loose_only));
+        }
+        "rr_next_hop_route" => return Ok(ok(ctx.rr.next_hop_from_route)),
         // 1 only for a preloaded route set that ends here (what
         // loose_route answers -3 for); the routing itself is done either way.
-        "loose_route_preloaded" => return Ok(if loose_route(ctx) == -3 { 1 } else { -1 }),
+        "loose_route_preloaded" => return Ok(if loose_route(ctx, false) == -3 { 1 } else { -1 }),
         "check_route_param" => {
             let re = text(ctx, 0)?.unwrap_or_default();
             return Ok(match compile_regex(&re) {
@@ -212,7 +227,7 @@ fn ok(b: bool) -> i64 {
     }
 }
 
-fn loose_route(ctx: &mut Ctx) -> i64 {
+fn loose_route(ctx: &mut Ctx, loose_only: bool) -> i64 {
     if let Some(code) = ctx.rr.routed {
         return code;
     }
@@ -220,7 +235,12 @@ fn loose_route(ctx: &mut Ctx) -> i64 {
     let mut editor = std::mem::replace(&mut ctx.editor, MessageEditor::new(ctx.msg));
     let result = {
         let this: &Ctx = ctx;
-        crate::rr::loose_route(&mut editor, &this.ruri, &|u| this.uri_is_myself(u))
+        crate::rr::loose_route_mode(
+            &mut editor,
+            &this.ruri,
+            &|u| this.uri_is_myself(u),
+            loose_only,
+        )
     };
     ctx.editor = editor;
     let code = match result {
@@ -233,6 +253,7 @@ fn loose_route(ctx: &mut Ctx) -> i64 {
             }
             ctx.removed.extend(out.removed_headers);
             ctx.rr.state.set_route_params(out.our_params);
+            ctx.rr.next_hop_from_route = out.next_hop_from_route;
             out.code
         }
         Err(e) => {

@@ -23,6 +23,9 @@ pub struct RrOutcome {
     pub our_params: Option<String>,
     /// Header fields deleted whole.
     pub removed_headers: Vec<usize>,
+    /// Our Route was on top and more Route entries followed it: the next
+    /// hop comes from the route set (`rr_next_hop_route`).
+    pub next_hop_from_route: bool,
 }
 
 /// Flow direction of an in-dialog request.
@@ -50,6 +53,18 @@ pub fn loose_route(
     ruri: &str,
     myself: &dyn Fn(&str) -> bool,
 ) -> Result<RrOutcome, SipError> {
+    loose_route_mode(editor, ruri, myself, false)
+}
+
+/// `loose_route_mode(1)`: [`loose_route`] without the strict-router
+/// repair, for application servers whose Contact names this proxy (a
+/// Request-URI that is ours is left alone).
+pub fn loose_route_mode(
+    editor: &mut MessageEditor<'_>,
+    ruri: &str,
+    myself: &dyn Fn(&str) -> bool,
+    loose_only: bool,
+) -> Result<RrOutcome, SipError> {
     let msg = editor.message();
     let routes = route_entries(msg)?;
     let mut out = RrOutcome {
@@ -61,7 +76,7 @@ pub fn loose_route(
     }
     out.code = 1;
     let mut removed: Vec<&RouteEntry> = Vec::new();
-    let rest: &[RouteEntry] = if myself(ruri) {
+    let rest: &[RouteEntry] = if !loose_only && myself(ruri) {
         // The previous hop is a strict router (§16.4): the Request-URI is
         // the Record-Route we put, the real one is the last Route.
         let last = routes.last().expect("not empty");
@@ -91,6 +106,7 @@ pub fn loose_route(
             out.removed_headers = delete_entries(editor, &removed)?;
             return Ok(out);
         }
+        out.next_hop_from_route = true;
         rest
     } else {
         &routes[..]

@@ -21,6 +21,8 @@ mod record;
 mod routes;
 
 pub use config::RrConfig;
-pub use loose::{check_route_param, is_direction, loose_route, Direction, RrOutcome};
+pub use loose::{
+    check_route_param, is_direction, loose_route, loose_route_mode, Direction, RrOutcome,
+};
 pub use record::{RecordRouteKind, RrError, RrSocket, RrState};
 pub use routes::{route_entries, RouteEntry};
