@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod net;
 pub mod registrar;
+pub mod rr;
 pub mod serve;
 pub mod sip;
 pub mod tm;

@@ -108,6 +108,7 @@ pub fn apply_settings(program: &Program, config: &mut EngineConfig, extra_debug:
             config.maxfwd_limit = u32::try_from(*n).unwrap_or(config.maxfwd_limit);
         }
     }
+    crate::engine::rr::apply_modparams(program, &mut config.rr);
     debug.saturating_add(i32::from(extra_debug))
 }
 

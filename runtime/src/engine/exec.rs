@@ -111,6 +111,8 @@ pub(crate) struct Ctx<'a, 'm> {
     /// The Path vector of the Request-URI's binding (Kamailio's
     /// `path_vec`), sent as a Route header right under our Via.
     pub path_vec: Option<String>,
+    /// Record-Route asked for, and what `loose_route` found.
+    pub rr: super::rr::RrCtx,
     pub out: Vec<Output>,
     pub mode: RouteMode,
     pub tm: super::tm::TmState,
@@ -161,6 +163,7 @@ impl<'a, 'm> Ctx<'a, 'm> {
             st: MsgState::default(),
             ruri_q: -1,
             path_vec: None,
+            rr: Default::default(),
             depth: 0,
         }
     }
@@ -899,6 +902,7 @@ impl<'m> Ctx<'_, 'm> {
 
     fn build_forward(&self, dest: &Destination) -> Result<Bytes, String> {
         let mut ed = self.branch_editor()?;
+        super::rr::insert_record_routes(self, self.cfg, &mut ed, dest)?;
         let via = format!(
             "{};branch={}{}",
             self.via_sent_by(dest.proto),
@@ -936,10 +940,11 @@ impl<'m> Ctx<'_, 'm> {
         Ok(ed)
     }
 
-    /// [`Ctx::branch_editor`] built: what tm sends on a branch (it adds
-    /// its own Via).
-    pub fn branch_request(&self) -> Result<Bytes, String> {
+    /// [`Ctx::branch_editor`] built for `dest`, with the Record-Route the
+    /// script asked for: what tm sends on a branch (it adds its own Via).
+    pub fn branch_request(&self, dest: &Destination) -> Result<Bytes, String> {
         let mut ed = self.branch_editor()?;
+        super::rr::insert_record_routes(self, self.cfg, &mut ed, dest)?;
         self.add_path_route(&mut ed)?;
         ed.build().map_err(|e| e.to_string())
     }

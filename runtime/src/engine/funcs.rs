@@ -89,6 +89,7 @@ pub const FUNCTION_TABLES: &[&[(&str, &str, usize, usize)]] = &[
     super::kex::FUNCTIONS,
     super::corex::FUNCTIONS,
     super::registrar::FUNCTIONS,
+    super::rr::FUNCTIONS,
 ];
 
 fn in_table(table: &[(&str, &str, usize, usize)], module: &str, name: &str) -> bool {
@@ -189,6 +190,7 @@ pub(crate) fn check(
         (m, f) if in_table(textopsx::FUNCTIONS, m, f) => textopsx::check(f, args)?,
         (m, f) if in_table(siputils::FUNCTIONS, m, f) => siputils::check(f, args)?,
         (m, f) if in_table(cfgutils::FUNCTIONS, m, f) => cfgutils::check(f, args)?,
+        ("rr", f) => super::rr::check(program, f, args)?,
         _ => {}
     }
     if module == "xlog" && is_ser_xlog(program.era) {
@@ -328,6 +330,7 @@ pub(crate) fn call(
         ("core", f) if super::actions::handles(f) => super::actions::call(ctx, f, args)?,
         ("kex", f) if super::kex::handles(f) => super::kex::call(ctx, f, args)?,
         ("corex", f) if super::corex::handles(f) => super::corex::call(ctx, f, args)?,
+        ("rr", f) => super::rr::call(ctx, f, args)?,
         ("core", "forward") => forward(ctx, args, None)?,
         ("core", "forward_udp") => forward(ctx, args, Some(Proto::Udp))?,
         ("core", "log") => {

@@ -34,6 +34,7 @@ mod nameaddr;
 mod pv;
 mod registrar;
 mod registrar_params;
+pub mod rr;
 mod select;
 mod shared;
 mod shared_state;
@@ -384,6 +385,8 @@ pub struct EngineConfig {
     pub max_route_depth: u32,
     /// `maxfwd` `max_limit` (default 70).
     pub maxfwd_limit: u32,
+    /// `rr` module parameters.
+    pub rr: crate::rr::RrConfig,
     pub ids: Arc<dyn IdGen>,
     pub logger: Arc<dyn Logger>,
     /// The transaction tables, shared by every worker; `None` when the
@@ -425,6 +428,7 @@ impl Default for EngineConfig {
             max_while_loops: 100,
             max_route_depth: 100,
             maxfwd_limit: 70,
+            rr: crate::rr::RrConfig::default(),
             ids: Arc::new(HashIds),
             logger: Arc::new(StderrLogger),
             tm: None,
@@ -449,6 +453,7 @@ impl fmt::Debug for EngineConfig {
             .field("max_route_depth", &self.max_route_depth)
             .field("maxfwd_limit", &self.maxfwd_limit)
             .field("shared", &self.shared)
+            .field("rr", &self.rr)
             .finish_non_exhaustive()
     }
 }
@@ -558,6 +563,7 @@ impl Engine {
     pub fn check(program: &Program) -> Checked {
         let mut errors = readiness::unimplemented_calls(program);
         errors.extend(exec::check_program(program));
+        errors.extend(rr::check_modparams(program));
         let (setting_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
             readiness::unimplemented_settings(program)
                 .into_iter()

@@ -463,7 +463,10 @@ fn relay(
         }
     }
     let dest = explicit.or_else(|| ctx.next_hop(force));
-    let request = ctx.branch_request();
+    let request = match &dest {
+        Some(d) => ctx.branch_request(d),
+        None => Err(String::new()),
+    };
     if let Some(s) = saved {
         ctx.restore_branch_state(s);
     }
