@@ -291,3 +291,35 @@ fn tm_timers_follow_the_era_units() {
     );
     assert_eq!(tm_config(&new).timers.fr, Duration::from_secs(10));
 }
+
+#[test]
+fn finished_transactions_are_freed_after_the_wait_timer() {
+    let mut h = Harness::new(CONFIG);
+    let tms = h.engine.config().tm.clone().unwrap();
+    for i in 0..50 {
+        let text = String::from_utf8_lossy(invite().as_bytes())
+            .replace("Call-ID: tm-engine-1", &format!("Call-ID: free-{i}"))
+            .replace("z9hG4bKcaller1", &format!("z9hG4bKfree{i}"));
+        let inv = SipMessage::parse_datagram(text.into_bytes()).unwrap();
+        let out = h.engine.on_request(&inv, from_caller());
+        assert_eq!(forwarded(&out).len(), 1, "{i}: {:?}", summary(&out));
+        let branch = forwarded(&out).remove(0);
+        h.engine
+            .on_tm_reply(&answer(&branch, 200, "OK"), from_callee(5070))
+            .expect("ours");
+    }
+    let live = |tms: &Transactions| {
+        (0..tms.shard_count())
+            .map(|s| tms.lock(s).len())
+            .sum::<usize>()
+    };
+    assert_eq!(live(&tms), 50);
+    // 2xx: the INVITE server transaction lingers 64*T1 (RFC 6026), then
+    // everything is gone.
+    for _ in 0..70 {
+        h.advance(Duration::from_secs(1));
+        h.engine.on_timer();
+    }
+    assert_eq!(live(&tms), 0, "cells left behind");
+    assert_eq!(tms.script_count(), 0, "script state left behind");
+}

@@ -136,6 +136,11 @@ impl Transactions {
         }
     }
 
+    /// How many transactions have script state (tests: nothing leaks).
+    pub fn script_count(&self) -> usize {
+        self.scripts().len()
+    }
+
     pub fn forget(&self, cell: CellId) {
         self.scripts().remove(&cell);
     }

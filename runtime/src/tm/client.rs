@@ -19,7 +19,8 @@ pub enum ClientState {
     Calling,
     Proceeding,
     Completed,
-    /// INVITE: a 2xx arrived (RFC 6026 Timer M); further 2xx are passed up.
+    /// INVITE: a 2xx arrived (RFC 6026; ends at the wait timer, as in
+    /// Kamailio); further 2xx are passed up.
     Accepted,
     Terminated,
 }
@@ -125,7 +126,8 @@ impl<H: Hop> ClientTx<H> {
         } else if self.invite && code < 300 {
             self.state = ClientState::Accepted;
             self.stop_timers();
-            self.end_at = Some(now + self.timers.t1x64());
+            // As the server side: Kamailio's wait timer, not 64*T1.
+            self.end_at = Some(now + self.timers.wait);
         } else if self.invite {
             let ack = ack_for(&self.sent, response)?;
             out.send(&self.hop, ack.clone());
@@ -462,7 +464,8 @@ Content-Length: 0\r\n\r\n";
                 .unwrap(),
             ClientInput::Absorbed
         );
-        assert_eq!(tx.deadline(), Some(t0 + ms(32_005)), "Timer M");
+        // Kamailio's wait timer (5 s), not RFC 6026's Timer M.
+        assert_eq!(tx.deadline(), Some(t0 + ms(5_005)), "wait timer");
     }
 
     #[test]
