@@ -38,6 +38,7 @@ pub const CORE: &[(&str, usize, usize)] = &[
     ("add_local_rport", 0, 0),
     ("error", 2, 2),
     ("pv_printf", 2, 2),
+    ("len_gt", 1, 1),
 ];
 
 /// Most branches a destination set holds (Kamailio's `MAX_BRANCHES - 1`
@@ -297,6 +298,15 @@ pub(crate) fn write_variable(ctx: &mut Ctx, target: &Value, v: super::Val) -> bo
 pub(crate) fn call(ctx: &mut Ctx, func: &str, args: &[Value]) -> Result<i64, Halt> {
     Ok(match func {
         "forward_tcp" => super::funcs::forward(ctx, args, Some(Proto::Tcp))?,
+        // SER 0.8.8–0.8.10: true when the message is longer than N bytes;
+        // `max_len` names the core parameter (SER's default 65,535).
+        "len_gt" => {
+            let limit = match &args[0].kind {
+                ValueKind::Word(w) if w == "max_len" => max_len(ctx.prog),
+                _ => ctx.eval(&args[0])?.as_int(),
+            };
+            ok(ctx.msg.as_bytes().len() as i64 > limit)
+        }
         "send" => send_raw(ctx, args, Proto::Udp)?,
         "send_tcp" => send_raw(ctx, args, Proto::Tcp)?,
         "append_branch" => append_branch(ctx, args)?,
@@ -608,6 +618,20 @@ pub(crate) fn force_send_socket(ctx: &mut Ctx, func: &str, spec: &str) -> bool {
             false
         }
     }
+}
+
+/// The `max_len` core parameter, or SER's default buffer size.
+fn max_len(program: &Program) -> i64 {
+    program
+        .core_settings
+        .iter()
+        .rev()
+        .find(|s| s.name == "max_len")
+        .and_then(|s| match s.value.kind {
+            sercompat_grammar::ast::ParamValueKind::Int(n) => Some(n),
+            _ => None,
+        })
+        .unwrap_or(65_535)
 }
 
 #[cfg(test)]

@@ -45,6 +45,8 @@ pub const MODULES: &[(&str, &str, usize, usize)] = &[
     ("sl", "sl_reply", 2, 2),
     ("sl", "send_reply", 2, 2),
     ("sl", "sl_reply_error", 0, 0),
+    ("sl", "sl_filter_ACK", 0, 0),
+    ("print", "print", 1, 1),
     ("maxfwd", "mf_process_maxfwd_header", 1, 1),
     ("maxfwd", "process_maxfwd", 1, 1),
     ("maxfwd", "maxfwd_process", 1, 1),
@@ -501,6 +503,30 @@ pub(crate) fn call(
             }
         }
         ("sl", "sl_reply_error") => ok(send_reply(ctx, 500, "Server Internal Error")),
+        // SER 0.8: an ACK for a reply sl sent itself (its To tag is the one
+        // sl gave) ends the script; anything else goes on.
+        ("sl", "sl_filter_ACK") => {
+            let is_ack = ctx.msg.method() == Some(crate::sip::Method::Ack);
+            let tag = ctx
+                .msg
+                .to_header()
+                .ok()
+                .flatten()
+                .and_then(|t| t.tag().map(|t| t.to_string()));
+            if is_ack && tag.as_deref() == Some(ctx.cfg.ids.to_tag(ctx.msg).as_str()) {
+                0
+            } else {
+                1
+            }
+        }
+        // SER's print module: the text on standard output.
+        ("print", "print") => {
+            let text = raw_text(ctx, &args[0])?;
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            1
+        }
         ("registrar", f) => super::registrar::call(ctx, f, args)?,
         ("sanity", "sanity_check") => {
             // The check masks select among the default checks in Kamailio;

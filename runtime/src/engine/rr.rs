@@ -23,6 +23,7 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("rr", "rr_next_hop_route", 0, 0),
     ("rr", "check_route_param", 1, 1),
     ("rr", "is_direction", 1, 1),
+    ("rr", "rewriteFromRoute", 0, 0),
 ];
 
 /// The `rr` module parameters the engine applies.
@@ -158,6 +159,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             Ok(())
         }
         "loose_route" => return Ok(loose_route(ctx, false)),
+        "rewriteFromRoute" => return Ok(rewrite_from_route(ctx)),
         "loose_route_mode" => {
             let mode = text(ctx, 0)?.unwrap_or_default();
             let loose_only = match mode.trim().parse::<i64>() {
@@ -290,4 +292,79 @@ pub(crate) fn insert_record_routes(
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// SER 0.8's `rewriteFromRoute()` (strict routing): the first Route URI
+/// becomes the Request-URI and leaves the Route set. 1 when it did, -1
+/// when there is no Route header.
+fn rewrite_from_route(ctx: &mut Ctx) -> i64 {
+    let Some(header) = ctx
+        .msg
+        .headers_named(&crate::sip::HeaderName::Route)
+        .find(|h| !ctx.removed.contains(&h.index()))
+    else {
+        return -1;
+    };
+    let value = header.value().to_string_lossy().into_owned();
+    let span = header.value_span();
+    let index = header.index();
+    let (first, rest_at) = match first_entry_end(&value) {
+        Some(comma) => (&value[..comma], Some(comma)),
+        None => (value.as_str(), None),
+    };
+    let uri = match (first.find('<'), first.find('>')) {
+        (Some(a), Some(b)) if a < b => first[a + 1..b].trim().to_string(),
+        _ => first
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    if uri.is_empty() || !super::pv::set_ruri(ctx, &uri) {
+        ctx.error(&format!("rewriteFromRoute: `{first}` is not a URI"));
+        return -1;
+    }
+    let removed = match rest_at {
+        // More entries on this line: cut the first one and its comma.
+        Some(comma) => {
+            let mut end = comma + 1;
+            while value
+                .as_bytes()
+                .get(end)
+                .is_some_and(u8::is_ascii_whitespace)
+            {
+                end += 1;
+            }
+            ctx.editor
+                .lumps_mut()
+                .delete(crate::sip::Span::new(span.start, span.start + end))
+        }
+        None => {
+            ctx.removed.insert(index);
+            ctx.editor.remove_header(index)
+        }
+    };
+    match removed {
+        Ok(()) => 1,
+        Err(e) => {
+            ctx.error(&format!("rewriteFromRoute: {e}"));
+            -1
+        }
+    }
+}
+
+/// The first `,` outside quotes and angle brackets.
+fn first_entry_end(value: &str) -> Option<usize> {
+    let (mut quoted, mut angle) = (false, false);
+    for (i, c) in value.bytes().enumerate() {
+        match c {
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            b',' if !quoted && !angle => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }

@@ -13,6 +13,9 @@ use tokio::net::UdpSocket;
 /// too-large datagram is seen as such by the limits.
 const RECV_BUF: usize = 65_536;
 
+/// The socket receive buffer asked of the kernel (SO_RCVBUF).
+const RECV_SOCKET_BUFFER: usize = 4 << 20;
+
 /// Binds `addr`. An IPv6 socket is IPv6 only, so `0.0.0.0` and `[::]` can
 /// both be bound on one port.
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
@@ -21,6 +24,11 @@ pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
         sock.set_only_v6(true)?;
     }
     sock.set_nonblocking(true)?;
+    // Room for a burst: with the kernel's default (about 208 KiB) sipp's
+    // bursts at 7,000 calls/s overflow the socket while the worker is
+    // mostly idle. Kamailio raises it too (`maxbuffer`); the kernel caps
+    // the request at net.core.rmem_max, and a refusal is not fatal.
+    let _ = sock.set_recv_buffer_size(RECV_SOCKET_BUFFER);
     sock.bind(&addr.into())?;
     UdpSocket::from_std(sock.into())
 }

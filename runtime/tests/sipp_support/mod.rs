@@ -111,8 +111,22 @@ pub fn wait_for_bound(port: u16) -> bool {
 
 /// Runs one sipp client scenario against the proxy; true when it passes.
 pub fn sipp_uac(sipp: &Path, scenario: &Path, proxy_port: u16) -> Result<(), String> {
+    sipp_uac_keys(sipp, scenario, proxy_port, &[])
+}
+
+/// [`sipp_uac`] with `-key NAME VALUE` for each of `keys`.
+pub fn sipp_uac_keys(
+    sipp: &Path,
+    scenario: &Path,
+    proxy_port: u16,
+    keys: &[(&str, &str)],
+) -> Result<(), String> {
     let port = free_udp_port();
-    let out = Command::new(sipp)
+    let mut cmd = Command::new(sipp);
+    for (k, v) in keys {
+        cmd.args(["-key", k, v]);
+    }
+    let out = cmd
         .arg(format!("127.0.0.1:{proxy_port}"))
         .args(["-sf"])
         .arg(scenario)
