@@ -5,14 +5,17 @@
 
 mod sipp_support;
 
-use sipp_support::{free_udp_port, sipp_uac, sipp_uas, start, tool, wait_for_sip, Server};
+use sipp_support::{
+    free_udp_port, sipp_uac, sipp_uac_keys, sipp_uas, start, tool, wait_for_sip, Server,
+};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// In-dialog requests go to the answering callee; new calls to `nobody`
-/// go where nothing answers, every other call to a busy callee first and,
-/// after its 486, to the one that answers.
-fn stateful_config(proxy: u16, busy: u16, good: u16, dead: u16) -> String {
+/// go where nothing answers, to `carol` to a callee that rings until
+/// canceled (a CANCEL is matched by tm inside `t_relay`), every other call
+/// to a busy callee first and, after its 486, to the one that answers.
+fn stateful_config(proxy: u16, busy: u16, good: u16, dead: u16, ring: u16) -> String {
     format!(
         r#"#!KAMAILIO
 listen=udp:127.0.0.1:{proxy}
@@ -36,6 +39,8 @@ request_route {{
 	}}
 	if ($rU == "nobody") {{
 		rewritehostport("127.0.0.1:{dead}");
+	}} else if ($rU == "carol") {{
+		rewritehostport("127.0.0.1:{ring}");
 	}} else {{
 		rewritehostport("127.0.0.1:{busy}");
 	}}
@@ -71,14 +76,15 @@ fn scenarios(server: Server, sipp: &Path) -> Vec<(String, Result<(), String>)> {
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).expect("scratch dir");
-    let (proxy, busy, good, dead) = (
+    let (proxy, busy, good, dead, ring) = (
+        free_udp_port(),
         free_udp_port(),
         free_udp_port(),
         free_udp_port(),
         free_udp_port(),
     );
     let cfg = dir.join("stateful.cfg");
-    std::fs::write(&cfg, stateful_config(proxy, busy, good, dead)).expect("config");
+    std::fs::write(&cfg, stateful_config(proxy, busy, good, dead, ring)).expect("config");
     let _proxy = start(&server, &cfg, &dir);
     assert!(
         wait_for_sip(proxy),
@@ -98,6 +104,18 @@ fn scenarios(server: Server, sipp: &Path) -> Vec<(String, Result<(), String>)> {
     out.push((
         "serial fork after 486".to_string(),
         sipp_uac(sipp, &root.join("invite-uac.xml"), proxy),
+    ));
+    // CANCEL of a ringing call: 200 for the CANCEL, 487 for the INVITE.
+    let _ringing = sipp_uas(sipp, &root.join("cancel-uas.xml"), ring);
+    std::thread::sleep(Duration::from_millis(300));
+    out.push((
+        "cancel while ringing".to_string(),
+        sipp_uac_keys(
+            sipp,
+            &root.join("cancel-uac.xml"),
+            proxy,
+            &[("user", "carol")],
+        ),
     ));
     out
 }

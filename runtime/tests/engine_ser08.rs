@@ -14,7 +14,14 @@ fn engine(src: &str) -> (Engine, Arc<MemoryLogger>) {
         dialect: Some(Era::Ser08),
         ..Options::default()
     };
-    let p = parse_text("s.cfg", src.to_string(), Path::new("s.cfg"), &opts, &NoFiles, &|_| None);
+    let p = parse_text(
+        "s.cfg",
+        src.to_string(),
+        Path::new("s.cfg"),
+        &opts,
+        &NoFiles,
+        &|_| None,
+    );
     assert!(!p.has_errors(), "{:#?}", p.diagnostics);
     let logger = Arc::new(MemoryLogger::new());
     let config = EngineConfig {
@@ -78,8 +85,14 @@ fn rewrite_from_route_takes_the_first_route_into_the_request_uri() {
         panic!("{out:#?}")
     };
     let text = String::from_utf8_lossy(bytes);
-    assert!(text.starts_with("OPTIONS sip:hop1@192.0.2.5:5070;lr SIP/2.0\r\n"), "{text}");
-    assert!(text.contains("\r\nRoute: <sip:hop2@192.0.2.6>\r\n"), "{text}");
+    assert!(
+        text.starts_with("OPTIONS sip:hop1@192.0.2.5:5070;lr SIP/2.0\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\r\nRoute: <sip:hop2@192.0.2.6>\r\n"),
+        "{text}"
+    );
     assert_eq!((to.host.as_str(), to.port), ("192.0.2.5", 5070));
     // No Route: false, nothing changes.
     let (mut e, log) = engine(
@@ -99,7 +112,10 @@ fn sl_filter_ack_ends_the_script_for_an_ack_to_our_own_reply() {
         String::from_utf8_lossy(request("").as_bytes())
             .replace("OPTIONS sip", "ACK sip")
             .replace("1 OPTIONS", "1 ACK")
-            .replace("To: <sip:bob@example.com>", "To: <sip:bob@example.com>;tag=theirs")
+            .replace(
+                "To: <sip:bob@example.com>",
+                "To: <sip:bob@example.com>;tag=theirs",
+            )
             .into_bytes(),
     )
     .unwrap();
