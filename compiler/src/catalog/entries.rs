@@ -28,6 +28,13 @@ impl Module {
     pub fn exists_in(&self, era: Era) -> bool {
         self.eras.in_era(era)
     }
+
+    /// A module the catalog adds beyond ../shared/reference/modules.md
+    /// (its eras cell says so), because a config the runtime must run
+    /// loads it.
+    pub fn beyond_reference(&self) -> bool {
+        self.eras_ref.contains("not in reference")
+    }
 }
 
 /// Where a function row comes from.

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where `rand_event()` gets its numbers.
 pub trait RandomSource: Send + Sync {
@@ -14,34 +13,25 @@ pub trait RandomSource: Send + Sync {
     fn below(&self, n: u32) -> u32;
 }
 
-/// The default [`RandomSource`]: xorshift64*, seeded from the clock and
-/// the process id. Not for cryptography (neither is Kamailio's).
+/// The default [`RandomSource`]: `fastrand`'s generator, seeded from the
+/// system. Not for cryptography (neither is Kamailio's).
 #[derive(Debug)]
 pub struct SystemRandom {
-    state: Mutex<u64>,
+    rng: Mutex<fastrand::Rng>,
 }
 
 impl Default for SystemRandom {
     fn default() -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0);
-        let seed = nanos ^ (u64::from(std::process::id()) << 32) | 1;
         SystemRandom {
-            state: Mutex::new(seed),
+            rng: Mutex::new(fastrand::Rng::new()),
         }
     }
 }
 
 impl RandomSource for SystemRandom {
     fn below(&self, n: u32) -> u32 {
-        let mut s = self.state.lock().expect("random state");
-        *s ^= *s >> 12;
-        *s ^= *s << 25;
-        *s ^= *s >> 27;
-        let r = s.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        ((r >> 32) % u64::from(n.max(1))) as u32
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        rng.u32(0..n.max(1))
     }
 }
 
