@@ -323,3 +323,37 @@ fn finished_transactions_are_freed_after_the_wait_timer() {
     assert_eq!(live(&tms), 0, "cells left behind");
     assert_eq!(tms.script_count(), 0, "script state left behind");
 }
+
+/// SER 0.8: `t_on_negative("1")` arms `reply_route[1]`, the era's failure
+/// route (the IR records it as one).
+const SER08_CONFIG: &str = r#"
+loadmodule "tm.so"
+route {
+    rewritehostport("127.0.0.1:5070");
+    t_on_negative("1");
+    t_relay();
+}
+reply_route[1] {
+    rewritehostport("127.0.0.1:5071");
+    t_relay();
+}
+"#;
+
+#[test]
+fn ser_0_8_t_on_negative_runs_the_reply_route_as_a_failure_route() {
+    let mut h = Harness::new(SER08_CONFIG);
+    let out = h.engine.on_request(&invite(), from_caller());
+    let first = forwarded(&out).remove(0);
+    let busy = answer(&first, 486, "Busy Here");
+    let out = h
+        .engine
+        .on_tm_reply(&busy, from_callee(5070))
+        .expect("ours");
+    assert_eq!(
+        summary(&out),
+        [
+            "forward ACK sip:bob@127.0.0.1:5070 SIP/2.0 -> udp:127.0.0.1:5070".to_string(),
+            "forward INVITE sip:bob@127.0.0.1:5071 SIP/2.0 -> udp:127.0.0.1:5071".to_string(),
+        ]
+    );
+}

@@ -28,6 +28,7 @@ pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("tm", "t_release", 0, 0),
     ("tm", "t_check_trans", 0, 0),
     ("tm", "t_on_failure", 1, 1),
+    ("tm", "t_on_negative", 1, 1),
     ("tm", "t_on_reply", 1, 1),
     ("tm", "t_on_branch", 1, 1),
     ("tm", "t_check_status", 1, 1),
@@ -90,8 +91,10 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             ctx.tm.branch_route = Some(id);
             1
         }
-        "t_on_failure" | "t_on_reply" => {
-            let class = if name == "t_on_failure" {
+        "t_on_failure" | "t_on_negative" | "t_on_reply" => {
+            // SER 0.8's t_on_negative arms a `reply_route[N]`, which the
+            // IR records as a failure route.
+            let class = if name != "t_on_reply" {
                 RouteClass::Failure
             } else {
                 RouteClass::OnReply
