@@ -232,9 +232,9 @@ fn a_retransmitted_invite_is_absorbed_and_gets_the_last_reply_again() {
     );
 }
 
-#[test]
-fn the_failure_route_forks_serially_after_a_486() {
-    let mut h = Harness::new(CONFIG);
+/// INVITE to 5070, a 486 from there: the hop-by-hop ACK goes back and
+/// the failure route relays a new branch to 5071. Returns what was sent.
+fn fork_after_486(h: &mut Harness) -> Vec<Output> {
     let out = h.engine.on_request(&invite(), from_caller());
     let first = forwarded(&out).remove(0);
     let busy = answer(&first, 486, "Busy Here");
@@ -242,7 +242,6 @@ fn the_failure_route_forks_serially_after_a_486() {
         .engine
         .on_tm_reply(&busy, from_callee(5070))
         .expect("ours");
-    // Hop-by-hop ACK to the first callee, then the new branch.
     assert_eq!(
         summary(&out),
         [
@@ -250,6 +249,13 @@ fn the_failure_route_forks_serially_after_a_486() {
             "forward INVITE sip:bob@127.0.0.1:5071 SIP/2.0 -> udp:127.0.0.1:5071".to_string(),
         ]
     );
+    out
+}
+
+#[test]
+fn the_failure_route_forks_serially_after_a_486() {
+    let mut h = Harness::new(CONFIG);
+    let out = fork_after_486(&mut h);
     let second = forwarded(&out).remove(1);
     let ok = answer(&second, 200, "OK");
     let out = h.engine.on_tm_reply(&ok, from_callee(5071)).expect("ours");
@@ -342,18 +348,5 @@ reply_route[1] {
 #[test]
 fn ser_0_8_t_on_negative_runs_the_reply_route_as_a_failure_route() {
     let mut h = Harness::new(SER08_CONFIG);
-    let out = h.engine.on_request(&invite(), from_caller());
-    let first = forwarded(&out).remove(0);
-    let busy = answer(&first, 486, "Busy Here");
-    let out = h
-        .engine
-        .on_tm_reply(&busy, from_callee(5070))
-        .expect("ours");
-    assert_eq!(
-        summary(&out),
-        [
-            "forward ACK sip:bob@127.0.0.1:5070 SIP/2.0 -> udp:127.0.0.1:5070".to_string(),
-            "forward INVITE sip:bob@127.0.0.1:5071 SIP/2.0 -> udp:127.0.0.1:5071".to_string(),
-        ]
-    );
+    fork_after_486(&mut h);
 }
