@@ -3,17 +3,19 @@
 //! port) for `myself`, `tcp_max_connections`; and `sip_warning=1`, which
 //! it refuses.
 
-#[path = "common/server.rs"]
-mod server;
+mod sipp_support;
 
-use server::{free_udp_port, scratch, start_sercompat, status_of, wait_for_sip};
+use sipp_support::{free_udp_port, scratch, start_sercompat, status_of, wait_for_sip};
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::time::Duration;
 
 /// Starts `sercompat run` on a config made by `cfg(port)`; the UDP port,
 /// the running server and its standard error file.
-fn serve(name: &str, cfg: impl Fn(u16) -> String) -> (u16, server::Running, std::path::PathBuf) {
+fn serve(
+    name: &str,
+    cfg: impl Fn(u16) -> String,
+) -> (u16, sipp_support::Running, std::path::PathBuf) {
     let dir = scratch(name);
     let port = free_udp_port();
     let path = dir.join("t.cfg");
@@ -32,7 +34,7 @@ fn serve(name: &str, cfg: impl Fn(u16) -> String) -> (u16, server::Running, std:
 fn ask(port: u16, ruri: &str) -> String {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(2))).ok();
-    let text = server::options(&sock, port, &format!("c-{}", ruri.len())).replacen(
+    let text = sipp_support::options(&sock, port, &format!("c-{}", ruri.len())).replacen(
         &format!("sip:probe@127.0.0.1:{port}"),
         ruri,
         1,

@@ -8,10 +8,11 @@
 //! Without sipp (or Kamailio, for the oracle) a test skips with a message
 //! saying what to install; under `CI=true` it fails instead.
 
-#[path = "common/sipp.rs"]
-mod sipp;
+mod sipp_support;
 
-use sipp::{free_udp_port, scenario, tool, uac, uas, wait_for_sip, Running};
+use sipp_support::{
+    free_udp_port, scenario, sipp_uac_keys as uac, sipp_uas as uas, tool, wait_for_sip, Running,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -7,10 +7,9 @@
 //! Without sipp or Kamailio the test skips with a message saying what to
 //! install; under `CI=true` it fails instead.
 
-#[path = "common/server.rs"]
-mod server;
+mod sipp_support;
 
-use server::{free_udp_port, scratch, tool, wait_for_sip, Running};
+use sipp_support::{free_udp_port, scratch, tool, wait_for_sip, Running};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -94,7 +93,7 @@ fn scenario(sipp: &Path, kamailio: bool) -> Result<(), String> {
     let _proxy = if kamailio {
         start_kamailio(&cfg, &dir)
     } else {
-        server::start_sercompat(&cfg, &dir.join("stderr.txt"))
+        sipp_support::start_sercompat(&cfg, &dir.join("stderr.txt"))
     };
     assert!(
         wait_for_sip(proxy_port),

@@ -5,10 +5,9 @@
 //! standard error), nothing crashes the server, and it still answers an
 //! OPTIONS at the end.
 
-#[path = "common/server.rs"]
-mod server;
+mod sipp_support;
 
-use server::{free_udp_port, scratch, start_sercompat, status_of, wait_for_sip};
+use sipp_support::{free_udp_port, scratch, start_sercompat, status_of, wait_for_sip};
 use std::net::UdpSocket;
 use std::time::Duration;
 
@@ -108,7 +107,7 @@ fn torture_messages_over_udp_to_sercompat_run() {
     }
     eprintln!("{sent} messages: {counts:#?}");
     // Still serving.
-    let probe = server::options(&sock, port, "after-torture");
+    let probe = sipp_support::options(&sock, port, "after-torture");
     sock.send_to(probe.as_bytes(), ("127.0.0.1", port))
         .expect("sending OPTIONS");
     assert_eq!(answer(&sock, Duration::from_secs(2)), Some(200));

@@ -44,6 +44,11 @@ impl Running {
         )
     }
 
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+
     fn signal_group(&self, sig: &str) {
         let _ = Command::new("kill")
             .args([sig, "--", &format!("-{}", self.0.id())])
@@ -67,16 +72,22 @@ impl Drop for Running {
     }
 }
 
-/// Waits until something answers SIP on `port` (an OPTIONS gets any reply).
+/// An OPTIONS to `127.0.0.1:port` from `sock`, with `sock`'s address in
+/// an `rport` Via.
+pub fn options(sock: &UdpSocket, port: u16, call_id: &str) -> String {
+    let me = sock.local_addr().expect("probe addr");
+    format!(
+        "OPTIONS sip:probe@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};rport;branch=z9hG4bK-{call_id}\r\nMax-Forwards: 70\r\nFrom: <sip:probe@{me}>;tag=p\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    )
+}
+
+/// Waits (5 s at most) until something answers an OPTIONS on `port`.
 pub fn wait_for_sip(port: u16) -> bool {
     let sock = UdpSocket::bind("127.0.0.1:0").expect("probe socket");
     sock.set_read_timeout(Some(Duration::from_millis(200))).ok();
-    let me = sock.local_addr().expect("probe addr");
-    let probe = format!(
-        "OPTIONS sip:probe@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK-probe\r\nMax-Forwards: 70\r\nFrom: <sip:probe@{me}>;tag=p\r\nTo: <sip:probe@127.0.0.1>\r\nCall-ID: probe-{port}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
-    );
+    let probe = options(&sock, port, &format!("probe-{port}"));
     let started = Instant::now();
-    let mut buf = [0u8; 2048];
+    let mut buf = [0u8; 4096];
     while started.elapsed() < Duration::from_secs(5) {
         let _ = sock.send_to(probe.as_bytes(), ("127.0.0.1", port));
         if sock.recv(&mut buf).is_ok() {
@@ -84,6 +95,39 @@ pub fn wait_for_sip(port: u16) -> bool {
         }
     }
     false
+}
+
+/// The status code of a reply datagram.
+pub fn status_of(datagram: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(datagram.get(..12)?).ok()?;
+    text.strip_prefix("SIP/2.0 ")?.get(..3)?.parse().ok()
+}
+
+/// A scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sercompat-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// `sercompat run -f cfg` with standard error into `stderr`.
+pub fn start_sercompat(cfg: &Path, stderr: &Path) -> Running {
+    let err = std::fs::File::create(stderr).expect("stderr file");
+    Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_sercompat"))
+            .args(["run", "-f"])
+            .arg(cfg)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(err),
+    )
+}
+
+/// The repository's sipp scenarios (tests/sipp/).
+pub fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/sipp")
+        .join(name)
 }
 
 /// Waits until a UDP socket is bound to `port` (from /proc/net/udp): for
