@@ -67,6 +67,9 @@ pub struct CellScript {
 #[derive(Debug)]
 pub struct Transactions {
     shards: Vec<Mutex<Table<Hop>>>,
+    /// The tables' branch instance, to find a response's shard without
+    /// locking a table.
+    instance: String,
     scripts: Mutex<HashMap<CellId, CellScript>>,
 }
 
@@ -74,6 +77,7 @@ impl Transactions {
     /// `shards` tables (at least one) with the same settings.
     pub fn new(config: TmConfig, shards: usize) -> Transactions {
         Transactions {
+            instance: config.instance.clone(),
             shards: (0..shards.max(1))
                 .map(|_| Mutex::new(Table::new(config.clone())))
                 .collect(),
@@ -98,8 +102,7 @@ impl Transactions {
         &self,
         response: &SipMessage,
     ) -> Option<(usize, MutexGuard<'_, Table<Hop>>)> {
-        let instance = self.lock(0).config().instance.clone();
-        let i = tm::shard_for_response(response, &instance, self.shards.len())?;
+        let i = tm::shard_for_response(response, &self.instance, self.shards.len())?;
         Some((i, self.lock(i)))
     }
 
