@@ -10,7 +10,7 @@ use crate::net::listen::{self, Addr};
 use crate::net::received::{response_route, Target};
 use crate::net::sockets::{Resolver, SocketConfig};
 use crate::net::{Handler, Outgoing, Received, Transport};
-use crate::sip::{HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
+use crate::sip::{top_level_comma, HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
 use crate::tm::TmConfig;
 use sercompat_compiler::ir::{ParamConst, Program};
 use sercompat_compiler::timer_in_seconds;
@@ -552,21 +552,6 @@ fn outgoing(o: Output, from: Option<&Received>) -> Option<Outgoing> {
             })
         }
     }
-}
-
-/// The first `,` outside quotes and angle brackets.
-fn top_level_comma(b: &[u8]) -> Option<usize> {
-    let (mut quoted, mut angle) = (false, false);
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'"' => quoted = !quoted,
-            b'<' if !quoted => angle = true,
-            b'>' if !quoted => angle = false,
-            b',' if !quoted && !angle => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }
 
 impl Handler for EngineHandler {

@@ -308,7 +308,7 @@ fn rewrite_from_route(ctx: &mut Ctx) -> i64 {
     let value = header.value().to_string_lossy().into_owned();
     let span = header.value_span();
     let index = header.index();
-    let (first, rest_at) = match first_entry_end(&value) {
+    let (first, rest_at) = match crate::sip::top_level_comma(value.as_bytes()) {
         Some(comma) => (&value[..comma], Some(comma)),
         None => (value.as_str(), None),
     };
@@ -352,19 +352,4 @@ fn rewrite_from_route(ctx: &mut Ctx) -> i64 {
             -1
         }
     }
-}
-
-/// The first `,` outside quotes and angle brackets.
-fn first_entry_end(value: &str) -> Option<usize> {
-    let (mut quoted, mut angle) = (false, false);
-    for (i, c) in value.bytes().enumerate() {
-        match c {
-            b'"' => quoted = !quoted,
-            b'<' if !quoted => angle = true,
-            b'>' if !quoted => angle = false,
-            b',' if !quoted && !angle => return Some(i),
-            _ => {}
-        }
-    }
-    None
 }

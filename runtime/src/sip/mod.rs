@@ -50,5 +50,5 @@ pub use method::Method;
 pub use params::{Param, Params};
 pub use reply::LocalReply;
 pub use span::Span;
-pub use text::{percent_decode, unquote, SipStr};
+pub use text::{percent_decode, top_level_comma, unquote, SipStr};
 pub use uri::{AbsoluteUri, SipUri, TelUri, Uri};

@@ -142,6 +142,22 @@ pub fn unquote(raw: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// The first `,` of a header value outside quotes and angle brackets: the
+/// end of its first list element.
+pub fn top_level_comma(b: &[u8]) -> Option<usize> {
+    let (mut quoted, mut angle) = (false, false);
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'"' => quoted = !quoted,
+            b'<' if !quoted => angle = true,
+            b'>' if !quoted => angle = false,
+            b',' if !quoted && !angle => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
