@@ -11,7 +11,7 @@ use crate::net::received::{response_route, Target};
 use crate::net::sockets::{Resolver, SocketConfig};
 use crate::net::{Handler, Outgoing, Received, Transport};
 use crate::sip::{top_level_comma, HeaderName, MessageEditor, SipMessage, Span, TypedHeader};
-use crate::tm::TmConfig;
+use crate::tm::{FailureReplyMode, TmConfig};
 use sercompat_compiler::ir::{ParamConst, Program};
 use sercompat_compiler::timer_in_seconds;
 use sercompat_grammar::ast::{ItemKind, ParamValueKind};
@@ -117,10 +117,24 @@ pub fn apply_settings(program: &Program, config: &mut EngineConfig, extra_debug:
 /// seconds before Kamailio 3.0, milliseconds since.
 pub fn tm_config(program: &Program) -> TmConfig {
     let mut c = TmConfig::default();
+    // Kamailio 4.3 made 3 the default; our eras split at 4.x.
+    if matches!(
+        program.era,
+        Era::Kamailio4 | Era::Kamailio5 | Era::Kamailio6
+    ) {
+        c.failure_reply_mode = FailureReplyMode::KeepBest;
+    }
+    c.report_finals = program.module_loads.iter().any(|(m, _)| m == "acc");
     for p in program.module_params.iter().filter(|p| p.module == "tm") {
         let ParamConst::Int(n) = p.value else {
             continue;
         };
+        if p.name == "failure_reply_mode" {
+            if let Some(mode) = FailureReplyMode::from_param(n) {
+                c.failure_reply_mode = mode;
+            }
+            continue;
+        }
         let Ok(n) = u64::try_from(n) else {
             continue;
         };

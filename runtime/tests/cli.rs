@@ -441,7 +441,7 @@ fn translate_in_place_rewrites_every_file() {
 }
 
 /// Calls and modules the runtime does not implement (yet).
-const LACKING: &str = "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"dispatcher.so\"\nloadmodule \"acc.so\"\nrequest_route {\n\tif (!ds_select_dst(\"1\", \"4\")) { sl_send_reply(\"500\", \"No destination\"); exit; }\n\tds_next_dst();\n}\n";
+const LACKING: &str = "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"dispatcher.so\"\nloadmodule \"nathelper.so\"\nrequest_route {\n\tif (!ds_select_dst(\"1\", \"4\")) { sl_send_reply(\"500\", \"No destination\"); exit; }\n\tds_next_dst();\n}\n";
 
 #[test]
 fn run_refuses_to_start_and_names_every_call_it_lacks() {
@@ -458,7 +458,7 @@ fn run_refuses_to_start_and_names_every_call_it_lacks() {
         "`ds_select_dst` of module `dispatcher` is not implemented",
         "`ds_next_dst` of module `dispatcher` is not implemented",
         "module `dispatcher` is not implemented",
-        "module `acc` is not implemented",
+        "module `nathelper` is not implemented",
     ] {
         assert!(run.stderr.contains(what), "{what}: {}", run.stderr);
     }

@@ -83,6 +83,10 @@ impl Harness {
             ids: Arc::new(FixedIds),
             logger: Arc::new(MemoryLogger::new()),
             tm: Some(Arc::new(Transactions::new(tm_config(&prog), 2))),
+            sockets: vec![
+                (Proto::Udp, "127.0.0.1:5060".parse().unwrap()),
+                (Proto::Udp, "127.0.0.2:5060".parse().unwrap()),
+            ],
             monotonic: Arc::new(move || *c.lock().unwrap()),
             ..EngineConfig::default()
         };
@@ -349,4 +353,183 @@ reply_route[1] {
 fn ser_0_8_t_on_negative_runs_the_reply_route_as_a_failure_route() {
     let mut h = Harness::new(SER08_CONFIG);
     fork_after_486(&mut h);
+}
+
+const PARALLEL: &str = r#"#!KAMAILIO
+loadmodule "tm.so"
+loadmodule "textops.so"
+request_route {
+    rewritehostport("127.0.0.1:5070");
+    append_branch("sip:carol@127.0.0.1:5071");
+    t_on_branch("TAG");
+    t_relay();
+    exit;
+}
+branch_route[TAG] {
+    append_hf("X-Branch: $ru\r\n");
+}
+"#;
+
+fn header(msg: &SipMessage, name: &str) -> Option<String> {
+    String::from_utf8_lossy(msg.as_bytes())
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+}
+
+#[test]
+fn t_relay_forks_in_parallel_to_the_request_uri_and_every_appended_branch() {
+    let mut h = Harness::new(PARALLEL);
+    let out = h.engine.on_request(&invite(), from_caller());
+    assert_eq!(
+        summary(&out),
+        [
+            format!("reply SIP/2.0 100 trying -- your call is important to us -> {CALLER}"),
+            "forward INVITE sip:bob@127.0.0.1:5070 SIP/2.0 -> udp:127.0.0.1:5070".to_string(),
+            "forward INVITE sip:carol@127.0.0.1:5071 SIP/2.0 -> udp:127.0.0.1:5071".to_string(),
+        ]
+    );
+    let branches = forwarded(&out);
+    // The branch route ran once per branch, on that branch's URI.
+    assert_eq!(
+        header(&branches[0], "X-Branch").as_deref(),
+        Some("sip:bob@127.0.0.1:5070")
+    );
+    assert_eq!(
+        header(&branches[1], "X-Branch").as_deref(),
+        Some("sip:carol@127.0.0.1:5071")
+    );
+    let b0 = branches[0]
+        .top_via()
+        .unwrap()
+        .unwrap()
+        .branch()
+        .unwrap()
+        .to_string();
+    let b1 = branches[1]
+        .top_via()
+        .unwrap()
+        .unwrap()
+        .branch()
+        .unwrap()
+        .to_string();
+    assert_ne!(b0, b1, "each branch has its own Via branch");
+
+    // Both ring; the second answers: the 200 goes up and the first
+    // branch, still ringing, is canceled.
+    let ringing = answer(&branches[0], 180, "Ringing");
+    let out = h
+        .engine
+        .on_tm_reply(&ringing, from_callee(5070))
+        .expect("ours");
+    assert_eq!(
+        summary(&out),
+        [format!("reply SIP/2.0 180 Ringing -> {CALLER}")]
+    );
+    let ok = answer(&branches[1], 200, "OK");
+    let out = h.engine.on_tm_reply(&ok, from_callee(5071)).expect("ours");
+    let mut got = summary(&out);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "forward CANCEL sip:bob@127.0.0.1:5070 SIP/2.0 -> udp:127.0.0.1:5070".to_string(),
+            format!("reply SIP/2.0 200 OK -> {CALLER}"),
+        ]
+    );
+}
+
+#[test]
+fn the_best_of_the_parallel_branches_goes_upstream() {
+    let mut h = Harness::new(PARALLEL);
+    let branches = forwarded(&h.engine.on_request(&invite(), from_caller()));
+    let out = h
+        .engine
+        .on_tm_reply(&answer(&branches[0], 503, "Unavailable"), from_callee(5070))
+        .expect("ours");
+    assert!(
+        summary(&out).iter().all(|s| s.starts_with("forward ACK")),
+        "nothing upstream while a branch is pending: {out:?}"
+    );
+    let out = h
+        .engine
+        .on_tm_reply(&answer(&branches[1], 486, "Busy Here"), from_callee(5071))
+        .expect("ours");
+    let replies: Vec<String> = summary(&out)
+        .into_iter()
+        .filter(|s| s.starts_with("reply"))
+        .collect();
+    assert_eq!(
+        replies,
+        [format!("reply SIP/2.0 486 Busy Here -> {CALLER}")]
+    );
+}
+
+#[test]
+fn a_tm_branch_leaves_from_the_forced_send_socket() {
+    let mut h = Harness::new(
+        "#!KAMAILIO\nloadmodule \"tm.so\"\nrequest_route {\n    force_send_socket(udp:127.0.0.2:5060);\n    t_relay_to_udp(\"127.0.0.1\", \"5070\");\n}\n",
+    );
+    let out = h.engine.on_request(&invite(), from_caller());
+    let from: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Forward { from, .. } => Some(*from),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(from, [Some("127.0.0.2:5060".parse().unwrap())]);
+    let branch = &forwarded(&out)[0];
+    assert!(
+        header(branch, "Via")
+            .unwrap()
+            .starts_with("SIP/2.0/UDP 127.0.0.2:5060;branch="),
+        "{branch:?}"
+    );
+}
+
+/// A 404 on the first branch, a failure route forking to 5071, a 503
+/// there: the reply upstream depends on `failure_reply_mode`.
+fn reply_after_two_steps(mode: Option<u8>) -> String {
+    let param = mode
+        .map(|m| format!("modparam(\"tm\", \"failure_reply_mode\", {m})\n"))
+        .unwrap_or_default();
+    let mut h = Harness::new(&format!(
+        "#!KAMAILIO\nloadmodule \"tm.so\"\n{param}request_route {{\n    rewritehostport(\"127.0.0.1:5070\");\n    t_on_failure(\"NEXT\");\n    t_relay();\n}}\nfailure_route[NEXT] {{\n    if (t_check_status(\"404\")) {{\n        rewritehostport(\"127.0.0.1:5071\");\n        t_relay();\n    }}\n}}\n"
+    ));
+    let first = forwarded(&h.engine.on_request(&invite(), from_caller())).remove(0);
+    let out = h
+        .engine
+        .on_tm_reply(&answer(&first, 404, "Not Found"), from_callee(5070))
+        .expect("ours");
+    let second = forwarded(&out)
+        .into_iter()
+        .find(|m| {
+            m.method()
+                .is_some_and(|m| m == sercompat::sip::Method::Invite)
+        })
+        .expect("the failure route forked");
+    let out = h
+        .engine
+        .on_tm_reply(&answer(&second, 503, "Unavailable"), from_callee(5071))
+        .expect("ours");
+    summary(&out)
+        .into_iter()
+        .find(|s| s.starts_with("reply"))
+        .expect("a final reply upstream")
+}
+
+#[test]
+fn failure_reply_mode_decides_whether_earlier_steps_replies_still_count() {
+    let kept = format!("reply SIP/2.0 404 Not Found -> {CALLER}");
+    let dropped = format!("reply SIP/2.0 500 Service Unavailable -> {CALLER}");
+    assert_eq!(reply_after_two_steps(Some(0)), kept);
+    assert_eq!(
+        reply_after_two_steps(Some(1)),
+        dropped,
+        "503 is relayed as 500"
+    );
+    assert_eq!(reply_after_two_steps(Some(2)), kept);
+    assert_eq!(reply_after_two_steps(Some(3)), kept);
+    // Kamailio 4.3+ defaults to 3.
+    assert_eq!(reply_after_two_steps(None), kept);
 }

@@ -5,7 +5,7 @@
 
 use sercompat::engine::{level, Engine, EngineConfig, MemoryLogger};
 use sercompat::serve::apply_settings;
-use sercompat_compiler::ir::readiness::{NOT_IMPLEMENTED, SETTING_IGNORED};
+use sercompat_compiler::ir::readiness::{INTERFACE_NOT_SERVED, NOT_IMPLEMENTED, SETTING_IGNORED};
 use sercompat_compiler::ir::{lower, Program};
 use sercompat_grammar::preprocess::NoFiles;
 use sercompat_grammar::{parse_text, Era, Options};
@@ -41,14 +41,64 @@ fn engine(src: &str) -> Result<Engine, Vec<(String, String)>> {
 #[test]
 fn an_unimplemented_module_is_refused_even_when_nothing_calls_it() {
     let errs = engine(
-        "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"acc.so\"\nrequest_route { drop; }\n",
+        "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"nathelper.so\"\nrequest_route { drop; }\n",
     )
     .unwrap_err();
     assert_eq!(
         errs,
         [(
             NOT_IMPLEMENTED.to_string(),
-            "module `acc` is not implemented by the sercompat runtime yet".to_string()
+            "module `nathelper` is not implemented by the sercompat runtime yet".to_string()
+        )]
+    );
+}
+
+#[test]
+fn management_interfaces_and_unhonoured_acc_settings_are_warnings() {
+    let e = engine(
+        "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"mi_fifo.so\"\nloadmodule \"acc.so\"\n\
+         modparam(\"mi_fifo\", \"fifo_name\", \"/tmp/kamailio_fifo\")\n\
+         modparam(\"acc\", \"early_media\", 1)\n\
+         modparam(\"acc\", \"detect_direction\", 0)\n\
+         modparam(\"acc\", \"log_flag\", 1)\n\
+         request_route { drop; }\n",
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let warned: Vec<(&str, &str)> = e
+        .warnings()
+        .iter()
+        .map(|d| (d.code, d.message.as_str()))
+        .collect();
+    assert_eq!(
+        warned,
+        [
+            (
+                INTERFACE_NOT_SERVED,
+                "module `mi_fifo` is a management interface the sercompat runtime does not serve"
+            ),
+            (
+                SETTING_IGNORED,
+                "acc parameter `early_media` is not honoured by the sercompat runtime: 183 replies are not accounted (only final replies)"
+            ),
+        ]
+    );
+    // Database accounting needs a database the runtime does not have.
+    let errs = engine(
+        "#!KAMAILIO\nloadmodule \"acc.so\"\nmodparam(\"acc\", \"db_flag\", 1)\nrequest_route { drop; }\n",
+    )
+    .unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].1.contains("`db_flag`"), "{errs:?}");
+    // A flag beyond 31 cannot be set.
+    let errs = engine(
+        "#!KAMAILIO\nloadmodule \"acc.so\"\nmodparam(\"acc\", \"log_flag\", 40)\nrequest_route { drop; }\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        errs,
+        [(
+            "R0003".to_string(),
+            "acc parameter `log_flag`: a flag is a number from 0 to 31".to_string()
         )]
     );
 }

@@ -99,12 +99,24 @@ fn call(callee: &Callee, name: &str, span: Span, out: &mut Vec<Diagnostic>) {
 /// The code of "this core parameter has no effect under `sercompat run`".
 pub const SETTING_IGNORED: &str = "R0005";
 
+/// The code of "this management interface is not served".
+pub const INTERFACE_NOT_SERVED: &str = "R0006";
+
+/// Modules that only give operators a control channel (kamctl, kamcmd,
+/// sercmd) and change nothing in how SIP is routed. The runtime starts
+/// without them, with a warning, rather than refuse nearly every
+/// default config of 2006–2020.
+pub const MANAGEMENT_INTERFACES: &[&str] =
+    &["mi_fifo", "mi_rpc", "mi_datagram", "mi_xmlrpc", "ctl"];
+
 /// What the runtime cannot honour among the config's settings:
 /// - an error per `loadmodule` of a module the runtime does not implement
 ///   (its own behaviour — a FIFO, accounting, NAT pings — would silently be
 ///   missing);
 /// - an error per `modparam` of a parameter the runtime does not implement
 ///   (the module would behave otherwise than the config says);
+/// - a warning per management-interface module (no FIFO or control socket
+///   is created; routing does not depend on it);
 /// - a warning per core parameter the runtime does not read: most tune
 ///   Kamailio's own machinery (memory, DNS cache, TCP buffers), and refusing
 ///   them all would refuse nearly every real config.
@@ -113,6 +125,17 @@ pub fn unimplemented_settings(program: &Program) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (module, span) in &program.module_loads {
         if cat.module_named(module).is_some_and(|m| m.implemented) {
+            continue;
+        }
+        if MANAGEMENT_INTERFACES.contains(&module.as_str()) {
+            out.push(
+                Diagnostic::warning(
+                    INTERFACE_NOT_SERVED,
+                    format!("module `{module}` is a management interface the sercompat runtime does not serve"),
+                )
+                .primary(*span, "loaded without its control channel")
+                .note("kamctl, kamcmd and sercmd cannot reach this server; SIP routing is unaffected, and the module's parameters are not read"),
+            );
             continue;
         }
         out.push(

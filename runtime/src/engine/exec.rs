@@ -195,8 +195,11 @@ pub(crate) fn run_request(
     ctx.out
 }
 
-/// Runs `route` (a failure or onreply route) over `msg` in `mode`; what
-/// the route armed (`t_on_failure` again) stays on the transaction.
+/// Runs `route` (a failure or onreply route) over `msg` in `mode`, with
+/// the transaction's message flags; what the route armed (`t_on_failure`
+/// again) stays on the transaction. Returns what it sent, how it ended
+/// and the flags as it left them.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_transaction_route(
     prog: &Program,
     cfg: &EngineConfig,
@@ -205,11 +208,32 @@ pub(crate) fn run_transaction_route(
     recv: RecvInfo,
     mode: RouteMode,
     route: RouteId,
-) -> (Vec<Output>, Result<i64, Halt>) {
+    flags: u32,
+) -> (Vec<Output>, Result<i64, Halt>, u32) {
+    with_ctx(prog, cfg, process, msg, recv, mode, flags, |ctx| {
+        ctx.run_route(route)
+    })
+}
+
+/// `f` over a context on `msg` with `flags` (a transaction route, or
+/// accounting formatting its record): what it sent, its result and the
+/// flags it left.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn with_ctx<R>(
+    prog: &Program,
+    cfg: &EngineConfig,
+    process: Process,
+    msg: &SipMessage,
+    recv: RecvInfo,
+    mode: RouteMode,
+    flags: u32,
+    f: impl FnOnce(&mut Ctx) -> R,
+) -> (Vec<Output>, R, u32) {
     let rebuilt = super::msgstate::Rebuilt::default();
     let mut ctx = Ctx::new(prog, cfg, process, msg, recv, mode, &rebuilt);
-    let r = ctx.run_route(route);
-    (ctx.out, r)
+    ctx.flags = flags;
+    let r = f(&mut ctx);
+    (ctx.out, r, ctx.flags)
 }
 
 /// The main `onreply_route` blocks over one reply. What Kamailio 5.6 does

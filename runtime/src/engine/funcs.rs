@@ -92,6 +92,8 @@ pub const FUNCTION_TABLES: &[&[(&str, &str, usize, usize)]] = &[
     super::corex::FUNCTIONS,
     super::registrar::FUNCTIONS,
     super::rr::FUNCTIONS,
+    super::acc::FUNCTIONS,
+    super::tmx::FUNCTIONS,
 ];
 
 fn in_table(table: &[(&str, &str, usize, usize)], module: &str, name: &str) -> bool {
@@ -491,6 +493,8 @@ pub(crate) fn call(
             }
         }
         ("tm", f) => super::tm::call(ctx, f, args)?,
+        ("tmx", f) => super::tmx::call(ctx, f, args)?,
+        ("acc", f) => super::acc::call(ctx, f, args)?,
         ("sl", "sl_send_reply" | "sl_reply" | "send_reply") => {
             let code = ctx.eval(&args[0])?.as_int();
             let reason = s(ctx, 1)?;
@@ -644,13 +648,7 @@ pub(crate) fn call(
             }
             1
         }
-        ("siputils" | "uri", "has_totag") => ok(ctx
-            .msg
-            .to_header()
-            .ok()
-            .flatten()
-            .and_then(|t| t.tag())
-            .is_some_and(|t| !t.is_empty())),
+        ("siputils" | "uri", "has_totag") => ok(ctx.msg.to_tag().is_some_and(|t| !t.is_empty())),
         ("siputils" | "uri", "is_user") => {
             let want = s(ctx, 0)?;
             ok(UriParts::split(&ctx.ruri).and_then(|u| u.user).as_deref() == Some(want.as_str()))

@@ -19,6 +19,7 @@
 //! Deliberately injected: the Via branch and the To tag of local replies
 //! ([`IdGen`]), and the log sink ([`Logger`]), so tests see exact bytes.
 
+mod acc;
 mod actions;
 mod cfgutils;
 mod clock;
@@ -43,12 +44,14 @@ mod subst;
 mod textops;
 mod textopsx;
 mod tm;
+mod tmx;
 mod transactions;
 mod transform;
 mod uri;
 mod value;
 mod xavp;
 
+pub use acc::AccConfig;
 pub use actions::{Branch, CORE as MORE_CORE_ACTIONS, MAX_APPENDED_BRANCHES};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use corex::FUNCTIONS as COREX_FUNCTIONS;
@@ -387,6 +390,9 @@ pub struct EngineConfig {
     pub maxfwd_limit: u32,
     /// `rr` module parameters.
     pub rr: crate::rr::RrConfig,
+    /// acc's settings when the config loads it; [`Engine::new`] fills it
+    /// from the program.
+    pub acc: Option<AccConfig>,
     pub ids: Arc<dyn IdGen>,
     pub logger: Arc<dyn Logger>,
     /// The transaction tables, shared by every worker; `None` when the
@@ -429,6 +435,7 @@ impl Default for EngineConfig {
             max_route_depth: 100,
             maxfwd_limit: 70,
             rr: crate::rr::RrConfig::default(),
+            acc: None,
             ids: Arc::new(HashIds),
             logger: Arc::new(StderrLogger),
             tm: None,
@@ -519,7 +526,8 @@ impl Engine {
     /// Checks that every call is implemented (the readiness list) and that
     /// every pseudo-variable, flag, format and pattern is one the engine
     /// executes; refuses the program otherwise.
-    pub fn new(program: Arc<Program>, config: EngineConfig) -> Result<Engine, Refused> {
+    pub fn new(program: Arc<Program>, mut config: EngineConfig) -> Result<Engine, Refused> {
+        config.acc = AccConfig::from_program(&program);
         let Checked {
             errors: mut diagnostics,
             warnings,
@@ -567,6 +575,7 @@ impl Engine {
         let (setting_errors, warnings): (Vec<Diagnostic>, Vec<Diagnostic>) =
             readiness::unimplemented_settings(program)
                 .into_iter()
+                .chain(acc::check_modparams(program))
                 .partition(|d| d.severity == Severity::Error);
         errors.extend(setting_errors);
         if program.era == Era::Rules2001 {
@@ -630,7 +639,15 @@ impl Engine {
             vars: &mut self.vars,
             debug: &mut self.debug,
         };
-        exec::run_request(&program, &self.config, process, msg, recv)
+        let mut out = exec::run_request(&program, &self.config, process, msg, recv);
+        // A local final reply (`t_reply`) is accounted now, not at the
+        // next timer tick.
+        if let (Some(tms), Some(_)) = (self.config.tm.clone(), &self.config.acc) {
+            if let Ok(shard) = crate::tm::shard_for_request(msg, tms.shard_count()) {
+                out.extend(self.drain_transactions(&tms, shard));
+            }
+        }
+        out
     }
 
     /// Whether the config has a main `onreply_route` (without one, replies
@@ -679,9 +696,10 @@ impl Engine {
         };
         let mut out = Vec::new();
         let script = tms.script(cell);
-        if let Some(route) = script.as_ref().and_then(|s| s.reply_route) {
+        if let Some(script) = script.filter(|s| s.reply_route.is_some()) {
+            let route = script.reply_route.expect("filtered");
             let program = Arc::clone(&self.program);
-            let (o, r) = exec::run_transaction_route(
+            let (o, r, flags) = exec::run_transaction_route(
                 &program,
                 &self.config,
                 exec::Process {
@@ -692,7 +710,9 @@ impl Engine {
                 recv,
                 exec::RouteMode::Reply { cell, status },
                 route,
+                script.flags,
             );
+            tms.update_script(cell, |s| s.flags = flags);
             out.extend(o);
             // `drop` in an onreply route discards a provisional reply;
             // a final one cannot be dropped (Kamailio).
@@ -752,11 +772,20 @@ impl Engine {
             match event {
                 None => return out,
                 Some(crate::tm::Event::Released { cell }) => tms.forget(cell),
+                Some(crate::tm::Event::Replied { cell, reply }) => {
+                    self.account(tms, cell, |ctx, acc| acc::on_final(ctx, acc, &reply));
+                }
                 Some(crate::tm::Event::Failure {
                     cell,
                     branch,
                     status,
                 }) => {
+                    if self.config.acc.is_some() {
+                        let reply = tms.lock(shard).final_reply(cell, branch);
+                        if let Some(reply) = reply {
+                            self.account(tms, cell, |ctx, acc| acc::on_failure(ctx, acc, &reply));
+                        }
+                    }
                     let script = tms.script(cell);
                     let route = script.as_ref().and_then(|s| s.failure_route);
                     if let (Some(script), Some(route)) = (script, route) {
@@ -764,7 +793,7 @@ impl Engine {
                         // next failure point.
                         tms.update_script(cell, |s| s.failure_route = None);
                         let program = Arc::clone(&self.program);
-                        let (o, _) = exec::run_transaction_route(
+                        let (o, _, flags) = exec::run_transaction_route(
                             &program,
                             &self.config,
                             exec::Process {
@@ -779,7 +808,9 @@ impl Engine {
                                 status,
                             },
                             route,
+                            script.flags,
                         );
+                        tms.update_script(cell, |s| s.flags = flags);
                         out.extend(o);
                     }
                     let now = (self.config.monotonic)();
@@ -792,6 +823,45 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+impl Engine {
+    /// Runs an accounting step on `cell`'s request with its flags (acc
+    /// may consume the missed-call flag); nothing without acc.
+    fn account(
+        &mut self,
+        tms: &Arc<Transactions>,
+        cell: crate::tm::CellId,
+        step: impl FnOnce(&mut exec::Ctx, &AccConfig) -> Result<(), exec::Halt>,
+    ) {
+        let Some(script) = tms.script(cell) else {
+            return;
+        };
+        let program = Arc::clone(&self.program);
+        let config = &self.config;
+        let Some(acc) = config.acc.as_ref() else {
+            return;
+        };
+        // Not a route: the mode only tells PVs which transaction this is.
+        let (_, _, flags) = exec::with_ctx(
+            &program,
+            config,
+            exec::Process {
+                vars: &mut self.vars,
+                debug: &mut self.debug,
+            },
+            &script.request,
+            script.recv,
+            exec::RouteMode::Failure {
+                cell,
+                branch: 0,
+                status: 0,
+            },
+            script.flags,
+            |ctx| step(ctx, acc),
+        );
+        tms.update_script(cell, |s| s.flags = flags);
     }
 }
 

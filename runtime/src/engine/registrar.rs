@@ -185,13 +185,7 @@ fn lookup(ctx: &mut Ctx, table: &str, uri: &str, to_dset: bool) -> i64 {
     let Some(method) = ctx.msg.method() else {
         return -3;
     };
-    let to_has_tag = ctx
-        .msg
-        .to_header()
-        .ok()
-        .flatten()
-        .and_then(|t| t.tag())
-        .is_some_and(|t| !t.is_empty());
+    let to_has_tag = ctx.msg.to_tag().is_some_and(|t| !t.is_empty());
     let req = LookupRequest {
         uri,
         method: &method,

@@ -194,13 +194,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
                 ctx.error(&format!("is_direction: unknown direction `{dir}`"));
                 return Ok(-1);
             };
-            let from_tag = ctx
-                .msg
-                .from_header()
-                .ok()
-                .flatten()
-                .and_then(|f| f.tag())
-                .map(|t| t.to_string_lossy().into_owned());
+            let from_tag = ctx.msg.from_tag().map(|t| t.to_string_lossy().into_owned());
             return Ok(ok(crate::rr::is_direction(
                 ctx.rr.state.route_params(),
                 from_tag.as_deref(),

@@ -9,6 +9,7 @@ use super::transactions::{CellScript, Hop, Transactions};
 use super::{Destination, Output, Proto};
 use crate::sip::SipMessage;
 use crate::tm::{self, CellId, RequestOutcome, TmError};
+use bytes::Bytes;
 use sercompat_compiler::ir::{RouteId, Value};
 use sercompat_compiler::routes::RouteClass;
 use std::sync::Arc;
@@ -56,6 +57,18 @@ pub(crate) struct TmState {
     pub branch_route: Option<RouteId>,
     /// `t_set_fr` before the transaction exists, in milliseconds.
     pub fr: Option<(Option<u64>, Option<u64>)>,
+    /// A branch route is running (tmx `t_is_branch_route`).
+    pub in_branch_route: bool,
+}
+
+/// tmx `t_flush_flags`: the message flags become the transaction's.
+pub(crate) fn flush_flags(ctx: &mut Ctx) -> i64 {
+    let (Some(tms), Some(cell)) = (ctx.cfg.tm.clone(), current_cell(ctx)) else {
+        return -1;
+    };
+    let flags = ctx.flags;
+    tms.update_script(cell, |s| s.flags = flags);
+    1
 }
 
 pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Halt> {
@@ -337,6 +350,7 @@ fn new_transaction(ctx: &mut Ctx, tms: &Transactions) -> Result<Option<CellId>, 
             recv: ctx.recv,
             failure_route: ctx.tm.failure_route,
             reply_route: ctx.tm.reply_route,
+            flags: ctx.flags,
         },
     );
     Ok(Some(cell))
@@ -428,7 +442,16 @@ fn relay(
                 Ok(RequestOutcome::Unmatched) if is_ack => {
                     // An ACK for a 2xx is end to end: forwarded
                     // statelessly, as Kamailio does.
+                    let invite = ctx
+                        .cfg
+                        .acc
+                        .as_ref()
+                        .filter(|a| a.report_ack)
+                        .and_then(|_| table.e2e_ack_cell(ctx.msg));
                     drop(table);
+                    if let Some((cell, reply)) = invite {
+                        report_e2e_ack(ctx, tms, cell, &reply)?;
+                    }
                     let dest = match explicit.or_else(|| ctx.next_hop(force)) {
                         Some(d) => d,
                         None => return Ok(-1),
@@ -449,66 +472,160 @@ fn relay(
     let Some(cell) = new_transaction(ctx, tms)? else {
         return Ok(0);
     };
+    let targets = take_destination_set(ctx);
+    if targets.is_empty() {
+        ctx.error("t_relay: no branches for forwarding (the Request-URI was relayed already and no branch was appended)");
+        return Ok(-1);
+    }
+    // Each branch is built with its own Request-URI, next hop, Path and
+    // flags in place of the message's; the message keeps its own after.
+    let own = BranchTarget::current(ctx);
+    let mut sent = 0;
+    let mut first_request = None;
+    for target in targets {
+        target.apply(ctx);
+        match relay_branch(ctx, tms, cell, explicit.as_ref(), force)? {
+            Ok(request) => {
+                sent += 1;
+                first_request.get_or_insert(request);
+            }
+            Err(why) => ctx.error(&format!("t_relay: {why}")),
+        }
+    }
+    own.apply(ctx);
+    if ctx.mode == RouteMode::Request {
+        // What a failure route later runs on: the request as relayed, with
+        // the flags set so far.
+        let stored = first_request.and_then(|r| SipMessage::parse_datagram(r).ok());
+        let flags = ctx.flags;
+        tms.update_script(cell, |s| {
+            s.flags = flags;
+            if let Some(stored) = stored {
+                s.request = stored;
+            }
+        });
+    }
+    Ok(if sent > 0 { 1 } else { -1 })
+}
+
+/// One branch of the destination set: what it replaces in the message
+/// while it is built.
+struct BranchTarget {
+    ruri: String,
+    dst_uri: Option<String>,
+    path: Option<String>,
+    bflags: u32,
+}
+
+impl BranchTarget {
+    fn current(ctx: &Ctx) -> BranchTarget {
+        BranchTarget {
+            ruri: ctx.ruri.clone(),
+            dst_uri: ctx.dst_uri.clone(),
+            path: ctx.path_vec.clone(),
+            bflags: ctx.st.bflags,
+        }
+    }
+
+    fn apply(self, ctx: &mut Ctx) {
+        ctx.ruri = self.ruri;
+        ctx.dst_uri = self.dst_uri;
+        ctx.path_vec = self.path;
+        ctx.st.bflags = self.bflags;
+    }
+}
+
+/// The branches `t_relay` sends, as Kamailio forks: the Request-URI
+/// unless `append_branch()` or an earlier `t_relay` took it already, then
+/// every appended branch (`lookup` puts all but the first contact there:
+/// parallel forking). The set is consumed.
+fn take_destination_set(ctx: &mut Ctx) -> Vec<BranchTarget> {
+    let mut targets = Vec::with_capacity(1 + ctx.st.branches.len());
+    if ctx.st.consumed_ruri.as_deref() != Some(ctx.ruri.as_str()) {
+        targets.push(BranchTarget::current(ctx));
+    }
+    targets.extend(
+        std::mem::take(&mut ctx.st.branches)
+            .into_iter()
+            .map(|b| BranchTarget {
+                ruri: b.uri,
+                dst_uri: b.dst_uri,
+                path: b.path,
+                bflags: b.flags,
+            }),
+    );
+    ctx.st.consumed_ruri = Some(ctx.ruri.clone());
+    targets
+}
+
+/// Runs the branch route over the branch in place and sends it: the
+/// request sent (without our Via), or why not.
+fn relay_branch(
+    ctx: &mut Ctx,
+    tms: &Arc<Transactions>,
+    cell: CellId,
+    explicit: Option<&Destination>,
+    force: Option<Proto>,
+) -> Result<Result<Bytes, String>, Halt> {
     // The branch route sees (and may change or drop) this branch only:
     // what it does is undone for the next one.
     let saved = ctx.tm.branch_route.map(|_| ctx.branch_state());
     if let Some(route) = ctx.tm.branch_route {
-        match ctx.run_branch_route(route) {
-            Ok(_) => {}
+        ctx.tm.in_branch_route = true;
+        let ran = ctx.run_branch_route(route);
+        ctx.tm.in_branch_route = false;
+        match ran {
+            Ok(_) | Err(Halt::Exit) => {}
             Err(Halt::Drop) => {
                 if let Some(s) = saved {
                     ctx.restore_branch_state(s);
                 }
-                // Kamailio: a dropped branch is not sent; t_relay fails.
-                return Ok(-1);
+                // Kamailio: a dropped branch is not sent.
+                return Ok(Err(format!("the branch route dropped `{}`", ctx.ruri)));
             }
-            Err(Halt::Exit) => {}
         }
     }
-    let dest = explicit.or_else(|| ctx.next_hop(force));
+    let dest = explicit.cloned().or_else(|| ctx.next_hop(force));
     let request = match &dest {
         Some(d) => ctx.branch_request(d),
         None => Err(String::new()),
     };
+    let from = dest.as_ref().and_then(|d| ctx.send_socket_for(d.proto));
+    let via = dest.as_ref().map(|d| ctx.via_sent_by(d.proto));
     if let Some(s) = saved {
         ctx.restore_branch_state(s);
     }
-    let Some(dest) = dest else {
-        ctx.error(&format!("t_relay: cannot send to `{}`", ctx.ruri));
-        return Ok(-1);
+    let (Some(dest), Some(via)) = (dest, via) else {
+        return Ok(Err(format!("cannot send to `{}`", ctx.ruri)));
     };
     let request = match request {
         Ok(b) => b,
-        Err(why) => {
-            ctx.error(&format!("t_relay: {why}"));
-            return Ok(-1);
-        }
+        Err(why) => return Ok(Err(why)),
     };
-    let via = ctx.via_sent_by(dest.proto);
     let now = ctx.tm_now();
     let mut table = tms.for_cell(cell);
     let result = table.forward(
         cell,
         tm::Outgoing {
             request: request.clone(),
-            hop: Hop::Downstream(dest),
+            hop: Hop::Downstream { to: dest, from },
             via,
         },
         now,
     );
     drain(ctx, &mut table);
-    drop(table);
-    if ctx.mode == RouteMode::Request {
-        // What a failure route later runs on: the request as relayed.
-        if let Ok(stored) = SipMessage::parse_datagram(request) {
-            tms.update_script(cell, |s| s.request = stored);
-        }
-    }
-    Ok(match result {
-        Ok(_) => 1,
-        Err(e) => {
-            ctx.error(&format!("t_relay: {e}"));
-            -1
-        }
-    })
+    Ok(result.map(|_| request).map_err(|e| e.to_string()))
+}
+
+/// acc `report_ack`: an ACK for the 2xx of an accounted INVITE.
+fn report_e2e_ack(
+    ctx: &mut Ctx,
+    tms: &Transactions,
+    cell: CellId,
+    reply: &tm::FinalReply,
+) -> Result<(), Halt> {
+    let (Some(acc), Some(script)) = (ctx.cfg.acc.as_ref(), tms.script(cell)) else {
+        return Ok(());
+    };
+    super::acc::on_e2e_ack(ctx, acc, script.flags, reply.code, &reply.reason)
 }

@@ -18,15 +18,23 @@ use std::time::Instant;
 /// resolves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hop {
-    Upstream { to: SocketAddr, proto: Proto },
-    Downstream(Destination),
+    Upstream {
+        to: SocketAddr,
+        proto: Proto,
+    },
+    /// `from`: the local socket `force_send_socket` chose for the branch
+    /// (its CANCEL leaves from the same one).
+    Downstream {
+        to: Destination,
+        from: Option<SocketAddr>,
+    },
 }
 
 impl tm::Hop for Hop {
     fn is_reliable(&self) -> bool {
         let proto = match self {
             Hop::Upstream { proto, .. } => *proto,
-            Hop::Downstream(d) => d.proto,
+            Hop::Downstream { to, .. } => to.proto,
         };
         proto != Proto::Udp
     }
@@ -40,10 +48,10 @@ impl From<Transmit<Hop>> for Output {
                 to,
                 proto,
             },
-            Hop::Downstream(to) => Output::Forward {
+            Hop::Downstream { to, from } => Output::Forward {
                 bytes: t.bytes,
                 to,
-                from: None,
+                from,
             },
         }
     }
@@ -61,6 +69,9 @@ pub struct CellScript {
     pub failure_route: Option<RouteId>,
     /// `t_on_reply`: the onreply route for this transaction's replies.
     pub reply_route: Option<RouteId>,
+    /// The message flags as `t_relay` (or `t_flush_flags`) left them; the
+    /// failure and reply routes start with them and keep their changes.
+    pub flags: u32,
 }
 
 /// The tm tables of all workers, and the script state of each cell.

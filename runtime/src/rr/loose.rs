@@ -95,12 +95,7 @@ pub fn loose_route_mode(
             rest = &rest[1..];
         }
         if rest.is_empty() {
-            let in_dialog = msg
-                .to_header()
-                .ok()
-                .flatten()
-                .and_then(|t| t.tag())
-                .is_some_and(|t| !t.is_empty());
+            let in_dialog = msg.to_tag().is_some_and(|t| !t.is_empty());
             out.code = if in_dialog { 1 } else { -3 };
             // The Request-URI is the next hop.
             out.removed_headers = delete_entries(editor, &removed)?;

@@ -210,6 +210,17 @@ impl SipMessage {
         })
     }
 
+    /// The From tag; `None` when there is none or the From header is
+    /// missing or malformed.
+    pub fn from_tag(&self) -> Option<&SipStr> {
+        self.from_header().ok()??.tag()
+    }
+
+    /// The To tag, as [`SipMessage::from_tag`].
+    pub fn to_tag(&self) -> Option<&SipStr> {
+        self.to_header().ok()??.tag()
+    }
+
     pub fn call_id(&self) -> Result<Option<&SipStr>, SipError> {
         self.first(&HeaderName::CallId, |t| match t {
             TypedHeader::CallId(id) => Some(id),

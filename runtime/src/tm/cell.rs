@@ -8,10 +8,10 @@ use crate::sip::{MessageEditor, Method, SipMessage};
 
 use super::build::{cancel_for, challenges, local_reply, relayed_reply, relayed_reply_with};
 use super::client::{ClientInput, ClientState, ClientTx};
-use super::config::{Timers, TmConfig, UnrepliedCancel};
+use super::config::{FailureReplyMode, Timers, TmConfig, UnrepliedCancel};
 use super::key::{BranchId, ServerKey};
 use super::server::{ServerState, ServerTx};
-use super::{CellId, Event, Hop, Out, Outgoing, ResponseOutcome, TmError};
+use super::{CellId, Event, FinalReply, Hop, Out, Outgoing, ResponseOutcome, TmError};
 
 /// The final reply a branch ended with.
 #[derive(Debug)]
@@ -54,6 +54,9 @@ pub(crate) struct Branch<H> {
     pub replied: bool,
     pub timed_out: bool,
     pub cancel: CancelState<H>,
+    /// Its reply no longer competes for the best one (`failure_reply_mode`
+    /// after a serial forking step).
+    pub discarded: bool,
 }
 
 impl<H> Branch<H> {
@@ -81,6 +84,8 @@ pub(crate) struct Cell<H> {
     pub server: ServerTx<H>,
     pub cancel_server: Option<ServerTx<H>>,
     pub branches: Vec<Branch<H>>,
+    /// The first branch of the current serial forking step.
+    pub step_start: usize,
     pub timers: Timers,
     pub canceled: bool,
     pub six_xx: bool,
@@ -95,6 +100,8 @@ pub(crate) struct Cell<H> {
     pub reply_to_tag: Option<Vec<u8>>,
     pub key: ServerKey,
     pub release_at: Option<Instant>,
+    /// [`Event::Replied`] went out already.
+    pub final_reported: bool,
     /// `max_inv_lifetime` / `max_noninv_lifetime` from creation.
     pub lifetime_end: Option<Instant>,
 }
@@ -125,6 +132,9 @@ impl<H: Hop> Cell<H> {
             return Err(TmError::AlreadyReplied(self.server.last_code()));
         }
         let index = self.branches.len();
+        if let Phase::Failure { branch: best } = self.phase {
+            self.start_step(best, cfg.failure_reply_mode);
+        }
         let param = BranchId {
             hash: self.id.hash,
             label: self.id.label,
@@ -137,7 +147,7 @@ impl<H: Hop> Cell<H> {
         let bytes = ed.build()?;
         let sent = SipMessage::parse_datagram(bytes.clone())?;
         if self.invite && cfg.auto_inv_100 && self.server.last_code() == 0 {
-            self.reply(100, &cfg.reason_100, now, out)?;
+            self.reply(100, &cfg.reason_100, now, cfg, out)?;
         }
         let mut tx = ClientTx::new(self.invite, outgoing.hop.clone(), self.timers, bytes, sent);
         tx.start(now, out);
@@ -149,9 +159,25 @@ impl<H: Hop> Cell<H> {
             replied: false,
             timed_out: false,
             cancel: CancelState::None,
+            discarded: false,
         });
         self.phase = Phase::Collecting;
         Ok(index)
+    }
+
+    /// A failure route forks again: the branches so far either keep
+    /// competing for the best reply or drop out, as `mode` says.
+    fn start_step(&mut self, best: usize, mode: FailureReplyMode) {
+        let step_start = self.step_start;
+        for (i, b) in self.branches.iter_mut().enumerate() {
+            b.discarded |= match mode {
+                FailureReplyMode::KeepAll => false,
+                FailureReplyMode::DropAll => true,
+                FailureReplyMode::KeepLastStep => i < step_start,
+                FailureReplyMode::KeepBest => i != best,
+            };
+        }
+        self.step_start = self.branches.len();
     }
 
     /// A local reply through the server transaction (`t_reply`).
@@ -160,6 +186,7 @@ impl<H: Hop> Cell<H> {
         code: u16,
         reason: &str,
         now: Instant,
+        cfg: &TmConfig,
         out: &mut Out<H>,
     ) -> Result<(), TmError> {
         let bytes = local_reply(&self.request, code, reason, &self.to_tag)?;
@@ -172,8 +199,53 @@ impl<H: Hop> Cell<H> {
                     .unwrap_or_else(|| self.to_tag.as_bytes().to_vec()),
             );
             self.phase = Phase::Done;
+            self.report_final(code, reason.to_owned(), cfg, out);
         }
         Ok(())
+    }
+
+    /// Tells the script side (accounting) about the first final reply
+    /// sent upstream.
+    fn report_final(&mut self, code: u16, reason: String, cfg: &TmConfig, out: &mut Out<H>) {
+        if !cfg.report_finals || self.final_reported {
+            return;
+        }
+        self.final_reported = true;
+        let to_tag = self
+            .reply_to_tag
+            .as_deref()
+            .map(|t| String::from_utf8_lossy(t).into_owned())
+            .unwrap_or_default();
+        out.event(Event::Replied {
+            cell: self.id,
+            reply: FinalReply {
+                code,
+                reason,
+                to_tag,
+            },
+        });
+    }
+
+    /// Code, reason and To tag of branch `index`'s final reply.
+    pub fn final_reply(&self, index: usize) -> Option<FinalReply> {
+        let f = self.branches.get(index)?.final_reply.as_ref()?;
+        Some(match f {
+            BranchFinal::Received(msg) => FinalReply {
+                code: f.code(),
+                reason: msg
+                    .reason_phrase()
+                    .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+                    .unwrap_or_default(),
+                to_tag: to_tag_of(msg)
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default(),
+            },
+            BranchFinal::Local(code) => FinalReply {
+                code: *code,
+                reason: String::new(),
+                to_tag: self.to_tag.clone(),
+            },
+        })
     }
 
     /// After a local final reply nobody waits for the branches: cancel
@@ -338,6 +410,7 @@ impl<H: Hop> Cell<H> {
                     .send_reply(code, relayed_reply(response, false)?, now, out)?;
                 self.reply_to_tag = to_tag_of(response);
                 self.phase = Phase::Done;
+                self.report_final(code, reason_of(response), cfg, out);
                 self.cancel_pending(Some(index), now, cfg, out)?;
             } else if self.invite {
                 self.server
@@ -425,7 +498,10 @@ impl<H: Hop> Cell<H> {
                 };
                 let bytes = relayed_reply_with(msg, cfg.remap_503_500, &extra)?;
                 self.reply_to_tag = to_tag_of(msg);
-                self.server.send_reply(code, bytes, now, out)
+                let reason = reason_of(msg);
+                self.server.send_reply(code, bytes, now, out)?;
+                self.report_final(code, reason, cfg, out);
+                Ok(())
             }
             Some(BranchFinal::Local(code)) => {
                 let reason = if *code == 487 {
@@ -433,7 +509,7 @@ impl<H: Hop> Cell<H> {
                 } else {
                     cfg.reason_408.clone()
                 };
-                self.reply(*code, &reason, now, out)
+                self.reply(*code, &reason, now, cfg, out)
             }
             None => Ok(()),
         }
@@ -444,7 +520,9 @@ impl<H: Hop> Cell<H> {
     fn other_challenges(&self, best: usize) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for (i, b) in self.branches.iter().enumerate() {
-            if let (true, Some(BranchFinal::Received(msg))) = (i != best, &b.final_reply) {
+            if let (true, Some(BranchFinal::Received(msg))) =
+                (i != best && !b.discarded, &b.final_reply)
+            {
                 if matches!(msg.status_code(), Some(401 | 407)) {
                     out.extend(challenges(msg));
                 }
@@ -461,6 +539,7 @@ impl<H: Hop> Cell<H> {
         self.branches
             .iter()
             .enumerate()
+            .filter(|(_, b)| !b.discarded)
             .filter_map(|(i, b)| b.final_reply.as_ref().map(|f| (i, f)))
             .min_by_key(|(i, f)| {
                 let code = f.code();
@@ -575,7 +654,7 @@ impl<H: Hop> Cell<H> {
                 } else {
                     cfg.reason_408.clone()
                 };
-                self.reply(code, &reason, now, out)
+                self.reply(code, &reason, now, cfg, out)
             }
         }
     }
@@ -623,5 +702,11 @@ impl<H: Hop> Cell<H> {
 }
 
 fn to_tag_of(msg: &SipMessage) -> Option<Vec<u8>> {
-    msg.to_header().ok()??.tag().map(|t| t.to_vec())
+    msg.to_tag().map(|t| t.to_vec())
+}
+
+fn reason_of(msg: &SipMessage) -> String {
+    msg.reason_phrase()
+        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+        .unwrap_or_default()
 }

@@ -105,6 +105,35 @@ pub enum UnrepliedCancel {
     SendNow,
 }
 
+/// tm `failure_reply_mode`: which replies of earlier branches still
+/// compete for the best reply once a failure route forked serially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailureReplyMode {
+    /// 0: every branch's reply competes (Kamailio before 4.3, SER).
+    #[default]
+    KeepAll,
+    /// 1: only the branches of the new step compete.
+    DropAll,
+    /// 2: the new step's branches and those of the step just failed.
+    KeepLastStep,
+    /// 3: the new step's branches and the reply the failure route saw
+    /// (the best of the earlier steps) — Kamailio 4.3+'s default.
+    KeepBest,
+}
+
+impl FailureReplyMode {
+    /// The parameter's number; `None` for a value Kamailio rejects.
+    pub fn from_param(n: i64) -> Option<FailureReplyMode> {
+        Some(match n {
+            0 => FailureReplyMode::KeepAll,
+            1 => FailureReplyMode::DropAll,
+            2 => FailureReplyMode::KeepLastStep,
+            3 => FailureReplyMode::KeepBest,
+            _ => return None,
+        })
+    }
+}
+
 /// The table's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TmConfig {
@@ -121,6 +150,10 @@ pub struct TmConfig {
     /// WWW-Authenticate and Proxy-Authenticate fields of every other 401
     /// and 407 branch reply are added to it (RFC 3261 §16.7 step 7).
     pub aggregate_challenges: bool,
+    pub failure_reply_mode: FailureReplyMode,
+    /// Emit [`super::Event::Replied`] when a cell's first final reply goes
+    /// upstream (the acc module is loaded).
+    pub report_finals: bool,
     /// Goes into every branch we make, so branches of another instance
     /// (or of an earlier run) do not match ours. A token.
     pub instance: String,
@@ -140,6 +173,8 @@ impl Default for TmConfig {
             cancel_b_method: UnrepliedCancel::default(),
             remap_503_500: true,
             aggregate_challenges: true,
+            failure_reply_mode: FailureReplyMode::default(),
+            report_finals: false,
             instance: "sc".to_string(),
             reason_100: "trying -- your call is important to us".to_string(),
             reason_408: "Request Timeout".to_string(),

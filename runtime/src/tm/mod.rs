@@ -33,7 +33,7 @@ mod server;
 mod table;
 
 pub use client::ClientState;
-pub use config::{Timers, TmConfig, UnrepliedCancel};
+pub use config::{FailureReplyMode, Timers, TmConfig, UnrepliedCancel};
 pub use key::{request_hash, shard_for_request, shard_for_response};
 pub use server::ServerState;
 pub use table::Table;
@@ -90,6 +90,18 @@ pub enum Event {
     /// The cell is gone (all its transactions terminated, or `t_release`
     /// ran out); per-transaction script state can be dropped.
     Released { cell: CellId },
+    /// The first final reply went upstream (only with
+    /// [`TmConfig::report_finals`]: accounting wants it).
+    Replied { cell: CellId, reply: FinalReply },
+}
+
+/// What accounting records of a final reply: its code, reason phrase and
+/// To tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalReply {
+    pub code: u16,
+    pub reason: String,
+    pub to_tag: String,
 }
 
 /// A request seen by [`Table::handle_request`].

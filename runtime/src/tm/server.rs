@@ -74,6 +74,17 @@ impl<H: Hop> ServerTx<H> {
     }
 
     /// The status of the last reply sent, 0 before any.
+    /// The reason phrase of the last reply sent.
+    pub fn last_reason(&self) -> Option<String> {
+        let reply = self.last_reply.as_ref()?;
+        let line = reply.split(|&b| b == b'\r' || b == b'\n').next()?;
+        let text = std::str::from_utf8(line).ok()?;
+        let mut parts = text.splitn(3, ' ');
+        parts.next()?;
+        parts.next()?;
+        Some(parts.next().unwrap_or("").to_owned())
+    }
+
     pub fn last_code(&self) -> u16 {
         self.last_code
     }

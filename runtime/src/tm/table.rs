@@ -11,7 +11,8 @@ use super::config::TmConfig;
 use super::key::{request_hash, server_key, BranchId, MethodClass, ServerKey};
 use super::server::ServerTx;
 use super::{
-    CellId, Event, Hop, Out, Outgoing, RequestOutcome, ResponseOutcome, TmError, Transmit,
+    CellId, Event, FinalReply, Hop, Out, Outgoing, RequestOutcome, ResponseOutcome, TmError,
+    Transmit,
 };
 
 /// See the [module documentation](super).
@@ -172,6 +173,8 @@ impl<H: Hop> Table<H> {
             server: ServerTx::new(invite, hop, timers),
             cancel_server: None,
             branches: Vec::new(),
+            step_start: 0,
+            final_reported: false,
             timers,
             canceled: false,
             six_xx: false,
@@ -222,7 +225,7 @@ impl<H: Hop> Table<H> {
     ) -> Result<(), TmError> {
         let label = self.label(cell)?;
         let c = self.cells.get_mut(&label).expect("checked");
-        let mut result = c.reply(code, reason, now, &mut self.out);
+        let mut result = c.reply(code, reason, now, &self.config, &mut self.out);
         if result.is_ok() {
             result = c.cancel_pending_after_local_final(now, &self.config, &mut self.out);
         }
@@ -349,6 +352,42 @@ impl<H: Hop> Table<H> {
             Phase::Failure { branch } => Some(c.final_code(branch)),
             _ => Some(c.server.last_code()).filter(|&code| code != 0),
         })
+    }
+
+    /// Code, reason and To tag of the final reply branch `branch` of
+    /// `cell` ended with (what a failure route's accounting records).
+    pub fn final_reply(&self, cell: CellId, branch: usize) -> Option<FinalReply> {
+        self.cell(cell).ok()?.final_reply(branch)
+    }
+
+    /// The INVITE transaction an ACK for a 2xx belongs to (end to end, so
+    /// it carries a branch of its own): same Call-ID, CSeq number and From
+    /// tag, and the To tag of the 2xx that went upstream. A scan: only
+    /// accounting (acc `report_ack`) asks.
+    pub fn e2e_ack_cell(&self, ack: &SipMessage) -> Option<(CellId, FinalReply)> {
+        let call_id = ack.call_id().ok()??;
+        let number = ack.cseq().ok()??.number();
+        let from_tag = ack.from_tag()?;
+        let to_tag = ack.to_tag()?;
+        self.cells
+            .values()
+            .find(|c| {
+                c.invite
+                    && (200..300).contains(&c.server.last_code())
+                    && c.reply_to_tag.as_deref() == Some(to_tag.as_bytes())
+                    && c.request.cseq().ok().flatten().map(|q| q.number()) == Some(number)
+                    && c.request.call_id().ok().flatten() == Some(call_id)
+                    && c.request.from_header().ok().flatten().and_then(|f| f.tag())
+                        == Some(from_tag)
+            })
+            .map(|c| {
+                let reply = FinalReply {
+                    code: c.server.last_code(),
+                    reason: c.server.last_reason().unwrap_or_default(),
+                    to_tag: to_tag.to_string(),
+                };
+                (c.id, reply)
+            })
     }
 
     /// `t_is_canceled`.

@@ -217,6 +217,12 @@ pub enum Server {
 }
 
 pub fn start(server: &Server, cfg: &Path, dir: &Path) -> Running {
+    start_logged(server, cfg, dir, Stdio::null())
+}
+
+/// [`start`] with the server's standard error (its log: Kamailio runs
+/// with `-E`) into `stderr`.
+pub fn start_logged(server: &Server, cfg: &Path, dir: &Path, stderr: Stdio) -> Running {
     let mut cmd = match server {
         Server::Kamailio => {
             let mut c = Command::new("/usr/sbin/kamailio");
@@ -243,6 +249,6 @@ pub fn start(server: &Server, cfg: &Path, dir: &Path) -> Running {
     Running::spawn(
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null()),
+            .stderr(stderr),
     )
 }
