@@ -11,7 +11,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    free_udp_port, scenario, sipp_uac_keys as uac, sipp_uas as uas, tool, wait_for_sip, Running,
+    against_server, free_udp_port, register_fork_and_call, scenario, sipp_uac_keys as uac,
+    sipp_uas as uas, tool, wait_for_sip, Running,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -116,4 +117,63 @@ fn sercompat_registers_looks_up_and_forwards() {
     };
     let failed = run_scenarios(Server::Sercompat, &sipp);
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// The benchmark's `registrar.cfg` (../shared/bench/cfg: save, lookup,
+/// `t_relay`, record-routing, usrloc in memory) on a free port, under
+/// `server`, through [`register_fork_and_call`].
+fn bench_registrar_flow(server: Server, sipp: &Path, bench_cfg: &str) -> Result<(), String> {
+    let proxy = free_udp_port();
+    let name = match server {
+        Server::Kamailio => "kamailio",
+        Server::Sercompat => "sercompat",
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "sercompat-e2e-bench-registrar-{name}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let cfg = dir.join("registrar.cfg");
+    let text = bench_cfg.replace(
+        "listen=udp:127.0.0.1:5060",
+        &format!("listen=udp:127.0.0.1:{proxy}"),
+    );
+    if text == bench_cfg {
+        return Err("the bench config no longer listens on udp:127.0.0.1:5060".into());
+    }
+    std::fs::write(&cfg, text).map_err(|e| e.to_string())?;
+    let log_path = dir.join("server.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let _server = sipp_support::start_logged(
+        match server {
+            Server::Kamailio => &sipp_support::Server::Kamailio,
+            Server::Sercompat => &sipp_support::Server::Sercompat,
+        },
+        &cfg,
+        &dir,
+        Stdio::from(log),
+    );
+    against_server(name, proxy, &log_path, || {
+        register_fork_and_call(sipp, proxy)
+    })?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn bench_registrar_config_registers_forks_and_calls_like_kamailio() {
+    let (Some(sipp), Some(_)) = (
+        tool("/usr/bin/sipp", "sip-tester"),
+        tool("/usr/sbin/kamailio", "kamailio"),
+    ) else {
+        return;
+    };
+    let Some(shared) = sercompat_tests::shared_dir() else {
+        return;
+    };
+    let bench_cfg = std::fs::read_to_string(shared.join("bench/cfg/registrar.cfg"))
+        .expect("../shared/bench/cfg/registrar.cfg");
+    bench_registrar_flow(Server::Kamailio, &sipp, &bench_cfg)
+        .unwrap_or_else(|e| panic!("the oracle: {e}"));
+    bench_registrar_flow(Server::Sercompat, &sipp, &bench_cfg).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -8,7 +8,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    free_udp_port, sipp_uac_keys, sipp_uas, tool, wait_for_bound, wait_for_sip, Running,
+    against_server, free_udp_port, register_fork_and_call, sipp_uac_keys, sipp_uas, tool,
+    wait_for_sip, Running,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -72,15 +73,9 @@ enum K31 {
 }
 
 /// The Kamailio 3.1 default `kamailio.cfg` (default variant: no
-/// `WITH_*`): alice registers and is called (record-routed ACK and BYE
-/// through `loose_route`), bob registers two phones and a call to him
-/// rings both (parallel forking from `lookup`): one answers, the other
-/// is canceled; a call to nobody gets 404, Max-Forwards 0 gets 483. Each
-/// sipp scenario checks every response code in order.
+/// `WITH_*`) through [`register_fork_and_call`].
 fn kamailio_3_1_flow(how: K31, sipp: &Path, seed: &Path) -> Result<(), String> {
-    let scenarios = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/sipp");
     let proxy = free_udp_port();
-    let (alice, bob1, bob2) = (free_udp_port(), free_udp_port(), free_udp_port());
     let tag = match how {
         K31::Unchanged => "sercompat",
         K31::Translated => "kamailio",
@@ -120,55 +115,9 @@ fn kamailio_3_1_flow(how: K31, sipp: &Path, seed: &Path) -> Result<(), String> {
         }
     };
     let _server = Running::spawn(cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log));
-    let server_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
-    if !wait_for_bound(proxy) {
-        return Err(format!(
-            "{tag} does not serve on {proxy}:\n{}",
-            server_log()
-        ));
-    }
-    let step = |what: &str, r: Result<(), String>| {
-        r.map_err(|e| format!("{tag}: {what}: {e}\n{}", server_log()))
-    };
-    let register = |user: &str, port: u16| {
-        sipp_uac_keys(
-            sipp,
-            &scenarios.join("seed-register.xml"),
-            proxy,
-            &[("user", user), ("contact_port", &port.to_string())],
-        )
-    };
-    step("REGISTER alice", register("alice", alice))?;
-    step("REGISTER bob's first phone", register("bob", bob1))?;
-    step("REGISTER bob's second phone", register("bob", bob2))?;
-    let _alice = sipp_uas(sipp, &scenarios.join("call-rr-uas.xml"), alice);
-    std::thread::sleep(Duration::from_millis(300));
-    let call = |user: &str, file: &str| {
-        sipp_uac_keys(sipp, &scenarios.join(file), proxy, &[("user", user)])
-    };
-    step("call alice", call("alice", "call-rr-uac.xml"))?;
-    let _bob1 = sipp_uas(sipp, &scenarios.join("call-rr-uas.xml"), bob1);
-    let _bob2 = sipp_uas(sipp, &scenarios.join("cancel-uas.xml"), bob2);
-    std::thread::sleep(Duration::from_millis(300));
-    step(
-        "call bob (both phones ring)",
-        call("bob", "call-rr-uac.xml"),
-    )?;
-    step("call nobody", call("nobody", "not-found-uac.xml"))?;
-    step(
-        "Max-Forwards 0",
-        sipp_uac_keys(sipp, &scenarios.join("maxfwd-483.xml"), proxy, &[]),
-    )?;
-    // The second phone saw its INVITE canceled and answered 487 (its
-    // sipp scenario ends only then).
-    std::thread::sleep(Duration::from_millis(500));
-    let mut bob2 = _bob2;
-    if bob2.alive() {
-        return Err(format!(
-            "{tag}: bob's second phone was not canceled\n{}",
-            server_log()
-        ));
-    }
+    against_server(tag, proxy, &log_path, || {
+        register_fork_and_call(sipp, proxy)
+    })?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

@@ -6,9 +6,11 @@
 mod sipp_support;
 
 use sipp_support::{
-    free_udp_port, sipp_uac, sipp_uac_keys, sipp_uas, start, tool, wait_for_sip, Server,
+    free_udp_port, sipp_uac, sipp_uac_keys, sipp_uas, start, tool, wait_for_bound, wait_for_sip,
+    Running, Server,
 };
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// In-dialog requests go to the answering callee; new calls to `nobody`
@@ -146,4 +148,116 @@ fn sercompat_passes_the_same_stateful_scenarios() {
     };
     let failed = failures(scenarios(Server::Sercompat, &sipp));
     assert!(failed.is_empty(), "{}", failed.join("\n\n"));
+}
+
+/// A record-routing proxy in front of one callee.
+fn lossy_config(proxy: u16, callee: u16) -> String {
+    format!(
+        r#"#!KAMAILIO
+listen=udp:127.0.0.1:{proxy}
+children=2
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "siputils.so"
+loadmodule "textops.so"
+
+request_route {{
+	if (has_totag()) {{
+		if (loose_route()) {{
+			t_relay();
+		}}
+		exit;
+	}}
+	if (is_method("INVITE")) {{
+		record_route();
+	}}
+	rewritehostport("127.0.0.1:{callee}");
+	t_relay();
+}}
+"#
+    )
+}
+
+const LOSSY_CALLS: u32 = 20;
+
+/// `LOSSY_CALLS` calls through `server` from a caller that loses 10 % of
+/// what it sends and receives (sipp `-lost 10`): the lost INVITEs, BYEs
+/// and replies must come back through retransmissions — the caller's, the
+/// callee's repeated 200, and the proxy's transaction answering a
+/// repeated BYE with its last reply.
+fn lossy_calls(server: Server, sipp: &Path) -> Result<(), String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/sipp");
+    let name = match server {
+        Server::Kamailio => "kamailio",
+        Server::Sercompat => "sercompat",
+    };
+    let dir =
+        std::env::temp_dir().join(format!("sercompat-e2e-lossy-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let (proxy, callee) = (free_udp_port(), free_udp_port());
+    let cfg = dir.join("lossy.cfg");
+    std::fs::write(&cfg, lossy_config(proxy, callee)).map_err(|e| e.to_string())?;
+    let _proxy = start(&server, &cfg, &dir);
+    if !wait_for_bound(proxy) {
+        return Err(format!("{name} does not serve on {proxy}"));
+    }
+    let calls = LOSSY_CALLS.to_string();
+    let _callee = Running::spawn(
+        Command::new(sipp)
+            .arg("-sf")
+            .arg(root.join("call-rr-uas.xml"))
+            .args(["-m", &calls, "-i", "127.0.0.1", "-p", &callee.to_string()])
+            .args(["-timeout", "90s", "-nostdin"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let out = Command::new(sipp)
+        .arg(format!("127.0.0.1:{proxy}"))
+        .arg("-sf")
+        .arg(root.join("call-rr-uac.xml"))
+        .args([
+            "-key", "user", "bob", "-m", &calls, "-r", "10", "-lost", "10",
+        ])
+        .args(["-i", "127.0.0.1", "-p", &free_udp_port().to_string()])
+        .args(["-timeout", "90s", "-timeout_error", "-nostdin"])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running sipp: {e}"))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let stats: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("Successful call") || l.contains("Failed call"))
+            .collect();
+        return Err(format!("{name}: {}", stats.join(" / ")));
+    }
+    // The last column of sipp's message table is what it lost on purpose.
+    let lost: u32 = text
+        .lines()
+        .filter(|l| l.contains("---------->") || l.contains("<----------"))
+        .filter_map(|l| l.split_whitespace().last()?.parse::<u32>().ok())
+        .sum();
+    if lost == 0 {
+        return Err(format!(
+            "{name}: sipp lost nothing, so nothing was recovered"
+        ));
+    }
+    Ok(())
+}
+
+#[test]
+fn lost_packets_are_recovered_by_retransmission_as_with_kamailio() {
+    let (Some(sipp), Some(_)) = (
+        tool("/usr/bin/sipp", "sip-tester"),
+        tool("/usr/sbin/kamailio", "kamailio"),
+    ) else {
+        return;
+    };
+    lossy_calls(Server::Kamailio, &sipp).unwrap_or_else(|e| panic!("the oracle: {e}"));
+    lossy_calls(Server::Sercompat, &sipp).unwrap_or_else(|e| panic!("{e}"));
 }

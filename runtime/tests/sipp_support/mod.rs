@@ -252,3 +252,69 @@ pub fn start_logged(server: &Server, cfg: &Path, dir: &Path, stderr: Stdio) -> R
             .stderr(stderr),
     )
 }
+
+/// A registrar proxy on `proxy` (REGISTER → `save`, INVITE → `lookup` →
+/// `t_relay`, record-routed): alice registers and is called (ACK and BYE
+/// loose-routed), bob registers two phones and a call to him rings both
+/// (parallel forking from `lookup`): one answers, the other is canceled;
+/// a call to nobody gets 404, Max-Forwards 0 gets 483. Each sipp
+/// scenario checks every response code in order. `Err` names the step.
+pub fn register_fork_and_call(sipp: &Path, proxy: u16) -> Result<(), String> {
+    let scenarios = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/sipp");
+    let (alice, bob1, bob2) = (free_udp_port(), free_udp_port(), free_udp_port());
+    let step = |what: &str, r: Result<(), String>| r.map_err(|e| format!("{what}: {e}"));
+    let register = |user: &str, port: u16| {
+        sipp_uac_keys(
+            sipp,
+            &scenarios.join("seed-register.xml"),
+            proxy,
+            &[("user", user), ("contact_port", &port.to_string())],
+        )
+    };
+    step("REGISTER alice", register("alice", alice))?;
+    step("REGISTER bob's first phone", register("bob", bob1))?;
+    step("REGISTER bob's second phone", register("bob", bob2))?;
+    let _alice = sipp_uas(sipp, &scenarios.join("call-rr-uas.xml"), alice);
+    std::thread::sleep(Duration::from_millis(300));
+    let call = |user: &str, file: &str| {
+        sipp_uac_keys(sipp, &scenarios.join(file), proxy, &[("user", user)])
+    };
+    step("call alice", call("alice", "call-rr-uac.xml"))?;
+    let _bob1 = sipp_uas(sipp, &scenarios.join("call-rr-uas.xml"), bob1);
+    let mut phone2 = sipp_uas(sipp, &scenarios.join("cancel-uas.xml"), bob2);
+    std::thread::sleep(Duration::from_millis(300));
+    step(
+        "call bob (both phones ring)",
+        call("bob", "call-rr-uac.xml"),
+    )?;
+    step("call nobody", call("nobody", "not-found-uac.xml"))?;
+    step(
+        "Max-Forwards 0",
+        sipp_uac_keys(sipp, &scenarios.join("maxfwd-483.xml"), proxy, &[]),
+    )?;
+    // The second phone saw its INVITE canceled and answered 487 (its
+    // sipp scenario ends only then).
+    std::thread::sleep(Duration::from_millis(500));
+    if phone2.alive() {
+        return Err("bob's second phone was not canceled".to_owned());
+    }
+    Ok(())
+}
+
+/// Waits until the server `name` binds `proxy`, then runs `f`; a failure
+/// carries the server's log (`log`) for the reader.
+pub fn against_server(
+    name: &str,
+    proxy: u16,
+    log: &Path,
+    f: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    let server_log = || std::fs::read_to_string(log).unwrap_or_default();
+    if !wait_for_bound(proxy) {
+        return Err(format!(
+            "{name} does not serve on {proxy}:\n{}",
+            server_log()
+        ));
+    }
+    f().map_err(|e| format!("{name}: {e}\n{}", server_log()))
+}
