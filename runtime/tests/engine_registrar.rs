@@ -652,3 +652,51 @@ fn lookup_to_dset_adds_every_binding_as_a_branch_and_keeps_the_request_uri() {
     let (reply, _) = replied(&e.on_request(&request("INVITE", "bob"), caller()));
     assert_eq!(status_line(&reply), "SIP/2.0 404 Not Found");
 }
+
+#[test]
+fn branch_flags_saved_with_a_contact_come_back_on_lookup() {
+    // The Kamailio default configs mark a NATed phone's binding with a
+    // branch flag at save() and test it after lookup().
+    let (mut e, _, log) = engine(
+        r#"#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "textops.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "xlog.so"
+request_route {
+    if (is_method("REGISTER")) {
+        if ($hdr(X-Nat) == "yes") {
+            setbflag(6);
+        }
+        save("location");
+        exit;
+    }
+    if (!isbflagset(6)) {
+        xlog("L_INFO", "before lookup: flag 6 unset\n");
+    }
+    lookup("location");
+    if (isbflagset(6)) {
+        xlog("L_INFO", "after lookup: flag 6 set\n");
+    }
+    forward();
+}
+"#,
+    );
+    e.on_request(
+        &register(1, "<sip:alice@192.0.2.10:5062>", "X-Nat: yes\r\n"),
+        ua(),
+    );
+    e.on_request(&request("INVITE", "alice"), caller());
+    let lines: Vec<String> = log.take().into_iter().map(|(_, l)| l).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("before lookup: flag 6 unset")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("after lookup: flag 6 set")),
+        "{lines:?}"
+    );
+}

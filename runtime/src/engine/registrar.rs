@@ -143,8 +143,9 @@ fn save(ctx: &mut Ctx, table: &str, flags: SaveFlags, uri: Option<&str>) -> i64 
         now: unix_seconds(&ctx.cfg.clock),
         socket: Some(socket),
         received_avp: received.as_deref(),
-        // No script function sets branch flags yet, so none are stored.
-        branch_flags: 0,
+        // The Request-URI branch's flags (`setbflag`) go with the contact
+        // and come back with it on lookup (usrloc `cflags`).
+        branch_flags: ctx.st.bflags,
         ..SaveContext::default()
     };
     let outcome = cfg.registrar.save(ctx.msg, table, flags, uri, &save_ctx);
@@ -211,6 +212,7 @@ fn lookup(ctx: &mut Ctx, table: &str, uri: &str, to_dset: bool) -> i64 {
         ctx.dst_uri.clone_from(&first.dst_uri);
         ctx.ruri_q = first.q;
         ctx.path_vec.clone_from(&first.path);
+        ctx.st.bflags = first.branch_flags;
     }
     ctx.st.branches.extend(outcome.branches.iter().map(branch));
     i64::from(outcome.code)
