@@ -557,3 +557,25 @@ fn run_dash_capital_v_prints_the_version() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(run.stdout.starts_with("sercompat "), "{}", run.stdout);
 }
+
+#[test]
+fn run_refuses_a_function_whose_module_is_not_loaded_as_kamailio_does() {
+    let dir = std::env::temp_dir().join(format!("sercompat-cli-unloaded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join("unloaded.cfg");
+    std::fs::write(
+        &cfg,
+        "#!KAMAILIO\nloadmodule \"sl.so\"\nrequest_route {\n\tif (is_method(\"OPTIONS\")) sl_send_reply(\"200\", \"OK\");\n}\n",
+    )
+    .unwrap();
+    let run = sercompat(&["run", cfg.to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains(
+            "error[L0107]: `is_method` is a function of module `textops`, which is not loaded"
+        ),
+        "{}",
+        run.stderr
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -47,6 +47,10 @@ impl Lint {
 /// The code of the duplicate-route lint, which translation also reports.
 pub const DUPLICATE_ROUTE_CODE: &str = routes::DUPLICATE_ROUTE.code;
 
+/// The code of the module-not-loaded lint, on which `sercompat run`
+/// refuses to start as Kamailio does.
+pub const MODULE_NOT_LOADED_CODE: &str = functions::MODULE_NOT_LOADED.code;
+
 /// Every lint, in code order (the docs test walks this list).
 pub const ALL: &[&Lint] = &[
     &routes::UNDEFINED_ROUTE,
