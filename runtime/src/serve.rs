@@ -125,6 +125,11 @@ pub fn tm_config(program: &Program) -> TmConfig {
         c.failure_reply_mode = FailureReplyMode::KeepBest;
     }
     c.report_finals = program.module_loads.iter().any(|(m, _)| m == "acc");
+    c.report_early_media = c.report_finals
+        && program
+            .module_params
+            .iter()
+            .any(|p| p.module == "acc" && p.name == "early_media" && p.value != ParamConst::Int(0));
     for p in program.module_params.iter().filter(|p| p.module == "tm") {
         let ParamConst::Int(n) = p.value else {
             continue;

@@ -2,7 +2,8 @@
 //! same config (the Kamailio 3.1 default's acc settings: log, missed and
 //! failed-transaction flags, `report_ack`, `log_extra`) and the same sipp
 //! calls — answered (INVITE, ACK, BYE), busy, busy with the
-//! failed-transaction flag, canceled, and one `acc_log_request` — must
+//! failed-transaction flag, canceled, answered after early media (a 183
+//! with SDP, `early_media`), and one `acc_log_request` — must
 //! write the same "ACC: ..." lines in the same order. Timestamps, To tags
 //! and Call-IDs (sipp's process id is in them) are masked.
 
@@ -22,6 +23,7 @@ struct Ports {
     busy: u16,
     failed: u16,
     ring: u16,
+    early: u16,
 }
 
 fn config(p: &Ports) -> String {
@@ -38,6 +40,7 @@ loadmodule "pv.so"
 loadmodule "siputils.so"
 loadmodule "textops.so"
 loadmodule "acc.so"
+modparam("acc", "early_media", 1)
 modparam("acc", "report_ack", 1)
 modparam("acc", "report_cancels", 1)
 modparam("acc", "failed_transaction_flag", 3)
@@ -78,6 +81,8 @@ request_route {{
         rewritehostport("127.0.0.1:{answer}");
     }} else if ($rU == "busy") {{
         rewritehostport("127.0.0.1:{busy}");
+    }} else if ($rU == "early") {{
+        rewritehostport("127.0.0.1:{early}");
     }} else if ($rU == "failed") {{
         setflag(3);
         rewritehostport("127.0.0.1:{failed}");
@@ -92,6 +97,7 @@ request_route {{
         busy = p.busy,
         failed = p.failed,
         ring = p.ring,
+        early = p.early,
     )
 }
 
@@ -128,6 +134,7 @@ fn run(server: &Server, sipp: &Path) -> Result<Vec<String>, String> {
         busy: free_udp_port(),
         failed: free_udp_port(),
         ring: free_udp_port(),
+        early: free_udp_port(),
     };
     let name = match server {
         Server::Kamailio => "kamailio",
@@ -149,6 +156,7 @@ fn run(server: &Server, sipp: &Path) -> Result<Vec<String>, String> {
         sipp_uas(sipp, &scenario("invite-uas-486.xml"), p.busy),
         sipp_uas(sipp, &scenario("invite-uas-486.xml"), p.failed),
         sipp_uas(sipp, &scenario("cancel-uas.xml"), p.ring),
+        sipp_uas(sipp, &scenario("early-media-uas.xml"), p.early),
     ];
     std::thread::sleep(Duration::from_millis(300));
     let calls = [
@@ -156,6 +164,7 @@ fn run(server: &Server, sipp: &Path) -> Result<Vec<String>, String> {
         ("busy-uac.xml", "busy"),
         ("busy-uac.xml", "failed"),
         ("cancel-uac.xml", "carol"),
+        ("call-rr-uac.xml", "early"),
     ];
     for (file, user) in calls {
         sipp_uac_keys(sipp, &scenario(file), p.proxy, &[("user", user)])
@@ -181,7 +190,7 @@ fn acc_writes_the_same_records_as_kamailio() {
     let ours = run(&Server::Sercompat, &sipp).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         kamailio.len(),
-        8,
+        12,
         "Kamailio's records changed shape:\n{}",
         kamailio.join("\n")
     );

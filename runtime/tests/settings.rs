@@ -59,7 +59,7 @@ fn management_interfaces_and_unhonoured_acc_settings_are_warnings() {
         "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"mi_fifo.so\"\nloadmodule \"acc.so\"\n\
          modparam(\"mi_fifo\", \"fifo_name\", \"/tmp/kamailio_fifo\")\n\
          modparam(\"acc\", \"early_media\", 1)\n\
-         modparam(\"acc\", \"detect_direction\", 0)\n\
+         modparam(\"acc\", \"detect_direction\", 1)\n\
          modparam(\"acc\", \"log_flag\", 1)\n\
          request_route { drop; }\n",
     )
@@ -78,7 +78,7 @@ fn management_interfaces_and_unhonoured_acc_settings_are_warnings() {
             ),
             (
                 SETTING_IGNORED,
-                "acc parameter `early_media` is not honoured by the sercompat runtime: 183 replies are not accounted (only final replies)"
+                "acc parameter `detect_direction` is not honoured by the sercompat runtime: records keep From and To as in the request, whichever way it goes"
             ),
         ]
     );

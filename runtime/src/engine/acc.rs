@@ -90,7 +90,6 @@ pub(crate) fn check_modparams(program: &Program) -> Vec<Diagnostic> {
             ParamConst::Str(s) => s.trim() != "0",
         };
         let ignored = match p.name.as_str() {
-            "early_media" => Some("183 replies are not accounted (only final replies)"),
             "detect_direction" => {
                 Some("records keep From and To as in the request, whichever way it goes")
             }
@@ -186,9 +185,9 @@ fn split_comment(comment: &str) -> (&str, &str) {
     }
 }
 
-/// The final reply of a transaction went upstream. `ctx` is on the
-/// transaction's request with its flags; returns the flags as left
-/// (the missed-call flag is consumed, as Kamailio does).
+/// A final reply (or, with `early_media`, a 183 with a body) of a
+/// transaction went upstream. `ctx` is on the transaction's request with
+/// its flags; the missed-call flag is consumed, as Kamailio does.
 pub(crate) fn on_final(
     ctx: &mut Ctx,
     acc: &AccConfig,

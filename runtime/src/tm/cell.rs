@@ -388,6 +388,18 @@ impl<H: Hop> Cell<H> {
             if pending && code > 100 && !self.server.is_final() && self.phase != Phase::Done {
                 self.server
                     .send_reply(code, relayed_reply(response, false)?, now, out)?;
+                if code == 183 && cfg.report_early_media && !response.body().is_empty() {
+                    out.event(Event::Replied {
+                        cell: self.id,
+                        reply: FinalReply {
+                            code,
+                            reason: reason_of(response),
+                            to_tag: to_tag_of(response)
+                                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                                .unwrap_or_default(),
+                        },
+                    });
+                }
             }
             return Ok(processed);
         }

@@ -154,6 +154,9 @@ pub struct TmConfig {
     /// Emit [`super::Event::Replied`] when a cell's first final reply goes
     /// upstream (the acc module is loaded).
     pub report_finals: bool,
+    /// Also emit [`super::Event::Replied`] for each relayed 183 with a
+    /// body (acc `early_media`).
+    pub report_early_media: bool,
     /// Goes into every branch we make, so branches of another instance
     /// (or of an earlier run) do not match ours. A token.
     pub instance: String,
@@ -175,6 +178,7 @@ impl Default for TmConfig {
             aggregate_challenges: true,
             failure_reply_mode: FailureReplyMode::default(),
             report_finals: false,
+            report_early_media: false,
             instance: "sc".to_string(),
             reason_100: "trying -- your call is important to us".to_string(),
             reason_408: "Request Timeout".to_string(),

@@ -91,12 +91,13 @@ pub enum Event {
     /// ran out); per-transaction script state can be dropped.
     Released { cell: CellId },
     /// The first final reply went upstream (only with
-    /// [`TmConfig::report_finals`]: accounting wants it).
+    /// [`TmConfig::report_finals`]: accounting wants it), or a 183 with a
+    /// body did (early media, with [`TmConfig::report_early_media`]).
     Replied { cell: CellId, reply: FinalReply },
 }
 
-/// What accounting records of a final reply: its code, reason phrase and
-/// To tag.
+/// What accounting records of a reply that went upstream: its code,
+/// reason phrase and To tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FinalReply {
     pub code: u16,
