@@ -6,8 +6,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    free_udp_port, sipp_uac, sipp_uac_keys, sipp_uas, start, tool, wait_for_bound, wait_for_sip,
-    Running, Server,
+    against_server, free_udp_port, sipp_uac, sipp_uac_keys, sipp_uas, start, start_logged, tool,
+    wait_for_bound, wait_for_sip, Running, Server,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -260,4 +260,77 @@ fn lost_packets_are_recovered_by_retransmission_as_with_kamailio() {
     };
     lossy_calls(Server::Kamailio, &sipp).unwrap_or_else(|e| panic!("the oracle: {e}"));
     lossy_calls(Server::Sercompat, &sipp).unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The benchmark's `stateful.cfg` (../shared/bench/cfg) with its two
+/// fixed ports replaced by free ones, under `server`: a call (record-
+/// routed ACK and BYE), a CANCEL while the callee rings, and 483 for
+/// Max-Forwards 0.
+fn bench_stateful_flow(server: Server, sipp: &Path, bench_cfg: &str) -> Result<(), String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/sipp");
+    let name = match server {
+        Server::Kamailio => "kamailio",
+        Server::Sercompat => "sercompat",
+    };
+    let (proxy, callee) = (free_udp_port(), free_udp_port());
+    let text = bench_cfg
+        .replace(
+            "listen=udp:127.0.0.1:5060",
+            &format!("listen=udp:127.0.0.1:{proxy}"),
+        )
+        .replace("127.0.0.1:5070", &format!("127.0.0.1:{callee}"));
+    if !text.contains(&format!(":{proxy}")) || !text.contains(&format!(":{callee}")) {
+        return Err("the bench config no longer uses ports 5060 and 5070".into());
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "sercompat-e2e-bench-stateful-{name}-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let cfg = dir.join("stateful.cfg");
+    std::fs::write(&cfg, text).map_err(|e| e.to_string())?;
+    let log_path = dir.join("server.log");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let _server = start_logged(&server, &cfg, &dir, Stdio::from(log));
+    against_server(name, proxy, &log_path, || {
+        let _callee = sipp_uas(sipp, &root.join("call-rr-uas.xml"), callee);
+        std::thread::sleep(Duration::from_millis(300));
+        sipp_uac_keys(
+            sipp,
+            &root.join("call-rr-uac.xml"),
+            proxy,
+            &[("user", "bob")],
+        )
+        .map_err(|e| format!("call: {e}"))?;
+        let _ringing = sipp_uas(sipp, &root.join("cancel-uas.xml"), callee);
+        std::thread::sleep(Duration::from_millis(300));
+        sipp_uac_keys(
+            sipp,
+            &root.join("cancel-uac.xml"),
+            proxy,
+            &[("user", "bob")],
+        )
+        .map_err(|e| format!("cancel while ringing: {e}"))?;
+        sipp_uac(sipp, &root.join("maxfwd-483.xml"), proxy).map_err(|e| format!("483: {e}"))
+    })?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn bench_stateful_config_serves_like_kamailio() {
+    let (Some(sipp), Some(_)) = (
+        tool("/usr/bin/sipp", "sip-tester"),
+        tool("/usr/sbin/kamailio", "kamailio"),
+    ) else {
+        return;
+    };
+    let Some(shared) = sercompat_tests::shared_dir() else {
+        return;
+    };
+    let bench_cfg = std::fs::read_to_string(shared.join("bench/cfg/stateful.cfg"))
+        .expect("../shared/bench/cfg/stateful.cfg");
+    bench_stateful_flow(Server::Kamailio, &sipp, &bench_cfg)
+        .unwrap_or_else(|e| panic!("the oracle: {e}"));
+    bench_stateful_flow(Server::Sercompat, &sipp, &bench_cfg).unwrap_or_else(|e| panic!("{e}"));
 }
