@@ -2,7 +2,7 @@
 //! Kamailio: each warning states the old meaning, the new one and the fix.
 
 use super::{Lint, LintCtx};
-use crate::routes::RouteClass;
+use crate::routes::{RouteClass, RouteTable};
 use crate::walk;
 use sercompat_grammar::ast::*;
 use sercompat_grammar::dialect::StopMeaning;
@@ -50,45 +50,85 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
 }
 
 fn stops(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
-    for def in &cx.routes.defs {
+    for c in changed_stops(cx.routes, era) {
+        out.push(
+            STOP_MEANING
+                .diag(c.was)
+                .primary(c.stmt.span, "meaning changed")
+                .note(c.fix),
+        );
+    }
+}
+
+/// A stop statement whose keyword means something else in current
+/// Kamailio: what it meant, the statement that keeps that meaning now,
+/// and the short reason a translation records. Decided here once for the
+/// lint (L0301) and the translation rule (T0401).
+pub(crate) struct ChangedStop<'a> {
+    pub stmt: &'a Stmt,
+    pub was: &'static str,
+    pub fix: &'static str,
+    /// The statement to write instead (with its `;`).
+    pub now: &'static str,
+    pub why: &'static str,
+}
+
+pub(crate) fn changed_stops<'a>(routes: &'a RouteTable, era: Era) -> Vec<ChangedStop<'a>> {
+    let mut found = Vec::new();
+    for def in &routes.defs {
         let sub_route = def.class == RouteClass::Request && def.name.is_some();
         let reply_like = matches!(def.class, RouteClass::OnReply | RouteClass::Branch);
         visit_stops(
             &def.block.body.stmts,
             false,
             &mut |stmt, keyword, meaning, in_loop| {
-                let text = match (keyword, meaning) {
-                // SER 0.x `break` stopped everything; now it only leaves the
-                // current route, and the caller goes on.
-                (StopKeyword::Break, StopMeaning::Drop) if sub_route && !in_loop => Some((
-                    "in SER 0.8/0.9 `break` stopped the script like `drop`; in Kamailio 3.0+ it only returns from this route and the caller continues",
-                    "write `drop;` to stop processing as before",
-                )),
-                (StopKeyword::Break, StopMeaning::ReturnZero) if !in_loop => Some((
-                    "in SER 2.0 `break` returned 0 from the route (0 ends the script); in Kamailio 3.0+ it returns from the route and the caller continues",
-                    "write `return 0;` (ends the script) or `return;`, whichever was meant",
-                )),
-                (StopKeyword::Drop | StopKeyword::Exit, StopMeaning::Exit) if era == Era::Ser2 && reply_like => Some((
-                    "in SER 2.0 `drop` was `exit`: the reply or branch still went out; in Kamailio 3.0+ `drop` here discards it",
-                    "write `exit;` to let it go out, `drop;` to discard it",
-                )),
-                (StopKeyword::Exit, StopMeaning::Drop) if reply_like => Some((
-                    "in SER 2.0 `exit` was `drop`: it discarded the reply or branch; in Kamailio 3.0+ `exit` lets it go out",
-                    "write `drop;` to discard it as before",
-                )),
-                _ => None,
-            };
-                if let Some((meaning_text, fix)) = text {
-                    out.push(
-                        STOP_MEANING
-                            .diag(meaning_text.to_string())
-                            .primary(stmt.span, "meaning changed")
-                            .note(fix),
-                    );
+                let change = match (keyword, meaning) {
+                    // SER 0.x `break` stopped everything; now it only leaves
+                    // the current route, and the caller goes on (in the main
+                    // route, returning ends the script anyway).
+                    (StopKeyword::Break, StopMeaning::Drop) if sub_route && !in_loop => Some((
+                        "in SER 0.8/0.9 `break` stopped the script like `drop`; in Kamailio 3.0+ it only returns from this route and the caller continues",
+                        "write `drop;` to stop processing as before",
+                        "drop;",
+                        "SER 0.8/0.9 `break` stopped the script",
+                    )),
+                    (StopKeyword::Break, StopMeaning::ReturnZero) if !in_loop => Some((
+                        "in SER 2.0 `break` returned 0 from the route (0 ends the script); in Kamailio 3.0+ it returns from the route and the caller continues",
+                        "write `return 0;` (ends the script) or `return;`, whichever was meant",
+                        "return 0;",
+                        "SER 2.0 `break` returned 0 (ending the script)",
+                    )),
+                    (StopKeyword::Drop | StopKeyword::Exit, StopMeaning::Exit)
+                        if era == Era::Ser2 && reply_like =>
+                    {
+                        Some((
+                            "in SER 2.0 `drop` was `exit`: the reply or branch still went out; in Kamailio 3.0+ `drop` here discards it",
+                            "write `exit;` to let it go out, `drop;` to discard it",
+                            "exit;",
+                            "SER 2.0 `drop` here let the reply or branch go out",
+                        ))
+                    }
+                    (StopKeyword::Exit, StopMeaning::Drop) if reply_like => Some((
+                        "in SER 2.0 `exit` was `drop`: it discarded the reply or branch; in Kamailio 3.0+ `exit` lets it go out",
+                        "write `drop;` to discard it as before",
+                        "drop;",
+                        "SER 2.0 `exit` here discarded the reply or branch",
+                    )),
+                    _ => None,
+                };
+                if let Some((was, fix, now, why)) = change {
+                    found.push(ChangedStop {
+                        stmt,
+                        was,
+                        fix,
+                        now,
+                        why,
+                    });
                 }
             },
         );
     }
+    found
 }
 
 /// Calls `f` for each stop statement, with whether it is inside a loop or

@@ -3,11 +3,10 @@
 //! block keywords.
 
 use super::{Cx, Rule};
-use crate::lints::era::{int_value, new_level, visit_stops};
-use crate::routes::{RouteClass, RouteTable};
+use crate::lints::era::{changed_stops, int_value, new_level};
+use crate::routes::RouteTable;
 use crate::walk;
 use sercompat_grammar::ast::*;
-use sercompat_grammar::dialect::StopMeaning;
 use sercompat_grammar::{DollarMode, Era};
 
 pub const STOP_MEANING: Rule = Rule {
@@ -125,55 +124,16 @@ fn mode_header(cx: &mut Cx, _era: Era) {
 }
 
 fn stops(cx: &mut Cx, era: Era, routes: &RouteTable) {
-    let mut found = Vec::new();
-    for def in &routes.defs {
-        let sub_route = def.class == RouteClass::Request && def.name.is_some();
-        let reply_like = matches!(def.class, RouteClass::OnReply | RouteClass::Branch);
-        visit_stops(
-            &def.block.body.stmts,
-            false,
-            &mut |stmt, keyword, meaning, in_loop| {
-                let new = match (keyword, meaning) {
-                    (StopKeyword::Break, StopMeaning::Drop) if !in_loop => {
-                        if sub_route {
-                            Some(("drop;", "SER 0.8/0.9 `break` stopped the script"))
-                        } else {
-                            // In the main route, returning from it ends the script too.
-                            None
-                        }
-                    }
-                    (StopKeyword::Break, StopMeaning::ReturnZero) if !in_loop => Some((
-                        "return 0;",
-                        "SER 2.0 `break` returned 0 (ending the script)",
-                    )),
-                    (StopKeyword::Drop | StopKeyword::Exit, StopMeaning::Exit)
-                        if era == Era::Ser2 && reply_like =>
-                    {
-                        Some((
-                            "exit;",
-                            "SER 2.0 `drop` here let the reply or branch go out",
-                        ))
-                    }
-                    (StopKeyword::Exit, StopMeaning::Drop) if reply_like => {
-                        Some(("drop;", "SER 2.0 `exit` here discarded the reply or branch"))
-                    }
-                    _ => None,
-                };
-                if let Some(n) = new {
-                    found.push((stmt.span, n));
-                }
-            },
-        );
-    }
-    for (span, (new, why)) in found {
+    for c in changed_stops(routes, era) {
         // The statement's span may or may not hold its `;`.
+        let span = c.stmt.span;
         let text = cx.text(span);
         let new = if text.trim_end().ends_with(';') {
-            new.to_string()
+            c.now
         } else {
-            new.trim_end_matches(';').to_string()
+            c.now.trim_end_matches(';')
         };
-        cx.replace(span, new, &STOP_MEANING, why);
+        cx.replace(span, new.to_string(), &STOP_MEANING, c.why);
     }
 }
 
