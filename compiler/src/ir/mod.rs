@@ -6,6 +6,7 @@
 mod lower;
 pub mod pv;
 pub mod readiness;
+pub mod visit;
 
 pub use lower::{lower, lower_with};
 /// The regex type of the IR, for code that holds compiled patterns.

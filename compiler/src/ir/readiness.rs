@@ -3,7 +3,8 @@
 //! `sercompat run` refuses to start otherwise, naming each call — a
 //! function the runtime lacks must never be a silent no-op.
 
-use super::{Callee, Op, Program, Value, ValueKind};
+use super::visit::each_call;
+use super::{Callee, Program};
 use sercompat_grammar::{Diagnostic, Span};
 
 /// The code of "the runtime does not implement this call".
@@ -13,69 +14,13 @@ pub const NOT_IMPLEMENTED: &str = "R0001";
 pub fn unimplemented_calls(program: &Program) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for route in &program.routes {
-        ops(&route.body, &mut out);
+        each_call(&route.body, &mut |c| {
+            call(c.callee, c.name, c.span, &mut out)
+        });
     }
     out.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));
     out.dedup_by(|a, b| a.primary_span() == b.primary_span() && a.message == b.message);
     out
-}
-
-fn ops(list: &[Op], out: &mut Vec<Diagnostic>) {
-    for op in list {
-        match op {
-            Op::Call {
-                callee,
-                name,
-                args,
-                span,
-            } => {
-                call(callee, name, *span, out);
-                args.iter().for_each(|a| value(a, out));
-            }
-            Op::Route { .. } => {}
-            Op::If {
-                cond,
-                then,
-                otherwise,
-            } => {
-                value(cond, out);
-                ops(then, out);
-                ops(otherwise, out);
-            }
-            Op::While { cond, body } => {
-                value(cond, out);
-                ops(body, out);
-            }
-            Op::Switch { subject, cases } => {
-                value(subject, out);
-                cases.iter().for_each(|c| ops(&c.body, out));
-            }
-            Op::Assign {
-                target, value: v, ..
-            } => {
-                value(target, out);
-                value(v, out);
-            }
-            Op::Stop { value: v, .. } => {
-                if let Some(v) = v {
-                    value(v, out);
-                }
-            }
-        }
-    }
-}
-
-fn value(v: &Value, out: &mut Vec<Diagnostic>) {
-    match &v.kind {
-        ValueKind::Call(op) => ops(std::slice::from_ref(op), out),
-        ValueKind::Unary(_, a) | ValueKind::Cast(_, a) => value(a, out),
-        ValueKind::Binary(_, a, b) | ValueKind::Concat(a, b) | ValueKind::AssignExpr(a, b) => {
-            value(a, out);
-            value(b, out);
-        }
-        ValueKind::Block(list) => ops(list, out),
-        _ => {}
-    }
 }
 
 fn call(callee: &Callee, name: &str, span: Span, out: &mut Vec<Diagnostic>) {

@@ -16,7 +16,8 @@ use super::uri::{split_hostport, UriParts};
 use super::{level, Destination, EngineConfig, Output, Proto};
 use sercompat_compiler::catalog::route::RouteType;
 use sercompat_compiler::ir::pv::{AvpRef, FormatPart, PvRef};
-use sercompat_compiler::ir::{Callee, Op, Program, Value, ValueKind};
+use sercompat_compiler::ir::visit::each_call;
+use sercompat_compiler::ir::{Callee, Program, Value, ValueKind};
 use sercompat_grammar::Diagnostic;
 use std::net::{IpAddr, SocketAddr};
 
@@ -158,62 +159,25 @@ pub(crate) fn check_with_config(
     Ok(())
 }
 
-/// [`check_with_config`] over every call of the program (statements and
-/// calls inside conditions), as R0003 diagnostics.
+/// [`check_with_config`] over every call of the program, as R0003
+/// diagnostics.
 pub(crate) fn socket_problems(program: &Program, cfg: &EngineConfig) -> Vec<Diagnostic> {
-    fn ops(cfg: &EngineConfig, ops_: &[Op], out: &mut Vec<Diagnostic>) {
-        for op in ops_ {
-            match op {
-                Op::Call {
-                    callee: Callee::Core(a),
-                    args,
-                    span,
-                    ..
-                } if a.name == "force_send_socket" && args.len() == 1 => {
-                    if let Err(why) = check_with_config(cfg, a.name, args) {
-                        out.push(
-                            Diagnostic::error(super::UNSUPPORTED, why)
-                                .primary(*span, "the engine cannot execute this"),
-                        );
-                    }
-                }
-                Op::If {
-                    cond,
-                    then,
-                    otherwise,
-                } => {
-                    value(cfg, cond, out);
-                    ops(cfg, then, out);
-                    ops(cfg, otherwise, out);
-                }
-                Op::While { cond, body } => {
-                    value(cfg, cond, out);
-                    ops(cfg, body, out);
-                }
-                Op::Switch { cases, .. } => {
-                    for c in cases {
-                        ops(cfg, &c.body, out);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    fn value(cfg: &EngineConfig, v: &Value, out: &mut Vec<Diagnostic>) {
-        match &v.kind {
-            ValueKind::Call(op) => ops(cfg, std::slice::from_ref(op), out),
-            ValueKind::Unary(_, a) => value(cfg, a, out),
-            ValueKind::Binary(_, a, b) => {
-                value(cfg, a, out);
-                value(cfg, b, out);
-            }
-            ValueKind::Block(b) => ops(cfg, b, out),
-            _ => {}
-        }
-    }
     let mut out = Vec::new();
     for r in &program.routes {
-        ops(cfg, &r.body, &mut out);
+        each_call(&r.body, &mut |c| {
+            let Callee::Core(a) = c.callee else {
+                return;
+            };
+            if a.name != "force_send_socket" || c.args.len() != 1 {
+                return;
+            }
+            if let Err(why) = check_with_config(cfg, a.name, c.args) {
+                out.push(
+                    Diagnostic::error(super::UNSUPPORTED, why)
+                        .primary(c.span, "the engine cannot execute this"),
+                );
+            }
+        });
     }
     out
 }
