@@ -477,9 +477,9 @@ fn relay(
         ctx.error(&format!("t_relay: cannot send to `{}`", ctx.ruri));
         return Ok(-1);
     };
-    let request = match request {
-        Ok(b) => b,
-        Err(why) => {
+    let request = match request.map(|b| SipMessage::parse_datagram(b).map_err(|e| e.to_string())) {
+        Ok(Ok(m)) => m,
+        Ok(Err(why)) | Err(why) => {
             ctx.error(&format!("t_relay: {why}"));
             return Ok(-1);
         }
@@ -499,10 +499,9 @@ fn relay(
     drain(ctx, &mut table);
     drop(table);
     if ctx.mode == RouteMode::Request {
-        // What a failure route later runs on: the request as relayed.
-        if let Ok(stored) = SipMessage::parse_datagram(request) {
-            tms.update_script(cell, |s| s.request = stored);
-        }
+        // What a failure route later runs on: the request as relayed
+        // (the same parse the branch was built from).
+        tms.update_script(cell, |s| s.request = request);
     }
     Ok(match result {
         Ok(_) => 1,

@@ -131,15 +131,13 @@ impl<H: Hop> Cell<H> {
             index,
         }
         .render(&cfg.instance);
-        let prepared = SipMessage::parse_datagram(outgoing.request)?;
-        let mut ed = MessageEditor::new(&prepared);
+        let mut ed = MessageEditor::new(&outgoing.request);
         ed.insert_via(&format!("{};branch={param}", outgoing.via))?;
         let bytes = ed.build()?;
-        let sent = SipMessage::parse_datagram(bytes.clone())?;
         if self.invite && cfg.auto_inv_100 && self.server.last_code() == 0 {
             self.reply(100, &cfg.reason_100, now, out)?;
         }
-        let mut tx = ClientTx::new(self.invite, outgoing.hop.clone(), self.timers, bytes, sent);
+        let mut tx = ClientTx::new(self.invite, outgoing.hop.clone(), self.timers, bytes);
         tx.start(now, out);
         self.branches.push(Branch {
             tx,
@@ -262,9 +260,8 @@ impl<H: Hop> Cell<H> {
     fn send_cancel(&mut self, index: usize, now: Instant, out: &mut Out<H>) -> Result<(), TmError> {
         let timers = self.timers;
         let branch = &mut self.branches[index];
-        let bytes = cancel_for(branch.tx.sent())?;
-        let sent = SipMessage::parse_datagram(bytes.clone())?;
-        let mut tx = ClientTx::new(false, branch.hop.clone(), timers, bytes, sent);
+        let bytes = cancel_for(&branch.tx.sent()?)?;
+        let mut tx = ClientTx::new(false, branch.hop.clone(), timers, bytes);
         tx.start(now, out);
         branch.cancel = CancelState::Sent(Box::new(tx));
         branch.tx.bound_timeout(now + timers.t1x64());
