@@ -475,18 +475,23 @@ impl<H: Hop> Cell<H> {
             .map_or(0, BranchFinal::code)
     }
 
+    /// The earliest timer of the cell's transactions (computed on every
+    /// reschedule, so without collecting them first).
     pub fn deadline(&self) -> Option<Instant> {
-        let mut all = vec![self.server.deadline(), self.release_at, self.lifetime_end];
-        if let Some(cs) = &self.cancel_server {
-            all.push(cs.deadline());
-        }
-        for b in &self.branches {
-            all.push(b.tx.deadline());
-            if let CancelState::Sent(tx) = &b.cancel {
-                all.push(tx.deadline());
-            }
-        }
-        all.into_iter().flatten().min()
+        let own = [self.server.deadline(), self.release_at, self.lifetime_end];
+        let cancel_server = self.cancel_server.as_ref().map(ServerTx::deadline);
+        let branches = self.branches.iter().flat_map(|b| {
+            let cancel = match &b.cancel {
+                CancelState::Sent(tx) => tx.deadline(),
+                _ => None,
+            };
+            [b.tx.deadline(), cancel]
+        });
+        own.into_iter()
+            .chain([cancel_server.flatten()])
+            .chain(branches)
+            .flatten()
+            .min()
     }
 
     pub fn on_timeout(

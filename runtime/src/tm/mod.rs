@@ -29,6 +29,7 @@ mod cell;
 mod client;
 mod config;
 mod key;
+mod labels;
 mod server;
 mod table;
 
