@@ -678,8 +678,7 @@ impl Engine {
             (shard, cell)
         };
         let mut out = Vec::new();
-        let script = tms.script(cell);
-        if let Some(route) = script.as_ref().and_then(|s| s.reply_route) {
+        if let Some(route) = tms.reply_route(cell) {
             let program = Arc::clone(&self.program);
             let (o, r) = exec::run_transaction_route(
                 &program,
@@ -723,13 +722,18 @@ impl Engine {
         let now = (self.config.monotonic)();
         let mut out = Vec::new();
         for shard in 0..tms.shard_count() {
-            let due = tms.lock(shard).poll_timeout().is_some_and(|t| t <= now);
-            if due {
-                if let Err(e) = tms.lock(shard).handle_timeout(now) {
-                    self.config
-                        .logger
-                        .log(level::L_ERR, &format!("sercompat: tm timers: {e}\n"));
+            let result = {
+                let mut table = tms.lock(shard);
+                if table.poll_timeout().is_some_and(|t| t <= now) {
+                    table.handle_timeout(now)
+                } else {
+                    Ok(())
                 }
+            };
+            if let Err(e) = result {
+                self.config
+                    .logger
+                    .log(level::L_ERR, &format!("sercompat: tm timers: {e}\n"));
             }
             out.extend(self.drain_transactions(&tms, shard));
         }

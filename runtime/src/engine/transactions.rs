@@ -133,6 +133,12 @@ impl Transactions {
         self.scripts().get(&cell).cloned()
     }
 
+    /// The `t_on_reply` route armed for `cell` (asked on every reply, so
+    /// without copying the rest of the script state).
+    pub fn reply_route(&self, cell: CellId) -> Option<RouteId> {
+        self.scripts().get(&cell).and_then(|s| s.reply_route)
+    }
+
     pub fn update_script(&self, cell: CellId, f: impl FnOnce(&mut CellScript)) {
         if let Some(s) = self.scripts().get_mut(&cell) {
             f(s);
