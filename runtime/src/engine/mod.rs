@@ -775,7 +775,7 @@ impl Engine {
                                 vars: &mut self.vars,
                                 debug: &mut self.debug,
                             },
-                            &script.request,
+                            &script.failure_request(),
                             script.recv,
                             exec::RouteMode::Failure {
                                 cell,

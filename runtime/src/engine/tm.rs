@@ -334,6 +334,7 @@ fn new_transaction(ctx: &mut Ctx, tms: &Transactions) -> Result<Option<CellId>, 
         cell,
         CellScript {
             request: ctx.msg.clone(),
+            relayed: None,
             recv: ctx.recv,
             failure_route: ctx.tm.failure_route,
             reply_route: ctx.tm.reply_route,
@@ -499,9 +500,9 @@ fn relay(
     drain(ctx, &mut table);
     drop(table);
     if ctx.mode == RouteMode::Request {
-        // What a failure route later runs on: the request as relayed
-        // (the same parse the branch was built from).
-        tms.update_script(cell, |s| s.request = request);
+        // What a failure route later runs on: the request as relayed.
+        let relayed = request.as_bytes().clone();
+        tms.update_script(cell, |s| s.relayed = Some(relayed));
     }
     Ok(match result {
         Ok(_) => 1,
