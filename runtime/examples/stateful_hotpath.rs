@@ -314,7 +314,21 @@ fn main() {
     let bytes = run_calls(&mut proxy, warm, calls, step);
     let us = start.elapsed().as_secs_f64() * 1e6 / calls as f64;
     println!(
-        "{calls} calls: {us:.1} µs per call (6 messages in, 7 out), {bytes} bytes out, {} transactions alive",
-        proxy.tms.script_count()
+        "{calls} calls: {us:.1} µs per call (6 messages in, 7 out), {bytes} bytes out, \
+{} transactions alive, RSS {} KiB",
+        proxy.tms.script_count(),
+        rss_kib()
     );
+}
+
+/// Resident set size from `/proc/self/statm` (0 where there is none):
+/// with the table in its steady state, most of it is the live cells.
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
 }
