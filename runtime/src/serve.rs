@@ -417,13 +417,14 @@ impl EngineHandler {
             dst: r.local.addr,
             proto: proto_of(r.transport),
         };
-        let verdict = if !self.reply_route {
-            ReplyVerdict::Forward(None)
+        // One lock for both steps: the worker's engine is its own.
+        let Ok(mut engine) = self.engine().lock() else {
+            return Vec::new();
+        };
+        let verdict = if self.reply_route {
+            engine.on_reply(&r.msg, recv)
         } else {
-            match self.engine().lock() {
-                Ok(mut e) => e.on_reply(&r.msg, recv),
-                Err(_) => return Vec::new(),
-            }
+            ReplyVerdict::Forward(None)
         };
         let edited = match verdict {
             ReplyVerdict::Drop => return Vec::new(),
@@ -434,10 +435,8 @@ impl EngineHandler {
             },
         };
         let msg = edited.as_ref().unwrap_or(&r.msg);
-        let stateful = match self.engine().lock() {
-            Ok(mut e) => e.on_tm_reply(msg, recv),
-            Err(_) => return Vec::new(),
-        };
+        let stateful = engine.on_tm_reply(msg, recv);
+        drop(engine);
         match stateful {
             Some(outputs) => outputs
                 .into_iter()

@@ -137,7 +137,7 @@ fn outgoing(req: &SipMessage, uri: &str, hop: Peer) -> Outgoing<Peer> {
     let mut ed = MessageEditor::new(req);
     ed.set_request_uri(uri).unwrap();
     Outgoing {
-        request: ed.build().unwrap(),
+        request: SipMessage::parse_datagram(ed.build().unwrap()).unwrap(),
         hop,
         via: VIA.to_string(),
     }

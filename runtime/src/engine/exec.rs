@@ -6,7 +6,6 @@ use super::actions::MsgState;
 use super::funcs;
 use super::pv;
 use super::select::Select;
-use super::uri::UriParts;
 use super::value::Val;
 use super::{
     host_is_ip, level, Destination, EngineConfig, Output, Proto, RecvInfo, ReplyVerdict,
@@ -861,12 +860,17 @@ impl<'m> Ctx<'_, 'm> {
 
     /// `uri == myself`: host and port (default 5060, 5061 for sips).
     pub fn uri_is_myself(&self, uri: &str) -> bool {
-        match UriParts::split(uri) {
-            Some(u) => {
-                let port = u.port.as_deref().and_then(|p| p.parse().ok());
-                self.host_is_myself(&u.host, port, u.is_secure())
-            }
-            None => false,
+        // The parsed URI's parts, not `UriParts` (which would copy each
+        // into a String): loose_route asks this of every Route entry.
+        let Ok(parsed) = crate::sip::Uri::parse(uri.as_bytes()) else {
+            return false;
+        };
+        let Some(sip) = parsed.as_sip() else {
+            return false;
+        };
+        match std::str::from_utf8(sip.host().text()) {
+            Ok(host) => self.host_is_myself(host, sip.port(), sip.is_secure()),
+            Err(_) => false,
         }
     }
 

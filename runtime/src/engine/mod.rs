@@ -695,9 +695,7 @@ impl Engine {
             (shard, cell)
         };
         let mut out = Vec::new();
-        let script = tms.script(cell);
-        if let Some(script) = script.filter(|s| s.reply_route.is_some()) {
-            let route = script.reply_route.expect("filtered");
+        if let Some((route, flags)) = tms.reply_route(cell) {
             let program = Arc::clone(&self.program);
             let (o, r, flags) = exec::run_transaction_route(
                 &program,
@@ -710,7 +708,7 @@ impl Engine {
                 recv,
                 exec::RouteMode::Reply { cell, status },
                 route,
-                script.flags,
+                flags,
             );
             tms.update_script(cell, |s| s.flags = flags);
             out.extend(o);
@@ -743,13 +741,18 @@ impl Engine {
         let now = (self.config.monotonic)();
         let mut out = Vec::new();
         for shard in 0..tms.shard_count() {
-            let due = tms.lock(shard).poll_timeout().is_some_and(|t| t <= now);
-            if due {
-                if let Err(e) = tms.lock(shard).handle_timeout(now) {
-                    self.config
-                        .logger
-                        .log(level::L_ERR, &format!("sercompat: tm timers: {e}\n"));
+            let result = {
+                let mut table = tms.lock(shard);
+                if table.poll_timeout().is_some_and(|t| t <= now) {
+                    table.handle_timeout(now)
+                } else {
+                    Ok(())
                 }
+            };
+            if let Err(e) = result {
+                self.config
+                    .logger
+                    .log(level::L_ERR, &format!("sercompat: tm timers: {e}\n"));
             }
             out.extend(self.drain_transactions(&tms, shard));
         }
@@ -800,7 +803,7 @@ impl Engine {
                                 vars: &mut self.vars,
                                 debug: &mut self.debug,
                             },
-                            &script.request,
+                            &script.failure_request(),
                             script.recv,
                             exec::RouteMode::Failure {
                                 cell,
@@ -851,7 +854,7 @@ impl Engine {
                 vars: &mut self.vars,
                 debug: &mut self.debug,
             },
-            &script.request,
+            &script.failure_request(),
             script.recv,
             exec::RouteMode::Failure {
                 cell,

@@ -347,6 +347,7 @@ fn new_transaction(ctx: &mut Ctx, tms: &Transactions) -> Result<Option<CellId>, 
         cell,
         CellScript {
             request: ctx.msg.clone(),
+            relayed: None,
             recv: ctx.recv,
             failure_route: ctx.tm.failure_route,
             reply_route: ctx.tm.reply_route,
@@ -496,12 +497,11 @@ fn relay(
     if ctx.mode == RouteMode::Request {
         // What a failure route later runs on: the request as relayed, with
         // the flags set so far.
-        let stored = first_request.and_then(|r| SipMessage::parse_datagram(r).ok());
         let flags = ctx.flags;
         tms.update_script(cell, |s| {
             s.flags = flags;
-            if let Some(stored) = stored {
-                s.request = stored;
+            if first_request.is_some() {
+                s.relayed = first_request;
             }
         });
     }
@@ -598,10 +598,11 @@ fn relay_branch(
     let (Some(dest), Some(via)) = (dest, via) else {
         return Ok(Err(format!("cannot send to `{}`", ctx.ruri)));
     };
-    let request = match request {
-        Ok(b) => b,
-        Err(why) => return Ok(Err(why)),
-    };
+    let request =
+        match request.and_then(|b| SipMessage::parse_datagram(b).map_err(|e| e.to_string())) {
+            Ok(m) => m,
+            Err(why) => return Ok(Err(why)),
+        };
     let now = ctx.tm_now();
     let mut table = tms.for_cell(cell);
     let result = table.forward(
@@ -614,7 +615,9 @@ fn relay_branch(
         now,
     );
     drain(ctx, &mut table);
-    Ok(result.map(|_| request).map_err(|e| e.to_string()))
+    Ok(result
+        .map(|_| request.as_bytes().clone())
+        .map_err(|e| e.to_string()))
 }
 
 /// acc `report_ack`: an ACK for the 2xx of an accounted INVITE.
@@ -624,8 +627,8 @@ fn report_e2e_ack(
     cell: CellId,
     reply: &tm::FinalReply,
 ) -> Result<(), Halt> {
-    let (Some(acc), Some(script)) = (ctx.cfg.acc.as_ref(), tms.script(cell)) else {
+    let (Some(acc), Some(flags)) = (ctx.cfg.acc.as_ref(), tms.flags(cell)) else {
         return Ok(());
     };
-    super::acc::on_e2e_ack(ctx, acc, script.flags, reply.code, &reply.reason)
+    super::acc::on_e2e_ack(ctx, acc, flags, reply.code, &reply.reason)
 }

@@ -7,6 +7,7 @@
 use super::{Destination, Output, Proto, RecvInfo};
 use crate::sip::SipMessage;
 use crate::tm::{self, CellId, Table, TmConfig, Transmit};
+use bytes::Bytes;
 use sercompat_compiler::ir::RouteId;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -60,10 +61,14 @@ impl From<Transmit<Hop>> for Output {
 /// What the script attached to one transaction.
 #[derive(Clone, Debug)]
 pub struct CellScript {
+    /// The request as received (the cell's own copy, shared).
+    pub request: SipMessage,
     /// The request as the request route left it when it was relayed (its
     /// header edits applied, without our Via): what the failure route
-    /// runs on and new branches are built from.
-    pub request: SipMessage,
+    /// runs on and new branches are built from. Kept as bytes and parsed
+    /// when a failure route runs: most transactions never fail, and a
+    /// parsed copy in every cell cost more memory than the bytes.
+    pub relayed: Option<Bytes>,
     pub recv: RecvInfo,
     /// `t_on_failure`: the failure route to run when every branch failed.
     pub failure_route: Option<RouteId>,
@@ -72,6 +77,17 @@ pub struct CellScript {
     /// The message flags as `t_relay` (or `t_flush_flags`) left them; the
     /// failure and reply routes start with them and keep their changes.
     pub flags: u32,
+}
+
+impl CellScript {
+    /// What the failure route runs on: the request as relayed, else as
+    /// received.
+    pub fn failure_request(&self) -> SipMessage {
+        self.relayed
+            .as_ref()
+            .and_then(|b| SipMessage::parse_datagram(b.clone()).ok())
+            .unwrap_or_else(|| self.request.clone())
+    }
 }
 
 /// The tm tables of all workers, and the script state of each cell.
@@ -142,6 +158,20 @@ impl Transactions {
 
     pub fn script(&self, cell: CellId) -> Option<CellScript> {
         self.scripts().get(&cell).cloned()
+    }
+
+    /// The `t_on_reply` route armed for `cell` and the transaction's
+    /// flags it starts with (asked on every reply, so without copying the
+    /// rest of the script state).
+    pub fn reply_route(&self, cell: CellId) -> Option<(RouteId, u32)> {
+        self.scripts()
+            .get(&cell)
+            .and_then(|s| Some((s.reply_route?, s.flags)))
+    }
+
+    /// The transaction's message flags.
+    pub fn flags(&self, cell: CellId) -> Option<u32> {
+        self.scripts().get(&cell).map(|s| s.flags)
     }
 
     pub fn update_script(&self, cell: CellId, f: impl FnOnce(&mut CellScript)) {

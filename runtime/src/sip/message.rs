@@ -12,7 +12,7 @@ use super::text::SipStr;
 use super::uri::{parse_uri, Uri};
 use bytes::Bytes;
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// A parsed SIP message over the received bytes.
 ///
@@ -21,8 +21,19 @@ use std::sync::OnceLock;
 /// then cached, so a proxy that only reads Via and Route never pays for
 /// the rest. [`SipMessage::validate`] forces the typed forms that decide
 /// whether the message is well-formed.
+///
+/// A clone shares the framing and the typed forms parsed so far (and
+/// those parsed later): the transaction layer keeps a request or reply
+/// for as long as its transaction lives, and a deep copy of every parsed
+/// header each time would cost more than the parse itself.
 #[derive(Clone)]
 pub struct SipMessage {
+    parsed: Arc<Parsed>,
+}
+
+/// What one parse produced; never changed afterwards except by filling
+/// the lazy caches.
+struct Parsed {
     /// Start line to end of body; trailing datagram octets and leading
     /// stream keep-alives are not part of it.
     buf: Bytes,
@@ -45,11 +56,13 @@ impl SipMessage {
         let end = frame.body.end;
         let typed = (0..frame.headers.len()).map(|_| OnceLock::new()).collect();
         Ok(SipMessage {
-            buf: rest.slice(..end),
-            frame,
-            consumed: skip + end,
-            typed,
-            request_uri: OnceLock::new(),
+            parsed: Arc::new(Parsed {
+                buf: rest.slice(..end),
+                frame,
+                consumed: skip + end,
+                typed,
+                request_uri: OnceLock::new(),
+            }),
         })
     }
 
@@ -60,17 +73,17 @@ impl SipMessage {
 
     /// The message as received, start line to end of body.
     pub fn as_bytes(&self) -> &Bytes {
-        &self.buf
+        &self.parsed.buf
     }
 
     /// How many input bytes the message took, leading keep-alives
     /// included; on a stream the next message starts there.
     pub fn consumed(&self) -> usize {
-        self.consumed
+        self.parsed.consumed
     }
 
     pub fn is_request(&self) -> bool {
-        matches!(self.frame.start_line, StartLine::Request { .. })
+        matches!(self.parsed.frame.start_line, StartLine::Request { .. })
     }
 
     pub fn is_response(&self) -> bool {
@@ -79,11 +92,11 @@ impl SipMessage {
 
     /// The start line without its line end.
     pub fn start_line(&self) -> SipStr {
-        self.text(self.frame.start_line_span)
+        self.text(self.parsed.frame.start_line_span)
     }
 
     pub fn method(&self) -> Option<Method> {
-        match self.frame.start_line {
+        match self.parsed.frame.start_line {
             StartLine::Request { method, .. } => Some(Method::from_text(self.text(method))),
             StartLine::Response { .. } => None,
         }
@@ -99,9 +112,10 @@ impl SipMessage {
         let Some(span) = self.request_uri_span() else {
             return Ok(None);
         };
-        self.request_uri
+        self.parsed
+            .request_uri
             .get_or_init(|| {
-                parse_uri(&self.buf, span)
+                parse_uri(&self.parsed.buf, span)
                     .map_err(|f| SipError::at(ErrorKind::RequestUri(f.problem), f.offset))
             })
             .as_ref()
@@ -110,30 +124,30 @@ impl SipMessage {
     }
 
     pub fn status_code(&self) -> Option<u16> {
-        match self.frame.start_line {
+        match self.parsed.frame.start_line {
             StartLine::Response { code, .. } => Some(code),
             StartLine::Request { .. } => None,
         }
     }
 
     pub fn reason_phrase(&self) -> Option<SipStr> {
-        match self.frame.start_line {
+        match self.parsed.frame.start_line {
             StartLine::Response { reason, .. } => Some(self.text(reason)),
             StartLine::Request { .. } => None,
         }
     }
 
     pub fn header_count(&self) -> usize {
-        self.frame.headers.len()
+        self.parsed.frame.headers.len()
     }
 
     pub fn header(&self, index: usize) -> Option<HeaderRef<'_>> {
-        (index < self.frame.headers.len()).then_some(HeaderRef { msg: self, index })
+        (index < self.parsed.frame.headers.len()).then_some(HeaderRef { msg: self, index })
     }
 
     /// All header fields in received order.
     pub fn headers(&self) -> impl Iterator<Item = HeaderRef<'_>> + '_ {
-        (0..self.frame.headers.len()).map(move |index| HeaderRef { msg: self, index })
+        (0..self.parsed.frame.headers.len()).map(move |index| HeaderRef { msg: self, index })
     }
 
     /// The header fields called `name` (any case, compact or not).
@@ -147,12 +161,14 @@ impl SipMessage {
     /// The typed form of header field `index`, parsed now or taken from the
     /// cache.
     pub fn typed(&self, index: usize) -> Result<&TypedHeader, SipError> {
-        let (Some(field), Some(cell)) = (self.frame.headers.get(index), self.typed.get(index))
-        else {
+        let (Some(field), Some(cell)) = (
+            self.parsed.frame.headers.get(index),
+            self.parsed.typed.get(index),
+        ) else {
             return Err(SipError::new(ErrorKind::NoSuchHeader { index }));
         };
         cell.get_or_init(|| {
-            parse_typed(&self.buf, &field.name, field.value).map_err(|f| {
+            parse_typed(&self.parsed.buf, &field.name, field.value).map_err(|f| {
                 SipError::at(
                     ErrorKind::Header {
                         name: field.name.clone(),
@@ -167,18 +183,18 @@ impl SipMessage {
     }
 
     pub fn body(&self) -> SipStr {
-        self.text(self.frame.body)
+        self.text(self.parsed.frame.body)
     }
 
     /// The first Content-Length value, which framing used.
     pub fn content_length(&self) -> Option<usize> {
-        self.frame.content_length
+        self.parsed.frame.content_length
     }
 
     /// Several Content-Length headers that disagree (RFC 4475 §3.3.9):
     /// legal to frame on a datagram, but a proxy should answer 400.
     pub fn has_conflicting_content_length(&self) -> bool {
-        self.frame.content_length_conflict
+        self.parsed.frame.content_length_conflict
     }
 
     /// Every Via, in order, several per line flattened.
@@ -308,7 +324,13 @@ impl SipMessage {
         name: &HeaderName,
         pick: fn(&TypedHeader) -> Option<&T>,
     ) -> Result<Option<&T>, SipError> {
-        match self.frame.headers.iter().position(|f| &f.name == name) {
+        match self
+            .parsed
+            .frame
+            .headers
+            .iter()
+            .position(|f| &f.name == name)
+        {
             Some(index) => self.typed(index).map(pick),
             None => Ok(None),
         }
@@ -320,7 +342,7 @@ impl SipMessage {
         pick: fn(&TypedHeader) -> &[T],
     ) -> Result<Vec<&T>, SipError> {
         let mut out = Vec::new();
-        for (index, field) in self.frame.headers.iter().enumerate() {
+        for (index, field) in self.parsed.frame.headers.iter().enumerate() {
             if &field.name == name {
                 out.extend(pick(self.typed(index)?));
             }
@@ -329,34 +351,34 @@ impl SipMessage {
     }
 
     fn request_uri_span(&self) -> Option<Span> {
-        match self.frame.start_line {
+        match self.parsed.frame.start_line {
             StartLine::Request { uri, .. } => Some(uri),
             StartLine::Response { .. } => None,
         }
     }
 
     pub(crate) fn text(&self, span: Span) -> SipStr {
-        if span.start <= span.end && span.end <= self.buf.len() {
-            SipStr::new(self.buf.slice(span.range()))
+        if span.start <= span.end && span.end <= self.parsed.buf.len() {
+            SipStr::new(self.parsed.buf.slice(span.range()))
         } else {
             SipStr::default()
         }
     }
 
     pub(crate) fn field(&self, index: usize) -> Option<&HeaderField> {
-        self.frame.headers.get(index)
+        self.parsed.frame.headers.get(index)
     }
 
     pub(crate) fn fields(&self) -> &[HeaderField] {
-        &self.frame.headers
+        &self.parsed.frame.headers
     }
 
     pub(crate) fn headers_end(&self) -> usize {
-        self.frame.headers_end
+        self.parsed.frame.headers_end
     }
 
     pub(crate) fn body_span(&self) -> Span {
-        self.frame.body
+        self.parsed.frame.body
     }
 
     pub(crate) fn request_uri_location(&self) -> Option<Span> {
@@ -368,8 +390,8 @@ impl fmt::Debug for SipMessage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SipMessage")
             .field("start_line", &self.start_line())
-            .field("headers", &self.frame.headers.len())
-            .field("body_len", &self.frame.body.len())
+            .field("headers", &self.parsed.frame.headers.len())
+            .field("body_len", &self.parsed.frame.body.len())
             .finish()
     }
 }
@@ -387,7 +409,7 @@ impl<'m> HeaderRef<'m> {
     }
 
     fn field(&self) -> &'m HeaderField {
-        &self.msg.frame.headers[self.index]
+        &self.msg.parsed.frame.headers[self.index]
     }
 
     pub fn name(&self) -> &'m HeaderName {

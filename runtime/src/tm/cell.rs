@@ -141,15 +141,13 @@ impl<H: Hop> Cell<H> {
             index,
         }
         .render(&cfg.instance);
-        let prepared = SipMessage::parse_datagram(outgoing.request)?;
-        let mut ed = MessageEditor::new(&prepared);
+        let mut ed = MessageEditor::new(&outgoing.request);
         ed.insert_via(&format!("{};branch={param}", outgoing.via))?;
         let bytes = ed.build()?;
-        let sent = SipMessage::parse_datagram(bytes.clone())?;
         if self.invite && cfg.auto_inv_100 && self.server.last_code() == 0 {
             self.reply(100, &cfg.reason_100, now, cfg, out)?;
         }
-        let mut tx = ClientTx::new(self.invite, outgoing.hop.clone(), self.timers, bytes, sent);
+        let mut tx = ClientTx::new(self.invite, outgoing.hop.clone(), self.timers, bytes);
         tx.start(now, out);
         self.branches.push(Branch {
             tx,
@@ -334,9 +332,8 @@ impl<H: Hop> Cell<H> {
     fn send_cancel(&mut self, index: usize, now: Instant, out: &mut Out<H>) -> Result<(), TmError> {
         let timers = self.timers;
         let branch = &mut self.branches[index];
-        let bytes = cancel_for(branch.tx.sent())?;
-        let sent = SipMessage::parse_datagram(bytes.clone())?;
-        let mut tx = ClientTx::new(false, branch.hop.clone(), timers, bytes, sent);
+        let bytes = cancel_for(&branch.tx.sent()?)?;
+        let mut tx = ClientTx::new(false, branch.hop.clone(), timers, bytes);
         tx.start(now, out);
         branch.cancel = CancelState::Sent(Box::new(tx));
         branch.tx.bound_timeout(now + timers.t1x64());
@@ -569,18 +566,23 @@ impl<H: Hop> Cell<H> {
             .map_or(0, BranchFinal::code)
     }
 
+    /// The earliest timer of the cell's transactions (computed on every
+    /// reschedule, so without collecting them first).
     pub fn deadline(&self) -> Option<Instant> {
-        let mut all = vec![self.server.deadline(), self.release_at, self.lifetime_end];
-        if let Some(cs) = &self.cancel_server {
-            all.push(cs.deadline());
-        }
-        for b in &self.branches {
-            all.push(b.tx.deadline());
-            if let CancelState::Sent(tx) = &b.cancel {
-                all.push(tx.deadline());
-            }
-        }
-        all.into_iter().flatten().min()
+        let own = [self.server.deadline(), self.release_at, self.lifetime_end];
+        let cancel_server = self.cancel_server.as_ref().map(ServerTx::deadline);
+        let branches = self.branches.iter().flat_map(|b| {
+            let cancel = match &b.cancel {
+                CancelState::Sent(tx) => tx.deadline(),
+                _ => None,
+            };
+            [b.tx.deadline(), cancel]
+        });
+        own.into_iter()
+            .chain([cancel_server.flatten()])
+            .chain(branches)
+            .flatten()
+            .min()
     }
 
     pub fn on_timeout(

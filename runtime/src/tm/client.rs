@@ -40,9 +40,9 @@ pub(crate) struct ClientTx<H> {
     hop: H,
     timers: Timers,
     state: ClientState,
+    /// The request as sent. Parsed again only to build an ACK for a
+    /// non-2xx final or a CANCEL: most branches never need either.
     request: Bytes,
-    /// The request as sent, to build the ACK from.
-    sent: SipMessage,
     /// Timers A and E.
     retransmit_at: Option<Instant>,
     interval: Duration,
@@ -55,16 +55,14 @@ pub(crate) struct ClientTx<H> {
 }
 
 impl<H: Hop> ClientTx<H> {
-    /// A transaction for `sent` (which is `request`, parsed); call
-    /// [`ClientTx::start`] to send it.
-    pub fn new(invite: bool, hop: H, timers: Timers, request: Bytes, sent: SipMessage) -> Self {
+    /// A transaction for `request`; call [`ClientTx::start`] to send it.
+    pub fn new(invite: bool, hop: H, timers: Timers, request: Bytes) -> Self {
         ClientTx {
             invite,
             hop,
             timers,
             state: ClientState::Calling,
             request,
-            sent,
             retransmit_at: None,
             interval: timers.t1,
             timeout_at: None,
@@ -73,8 +71,9 @@ impl<H: Hop> ClientTx<H> {
         }
     }
 
-    pub fn sent(&self) -> &SipMessage {
-        &self.sent
+    /// The request as sent, parsed.
+    pub fn sent(&self) -> Result<SipMessage, TmError> {
+        Ok(SipMessage::parse_datagram(self.request.clone())?)
     }
 
     pub fn state(&self) -> ClientState {
@@ -129,7 +128,7 @@ impl<H: Hop> ClientTx<H> {
             // As the server side: Kamailio's wait timer, not 64*T1.
             self.end_at = Some(now + self.timers.wait);
         } else if self.invite {
-            let ack = ack_for(&self.sent, response)?;
+            let ack = ack_for(&self.sent()?, response)?;
             out.send(&self.hop, ack.clone());
             self.ack = Some(ack);
             self.state = ClientState::Completed;
@@ -253,9 +252,8 @@ Content-Length: 0\r\n\r\n";
 
     fn tx(request: &'static str, reliable: bool, timers: Timers) -> ClientTx<Peer> {
         let bytes = Bytes::from_static(request.as_bytes());
-        let sent = SipMessage::parse_datagram(bytes.clone()).unwrap();
         let invite = request.starts_with("INVITE");
-        ClientTx::new(invite, Peer(reliable), timers, bytes, sent)
+        ClientTx::new(invite, Peer(reliable), timers, bytes)
     }
 
     fn reply(request: &str, code: u16) -> SipMessage {

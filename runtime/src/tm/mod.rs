@@ -29,6 +29,7 @@ mod cell;
 mod client;
 mod config;
 mod key;
+mod labels;
 mod server;
 mod table;
 
@@ -43,7 +44,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::sip::SipError;
+use crate::sip::{SipError, SipMessage};
 
 /// Where a message goes (or came from): a resolved address plus transport,
 /// as the network layer sees it. Reliable transports (TCP, TLS, SCTP)
@@ -137,9 +138,11 @@ pub enum ResponseOutcome {
 /// One branch to create: the request as the script left it (Request-URI,
 /// headers, body) without our Via, where to send it, and the start of our
 /// Via (`SIP/2.0/UDP 192.0.2.1:5060`); the layer appends `;branch=`.
+/// Parsed by the caller, who usually keeps it too (the failure route
+/// runs on it).
 #[derive(Debug, Clone)]
 pub struct Outgoing<H> {
-    pub request: Bytes,
+    pub request: SipMessage,
     pub hop: H,
     pub via: String,
 }

@@ -9,6 +9,7 @@ use crate::sip::{Method, SipMessage};
 use super::cell::{Cell, Phase};
 use super::config::TmConfig;
 use super::key::{request_hash, server_key, BranchId, MethodClass, ServerKey};
+use super::labels::LabelMap;
 use super::server::ServerTx;
 use super::{
     CellId, Event, FinalReply, Hop, Out, Outgoing, RequestOutcome, ResponseOutcome, TmError,
@@ -19,10 +20,10 @@ use super::{
 #[derive(Debug)]
 pub struct Table<H> {
     config: TmConfig,
-    cells: HashMap<u64, Cell<H>>,
+    cells: LabelMap<Cell<H>>,
     keys: HashMap<ServerKey, Vec<u64>>,
     timers: BTreeSet<(Instant, u64)>,
-    scheduled: HashMap<u64, Instant>,
+    scheduled: LabelMap<Instant>,
     next_label: u64,
     out: Out<H>,
 }
@@ -32,10 +33,10 @@ impl<H: Hop> Table<H> {
         config.timers = config.timers.clamped();
         Table {
             config,
-            cells: HashMap::new(),
+            cells: LabelMap::default(),
             keys: HashMap::new(),
             timers: BTreeSet::new(),
-            scheduled: HashMap::new(),
+            scheduled: LabelMap::default(),
             next_label: 1,
             out: Out::new(),
         }
