@@ -17,6 +17,10 @@ use super::{CellId, Event, FinalReply, Hop, Out, Outgoing, ResponseOutcome, TmEr
 #[derive(Debug)]
 pub(crate) enum BranchFinal {
     Received(Box<SipMessage>),
+    /// A 2xx: relayed (or dropped) as it arrived, never chosen later, so
+    /// only its code is kept — a cell lives on for `wt_timer` after a 2xx
+    /// and the parsed reply was most of its memory.
+    Accepted(u16),
     /// Made up here: 408 when the branch timed out, 487 when it was
     /// canceled before it answered.
     Local(u16),
@@ -26,7 +30,7 @@ impl BranchFinal {
     pub fn code(&self) -> u16 {
         match self {
             BranchFinal::Received(msg) => msg.status_code().unwrap_or(500),
-            BranchFinal::Local(code) => *code,
+            BranchFinal::Accepted(code) | BranchFinal::Local(code) => *code,
         }
     }
 }
@@ -224,23 +228,30 @@ impl<H: Hop> Cell<H> {
         });
     }
 
-    /// Code, reason and To tag of branch `index`'s final reply.
-    pub fn final_reply(&self, index: usize) -> Option<FinalReply> {
+    /// Code, reason and To tag of branch `index`'s final reply (a local
+    /// one with the reason the cell would send).
+    pub fn final_reply(&self, index: usize, cfg: &TmConfig) -> Option<FinalReply> {
         let f = self.branches.get(index)?.final_reply.as_ref()?;
         Some(match f {
             BranchFinal::Received(msg) => FinalReply {
                 code: f.code(),
-                reason: msg
-                    .reason_phrase()
-                    .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
-                    .unwrap_or_default(),
+                reason: reason_of(msg),
                 to_tag: to_tag_of(msg)
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default(),
             },
-            BranchFinal::Local(code) => FinalReply {
+            BranchFinal::Accepted(code) => FinalReply {
                 code: *code,
                 reason: String::new(),
+                to_tag: String::new(),
+            },
+            BranchFinal::Local(code) => FinalReply {
+                code: *code,
+                reason: if *code == 487 {
+                    cfg.reason_487.clone()
+                } else {
+                    cfg.reason_408.clone()
+                },
                 to_tag: self.to_tag.clone(),
             },
         })
@@ -402,7 +413,7 @@ impl<H: Hop> Cell<H> {
         }
         if code < 300 {
             if branch.is_pending() {
-                branch.final_reply = Some(BranchFinal::Received(Box::new(response.clone())));
+                branch.final_reply = Some(BranchFinal::Accepted(code));
             }
             // Every 2xx to an INVITE goes upstream (§16.7 step 5); for a
             // non-INVITE only the first final does.
@@ -512,6 +523,8 @@ impl<H: Hop> Cell<H> {
                 self.report_final(code, reason, cfg, out);
                 Ok(())
             }
+            // Went upstream when it arrived.
+            Some(BranchFinal::Accepted(_)) => Ok(()),
             Some(BranchFinal::Local(code)) => {
                 let reason = if *code == 487 {
                     cfg.reason_487.clone()

@@ -358,7 +358,7 @@ impl<H: Hop> Table<H> {
     /// Code, reason and To tag of the final reply branch `branch` of
     /// `cell` ended with (what a failure route's accounting records).
     pub fn final_reply(&self, cell: CellId, branch: usize) -> Option<FinalReply> {
-        self.cell(cell).ok()?.final_reply(branch)
+        self.cell(cell).ok()?.final_reply(branch, &self.config)
     }
 
     /// The INVITE transaction an ACK for a 2xx belongs to (end to end, so
