@@ -533,3 +533,23 @@ fn failure_reply_mode_decides_whether_earlier_steps_replies_still_count() {
     // Kamailio 4.3+ defaults to 3.
     assert_eq!(reply_after_two_steps(None), kept);
 }
+
+#[test]
+fn the_failure_route_reads_the_winning_reply_through_tmx() {
+    let mut h = Harness::new(
+        "#!KAMAILIO\nloadmodule \"tm.so\"\nloadmodule \"tmx.so\"\nrequest_route {\n    rewritehostport(\"127.0.0.1:5070\");\n    t_on_failure(\"WHY\");\n    t_relay();\n}\nfailure_route[WHY] {\n    if (t_is_failure_route()) {\n        t_reply(\"500\", \"was $T_reply_code $T_reply_reason\");\n    }\n}\n",
+    );
+    let first = forwarded(&h.engine.on_request(&invite(), from_caller())).remove(0);
+    let out = h
+        .engine
+        .on_tm_reply(&answer(&first, 486, "Busy Here"), from_callee(5070))
+        .expect("ours");
+    let replies: Vec<String> = summary(&out)
+        .into_iter()
+        .filter(|s| s.starts_with("reply"))
+        .collect();
+    assert_eq!(
+        replies,
+        [format!("reply SIP/2.0 500 was 486 Busy Here -> {CALLER}")]
+    );
+}

@@ -632,3 +632,48 @@ fn report_e2e_ack(
     };
     super::acc::on_e2e_ack(ctx, acc, flags, reply.code, &reply.reason)
 }
+
+/// tmx `$T_reply_code` / `$T_reply_reason` (`class`): the reply being
+/// processed in an onreply route, the winning reply in a failure route,
+/// the last reply the transaction sent elsewhere (code 0 and `$null`
+/// reason when none was sent or there is no transaction).
+pub(crate) fn reply_pv(ctx: &Ctx, class: &str) -> super::Val {
+    use super::Val;
+    let code_only = class == "T_reply_code";
+    match ctx.mode {
+        RouteMode::Reply { status, .. } => {
+            if code_only {
+                Val::Int(i64::from(status))
+            } else {
+                ctx.msg
+                    .reason_phrase()
+                    .map_or(Val::Null, |r| Val::Str(r.to_string()))
+            }
+        }
+        RouteMode::Failure { cell, branch, .. } => {
+            let reply = ctx
+                .cfg
+                .tm
+                .as_ref()
+                .and_then(|t| t.for_cell(cell).final_reply(cell, branch));
+            match (reply, code_only) {
+                (Some(r), true) => Val::Int(i64::from(r.code)),
+                (Some(r), false) => Val::Str(r.reason),
+                (None, true) => Val::Int(0),
+                (None, false) => Val::Null,
+            }
+        }
+        RouteMode::Request => {
+            let sent = match (ctx.cfg.tm.as_ref(), ctx.tm.cell) {
+                (Some(t), Some(cell)) => t.for_cell(cell).last_reply(cell),
+                _ => None,
+            };
+            match (sent, code_only) {
+                (Some((code, _)), true) => Val::Int(i64::from(code)),
+                (Some((_, reason)), false) => Val::Str(reason),
+                (None, true) => Val::Int(0),
+                (None, false) => Val::Null,
+            }
+        }
+    }
+}

@@ -391,6 +391,13 @@ impl<H: Hop> Table<H> {
             })
     }
 
+    /// Code and reason of the last reply `cell` sent upstream.
+    pub fn last_reply(&self, cell: CellId) -> Option<(u16, String)> {
+        let c = self.cell(cell).ok()?;
+        let code = c.server.last_code();
+        (code != 0).then(|| (code, c.server.last_reason().unwrap_or_default()))
+    }
+
     /// `t_is_canceled`.
     pub fn is_canceled(&self, cell: CellId) -> Result<bool, TmError> {
         Ok(self.cell(cell)?.canceled)
