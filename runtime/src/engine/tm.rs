@@ -473,27 +473,42 @@ fn relay(
     let Some(cell) = new_transaction(ctx, tms)? else {
         return Ok(0);
     };
-    let targets = take_destination_set(ctx);
-    if targets.is_empty() {
+    let (own_branch, appended) = take_destination_set(ctx);
+    if !own_branch && appended.is_empty() {
         ctx.error("t_relay: no branches for forwarding (the Request-URI was relayed already and no branch was appended)");
         return Ok(-1);
     }
-    // Each branch is built with its own Request-URI, next hop, Path and
-    // flags in place of the message's; the message keeps its own after.
-    let own = BranchTarget::current(ctx);
     let mut sent = 0;
     let mut first_request = None;
-    for target in targets {
-        target.apply(ctx);
-        match relay_branch(ctx, tms, cell, explicit.as_ref(), force)? {
-            Ok(request) => {
-                sent += 1;
-                first_request.get_or_insert(request);
-            }
-            Err(why) => ctx.error(&format!("t_relay: {why}")),
+    let mut outcome = |ctx: &mut Ctx, r: Result<Bytes, String>| match r {
+        Ok(request) => {
+            sent += 1;
+            first_request.get_or_insert(request);
         }
+        Err(why) => ctx.error(&format!("t_relay: {why}")),
+    };
+    if own_branch {
+        let r = relay_branch(ctx, tms, cell, explicit.as_ref(), force)?;
+        outcome(ctx, r);
     }
-    own.apply(ctx);
+    if !appended.is_empty() {
+        // Each appended branch is built with its own Request-URI, next
+        // hop, Path and flags in place of the message's; the message
+        // keeps its own after.
+        let own = BranchTarget::current(ctx);
+        for b in appended {
+            BranchTarget {
+                ruri: b.uri,
+                dst_uri: b.dst_uri,
+                path: b.path,
+                bflags: b.flags,
+            }
+            .apply(ctx);
+            let r = relay_branch(ctx, tms, cell, explicit.as_ref(), force)?;
+            outcome(ctx, r);
+        }
+        own.apply(ctx);
+    }
     if ctx.mode == RouteMode::Request {
         // What a failure route later runs on: the request as relayed, with
         // the flags set so far.
@@ -535,27 +550,14 @@ impl BranchTarget {
     }
 }
 
-/// The branches `t_relay` sends, as Kamailio forks: the Request-URI
-/// unless `append_branch()` or an earlier `t_relay` took it already, then
-/// every appended branch (`lookup` puts all but the first contact there:
-/// parallel forking). The set is consumed.
-fn take_destination_set(ctx: &mut Ctx) -> Vec<BranchTarget> {
-    let mut targets = Vec::with_capacity(1 + ctx.st.branches.len());
-    if ctx.st.consumed_ruri.as_deref() != Some(ctx.ruri.as_str()) {
-        targets.push(BranchTarget::current(ctx));
-    }
-    targets.extend(
-        std::mem::take(&mut ctx.st.branches)
-            .into_iter()
-            .map(|b| BranchTarget {
-                ruri: b.uri,
-                dst_uri: b.dst_uri,
-                path: b.path,
-                bflags: b.flags,
-            }),
-    );
+/// The branches `t_relay` sends, as Kamailio forks: whether the
+/// Request-URI gets one (unless `append_branch()` or an earlier `t_relay`
+/// took it already), then every appended branch (`lookup` puts all but
+/// the first contact there: parallel forking). The set is consumed.
+fn take_destination_set(ctx: &mut Ctx) -> (bool, Vec<super::Branch>) {
+    let own = ctx.st.consumed_ruri.as_deref() != Some(ctx.ruri.as_str());
     ctx.st.consumed_ruri = Some(ctx.ruri.clone());
-    targets
+    (own, std::mem::take(&mut ctx.st.branches))
 }
 
 /// Runs the branch route over the branch in place and sends it: the
