@@ -127,21 +127,25 @@ impl<H: Hop> Table<H> {
         how: Match,
     ) -> Result<Option<u64>, TmError> {
         let (key, to_tag) = server_key(msg, class)?;
-        let Some(labels) = self.keys.get(&key) else {
-            return Ok(None);
-        };
+        Ok(self.find_key(&key, &to_tag, how))
+    }
+
+    /// The cell of `key` whose request (or, for an ACK, reply) had
+    /// `to_tag`.
+    fn find_key(&self, key: &ServerKey, to_tag: &Option<Vec<u8>>, how: Match) -> Option<u64> {
+        let labels = self.keys.get(key)?;
         let rfc2543 = matches!(key, ServerKey::Rfc2543 { .. });
-        Ok(labels.iter().copied().find(|label| {
+        labels.iter().copied().find(|label| {
             let cell = &self.cells[label];
             if !rfc2543 {
                 return true;
             }
             match how {
-                Match::Request => cell.request_to_tag == to_tag,
+                Match::Request => cell.request_to_tag == *to_tag,
                 // §17.2.3: the ACK's To tag is the one of our reply.
-                Match::Ack => cell.reply_to_tag.is_some() && cell.reply_to_tag == to_tag,
+                Match::Ack => cell.reply_to_tag.is_some() && cell.reply_to_tag == *to_tag,
             }
-        }))
+        })
     }
 
     /// Creates the transaction of `request` (`t_newtran`); replies will
@@ -156,11 +160,12 @@ impl<H: Hop> Table<H> {
         if method == Method::Ack {
             return Err(TmError::AckHasNoTransaction);
         }
-        let class = MethodClass::of(&method);
-        if let Some(label) = self.find(request, class.clone(), Match::Request)? {
+        // One key for the lookup and the index: computing it (copies and
+        // case folds of the Via) costs more than the lookup.
+        let (key, request_to_tag) = server_key(request, MethodClass::of(&method))?;
+        if let Some(label) = self.find_key(&key, &request_to_tag, Match::Request) {
             return Err(TmError::Exists(self.cells[&label].id));
         }
-        let (key, request_to_tag) = server_key(request, class)?;
         let hash = request_hash(request)?;
         let label = self.next_label;
         self.next_label += 1;
