@@ -103,16 +103,8 @@ fn in_table(table: &[(&str, &str, usize, usize)], module: &str, name: &str) -> b
 /// `(module, name)`; `module` is `core` for core actions.
 fn key(callee: &Callee) -> Option<(&'static str, &'static str, usize, usize)> {
     match callee {
-        Callee::Core(a) => CORE
-            .iter()
-            .chain(super::actions::CORE)
-            .find(|(n, ..)| *n == a.name)
-            .map(|&(n, lo, hi)| ("core", n, lo, hi)),
-        Callee::Module(f) => FUNCTION_TABLES
-            .iter()
-            .flat_map(|t| t.iter())
-            .find(|(m, n, ..)| *m == f.module && *n == f.name)
-            .copied(),
+        Callee::Core(a) => super::func_index::core().get("core", a.name),
+        Callee::Module(f) => super::func_index::modules().get(f.module, f.name),
         Callee::Unresolved(_) => None,
     }
 }

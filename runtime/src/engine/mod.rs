@@ -27,6 +27,7 @@ mod codec;
 mod corex;
 mod exec;
 mod fargs;
+mod func_index;
 mod funcs;
 mod kex;
 mod msgpv;

@@ -8,7 +8,7 @@ use super::exec::{Ctx, Halt, RouteMode};
 use super::transactions::{CellScript, Hop, Transactions};
 use super::{Destination, Output, Proto};
 use crate::sip::SipMessage;
-use crate::tm::{self, CellId, RequestOutcome, TmError};
+use crate::tm::{self, CellId, NewTransaction, RequestOutcome, TmError};
 use bytes::Bytes;
 use sercompat_compiler::ir::{RouteId, Value};
 use sercompat_compiler::routes::RouteClass;
@@ -312,19 +312,12 @@ fn new_transaction(ctx: &mut Ctx, tms: &Transactions) -> Result<Option<CellId>, 
         ctx.error("t_newtran: the request has no Call-ID or CSeq");
         return Ok(None);
     };
-    match table.handle_request(ctx.msg, now) {
-        Ok(RequestOutcome::Unmatched) => {}
-        Ok(_) => {
+    let cell = match table.new_transaction(ctx.msg, hop, now) {
+        Ok(NewTransaction::Created(cell)) => cell,
+        Ok(NewTransaction::Existing(_)) => {
             drain(ctx, &mut table);
             return Ok(None);
         }
-        Err(e) => {
-            ctx.error(&format!("t_newtran: {e}"));
-            return Ok(None);
-        }
-    }
-    let cell = match table.create(ctx.msg, hop, now) {
-        Ok(cell) => cell,
         Err(e) => {
             ctx.error(&format!("t_newtran: {e}"));
             return Ok(None);

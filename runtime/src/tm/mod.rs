@@ -120,6 +120,16 @@ pub enum RequestOutcome {
     CancelFor { cell: CellId },
 }
 
+/// What [`Table::new_transaction`] did with a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NewTransaction {
+    /// The request had no transaction; this one was made for it.
+    Created(CellId),
+    /// It belonged to one: what [`Table::handle_request`] would have said
+    /// (never `Unmatched`).
+    Existing(RequestOutcome),
+}
+
 /// A response seen by [`Table::handle_response`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseOutcome {

@@ -12,8 +12,8 @@ use super::key::{request_hash, server_key, BranchId, MethodClass, ServerKey};
 use super::labels::LabelMap;
 use super::server::ServerTx;
 use super::{
-    CellId, Event, FinalReply, Hop, Out, Outgoing, RequestOutcome, ResponseOutcome, TmError,
-    Transmit,
+    CellId, Event, FinalReply, Hop, NewTransaction, Out, Outgoing, RequestOutcome, ResponseOutcome,
+    TmError, Transmit,
 };
 
 /// See the [module documentation](super).
@@ -127,21 +127,55 @@ impl<H: Hop> Table<H> {
         how: Match,
     ) -> Result<Option<u64>, TmError> {
         let (key, to_tag) = server_key(msg, class)?;
-        let Some(labels) = self.keys.get(&key) else {
-            return Ok(None);
-        };
+        Ok(self.find_key(&key, &to_tag, how))
+    }
+
+    /// The cell of `key` whose request (or, for an ACK, reply) had
+    /// `to_tag`.
+    fn find_key(&self, key: &ServerKey, to_tag: &Option<Vec<u8>>, how: Match) -> Option<u64> {
+        let labels = self.keys.get(key)?;
         let rfc2543 = matches!(key, ServerKey::Rfc2543 { .. });
-        Ok(labels.iter().copied().find(|label| {
+        labels.iter().copied().find(|label| {
             let cell = &self.cells[label];
             if !rfc2543 {
                 return true;
             }
             match how {
-                Match::Request => cell.request_to_tag == to_tag,
+                Match::Request => cell.request_to_tag == *to_tag,
                 // §17.2.3: the ACK's To tag is the one of our reply.
-                Match::Ack => cell.reply_to_tag.is_some() && cell.reply_to_tag == to_tag,
+                Match::Ack => cell.reply_to_tag.is_some() && cell.reply_to_tag == *to_tag,
             }
-        }))
+        })
+    }
+
+    /// `t_newtran`: [`Table::handle_request`], then [`Table::create`] when
+    /// the request had no transaction, with one server key for both
+    /// steps (computing it, copies and case folds of the Via, costs more
+    /// than a lookup).
+    pub fn new_transaction(
+        &mut self,
+        request: &SipMessage,
+        hop: H,
+        now: Instant,
+    ) -> Result<NewTransaction, TmError> {
+        let method = request.method().ok_or(TmError::NotARequest)?;
+        if matches!(method, Method::Ack | Method::Cancel) {
+            return match self.handle_request(request, now)? {
+                RequestOutcome::Unmatched => {
+                    self.create(request, hop, now).map(NewTransaction::Created)
+                }
+                other => Ok(NewTransaction::Existing(other)),
+            };
+        }
+        let (key, to_tag) = server_key(request, MethodClass::of(&method))?;
+        if let Some(label) = self.find_key(&key, &to_tag, Match::Request) {
+            let cell = self.cells.get_mut(&label).expect("indexed cell");
+            cell.server.on_retransmission(&mut self.out);
+            let outcome = RequestOutcome::Retransmission { cell: cell.id };
+            return Ok(NewTransaction::Existing(outcome));
+        }
+        self.insert(request, method, key, to_tag, hop, now)
+            .map(NewTransaction::Created)
     }
 
     /// Creates the transaction of `request` (`t_newtran`); replies will
@@ -156,11 +190,24 @@ impl<H: Hop> Table<H> {
         if method == Method::Ack {
             return Err(TmError::AckHasNoTransaction);
         }
-        let class = MethodClass::of(&method);
-        if let Some(label) = self.find(request, class.clone(), Match::Request)? {
+        // One key for the lookup and the index.
+        let (key, request_to_tag) = server_key(request, MethodClass::of(&method))?;
+        if let Some(label) = self.find_key(&key, &request_to_tag, Match::Request) {
             return Err(TmError::Exists(self.cells[&label].id));
         }
-        let (key, request_to_tag) = server_key(request, class)?;
+        self.insert(request, method, key, request_to_tag, hop, now)
+    }
+
+    /// A new cell for `request`, which has none, indexed by `key`.
+    fn insert(
+        &mut self,
+        request: &SipMessage,
+        method: Method,
+        key: ServerKey,
+        request_to_tag: Option<Vec<u8>>,
+        hop: H,
+        now: Instant,
+    ) -> Result<CellId, TmError> {
         let hash = request_hash(request)?;
         let label = self.next_label;
         self.next_label += 1;
