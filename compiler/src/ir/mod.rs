@@ -72,6 +72,17 @@ pub enum ParamConst {
     Str(String),
 }
 
+impl ParamConst {
+    /// The value as a number: an integer, or a string that is one
+    /// (`"1"`), as Kamailio's modules read an int parameter written quoted.
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            ParamConst::Int(n) => Some(*n),
+            ParamConst::Str(s) => s.trim().parse().ok(),
+        }
+    }
+}
+
 /// One core parameter setting, with its value's shapes as parsed.
 #[derive(Clone, Debug)]
 pub struct CoreSetting {

@@ -51,10 +51,7 @@ impl AccConfig {
             report_cancels: false,
         };
         for p in program.module_params.iter().filter(|p| p.module == "acc") {
-            let int = match &p.value {
-                ParamConst::Int(n) => Some(*n),
-                ParamConst::Str(s) => s.trim().parse().ok(),
-            };
+            let int = p.value.as_int();
             let flag = int.and_then(|n| u32::try_from(n).ok()).filter(|&n| n < 32);
             match p.name.as_str() {
                 "log_flag" => c.log_flag = flag,
@@ -85,10 +82,7 @@ impl AccConfig {
 pub(crate) fn check_modparams(program: &Program) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for p in program.module_params.iter().filter(|p| p.module == "acc") {
-        let on = match &p.value {
-            ParamConst::Int(n) => *n != 0,
-            ParamConst::Str(s) => s.trim() != "0",
-        };
+        let on = p.value.as_int() != Some(0);
         let ignored = match p.name.as_str() {
             "detect_direction" => {
                 Some("records keep From and To as in the request, whichever way it goes")
@@ -109,11 +103,7 @@ pub(crate) fn check_modparams(program: &Program) -> Vec<Diagnostic> {
         }
         let problem = match (p.name.as_str(), &p.value) {
             ("log_flag" | "log_missed_flag" | "failed_transaction_flag", v) => {
-                let n = match v {
-                    ParamConst::Int(n) => Some(*n),
-                    ParamConst::Str(s) => s.trim().parse().ok(),
-                };
-                (!n.is_some_and(|n| (0..32).contains(&n)))
+                (!v.as_int().is_some_and(|n| (0..32).contains(&n)))
                     .then(|| "a flag is a number from 0 to 31".to_owned())
             }
             ("log_extra", ParamConst::Str(s)) => parse_extra(s).err(),

@@ -73,13 +73,9 @@ fn refuse(p: &ModuleParam, why: String) -> Diagnostic {
 }
 
 fn int(p: &ModuleParam) -> Result<i64, String> {
-    match &p.value {
-        ParamConst::Int(n) => Ok(*n),
-        ParamConst::Str(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{s}` is not a number")),
-    }
+    p.value
+        .as_int()
+        .ok_or_else(|| format!("`{}` is not a number", text(p)))
 }
 
 fn ranged<T: TryFrom<i64>>(p: &ModuleParam, lo: i64, hi: i64) -> Result<T, String> {

@@ -7,7 +7,7 @@ use super::exec::{Ctx, Halt};
 use super::{Destination, EngineConfig};
 use crate::rr::{Direction, RrConfig, RrSocket, RrState};
 use crate::sip::{HeaderPosition, MessageEditor};
-use sercompat_compiler::ir::{compile_regex, ParamConst, Program, Value, ValueKind};
+use sercompat_compiler::ir::{compile_regex, Program, Value, ValueKind};
 use sercompat_grammar::Diagnostic;
 
 /// `(module, function, min args, max args)`.
@@ -49,7 +49,7 @@ pub(crate) struct RrCtx {
 /// readiness check.
 pub fn apply_modparams(program: &Program, cfg: &mut RrConfig) {
     for p in program.module_params.iter().filter(|p| p.module == "rr") {
-        let Some(n) = int_value(&p.value) else {
+        let Some(n) = p.value.as_int() else {
             continue;
         };
         match p.name.as_str() {
@@ -62,20 +62,13 @@ pub fn apply_modparams(program: &Program, cfg: &mut RrConfig) {
     }
 }
 
-fn int_value(v: &ParamConst) -> Option<i64> {
-    match v {
-        ParamConst::Int(n) => Some(*n),
-        ParamConst::Str(s) => s.trim().parse().ok(),
-    }
-}
-
 /// `rr` parameters whose value is not a number: Kamailio refuses them.
 pub(crate) fn check_modparams(program: &Program) -> Vec<Diagnostic> {
     program
         .module_params
         .iter()
         .filter(|p| p.module == "rr" && PARAMS.contains(&p.name.as_str()))
-        .filter(|p| int_value(&p.value).is_none())
+        .filter(|p| p.value.as_int().is_none())
         .map(|p| {
             Diagnostic::error(
                 super::UNSUPPORTED,
