@@ -233,13 +233,7 @@ impl<H: Hop> Cell<H> {
     pub fn final_reply(&self, index: usize, cfg: &TmConfig) -> Option<FinalReply> {
         let f = self.branches.get(index)?.final_reply.as_ref()?;
         Some(match f {
-            BranchFinal::Received(msg) => FinalReply {
-                code: f.code(),
-                reason: reason_of(msg),
-                to_tag: to_tag_of(msg)
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default(),
-            },
+            BranchFinal::Received(msg) => received_reply(msg),
             BranchFinal::Accepted(code) => FinalReply {
                 code: *code,
                 reason: String::new(),
@@ -247,11 +241,7 @@ impl<H: Hop> Cell<H> {
             },
             BranchFinal::Local(code) => FinalReply {
                 code: *code,
-                reason: if *code == 487 {
-                    cfg.reason_487.clone()
-                } else {
-                    cfg.reason_408.clone()
-                },
+                reason: cfg.local_reason(*code).to_owned(),
                 to_tag: self.to_tag.clone(),
             },
         })
@@ -399,13 +389,7 @@ impl<H: Hop> Cell<H> {
                 if code == 183 && cfg.report_early_media && !response.body().is_empty() {
                     out.event(Event::Replied {
                         cell: self.id,
-                        reply: FinalReply {
-                            code,
-                            reason: reason_of(response),
-                            to_tag: to_tag_of(response)
-                                .map(|t| String::from_utf8_lossy(&t).into_owned())
-                                .unwrap_or_default(),
-                        },
+                        reply: received_reply(response),
                     });
                 }
             }
@@ -526,12 +510,7 @@ impl<H: Hop> Cell<H> {
             // Went upstream when it arrived.
             Some(BranchFinal::Accepted(_)) => Ok(()),
             Some(BranchFinal::Local(code)) => {
-                let reason = if *code == 487 {
-                    cfg.reason_487.clone()
-                } else {
-                    cfg.reason_408.clone()
-                };
-                self.reply(*code, &reason, now, cfg, out)
+                self.reply(*code, cfg.local_reason(*code), now, cfg, out)
             }
             None => Ok(()),
         }
@@ -675,14 +654,7 @@ impl<H: Hop> Cell<H> {
         }
         match self.best_branch() {
             Some(best) => self.relay_best(best, now, cfg, out),
-            None => {
-                let reason = if code == 487 {
-                    cfg.reason_487.clone()
-                } else {
-                    cfg.reason_408.clone()
-                };
-                self.reply(code, &reason, now, cfg, out)
-            }
+            None => self.reply(code, cfg.local_reason(code), now, cfg, out),
         }
     }
 
@@ -730,6 +702,17 @@ impl<H: Hop> Cell<H> {
 
 fn to_tag_of(msg: &SipMessage) -> Option<Vec<u8>> {
     msg.to_tag().map(|t| t.to_vec())
+}
+
+/// What accounting records of a reply received from downstream.
+fn received_reply(msg: &SipMessage) -> FinalReply {
+    FinalReply {
+        code: msg.status_code().unwrap_or(500),
+        reason: reason_of(msg),
+        to_tag: to_tag_of(msg)
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default(),
+    }
 }
 
 fn reason_of(msg: &SipMessage) -> String {

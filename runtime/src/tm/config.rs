@@ -168,6 +168,18 @@ pub struct TmConfig {
     pub reason_cancel_ok: String,
 }
 
+impl TmConfig {
+    /// The reason phrase of a reply made up here for a branch: 487 when
+    /// it was canceled, 408 when it timed out.
+    pub fn local_reason(&self, code: u16) -> &str {
+        if code == 487 {
+            &self.reason_487
+        } else {
+            &self.reason_408
+        }
+    }
+}
+
 impl Default for TmConfig {
     fn default() -> Self {
         TmConfig {
