@@ -10,7 +10,7 @@
 mod sipp_support;
 
 use sipp_support::{
-    free_udp_port, scenario, sipp_uac_keys, sipp_uas, start_logged, tool, wait_for_bound, Running,
+    against_server, free_udp_port, scenario, sipp_uac_keys, sipp_uas, start_logged, tool, Running,
     Server,
 };
 use std::path::Path;
@@ -148,28 +148,28 @@ fn run(server: &Server, sipp: &Path) -> Result<Vec<String>, String> {
     let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
     let read_log = || std::fs::read_to_string(&log_path).unwrap_or_default();
     let mut proxy: Running = start_logged(server, &cfg, &dir, Stdio::from(log));
-    if !wait_for_bound(p.proxy) {
-        return Err(format!("{name} does not serve:\n{}", read_log()));
-    }
-    let _callees = [
-        sipp_uas(sipp, &scenario("call-rr-uas.xml"), p.answer),
-        sipp_uas(sipp, &scenario("invite-uas-486.xml"), p.busy),
-        sipp_uas(sipp, &scenario("invite-uas-486.xml"), p.failed),
-        sipp_uas(sipp, &scenario("cancel-uas.xml"), p.ring),
-        sipp_uas(sipp, &scenario("early-media-uas.xml"), p.early),
-    ];
-    std::thread::sleep(Duration::from_millis(300));
-    let calls = [
-        ("call-rr-uac.xml", "alice"),
-        ("busy-uac.xml", "busy"),
-        ("busy-uac.xml", "failed"),
-        ("cancel-uac.xml", "carol"),
-        ("call-rr-uac.xml", "early"),
-    ];
-    for (file, user) in calls {
-        sipp_uac_keys(sipp, &scenario(file), p.proxy, &[("user", user)])
-            .map_err(|e| format!("{name}, call to {user}: {e}\n{}", read_log()))?;
-    }
+    against_server(name, p.proxy, &log_path, || {
+        let _callees = [
+            sipp_uas(sipp, &scenario("call-rr-uas.xml"), p.answer),
+            sipp_uas(sipp, &scenario("invite-uas-486.xml"), p.busy),
+            sipp_uas(sipp, &scenario("invite-uas-486.xml"), p.failed),
+            sipp_uas(sipp, &scenario("cancel-uas.xml"), p.ring),
+            sipp_uas(sipp, &scenario("early-media-uas.xml"), p.early),
+        ];
+        std::thread::sleep(Duration::from_millis(300));
+        let calls = [
+            ("call-rr-uac.xml", "alice"),
+            ("busy-uac.xml", "busy"),
+            ("busy-uac.xml", "failed"),
+            ("cancel-uac.xml", "carol"),
+            ("call-rr-uac.xml", "early"),
+        ];
+        for (file, user) in calls {
+            sipp_uac_keys(sipp, &scenario(file), p.proxy, &[("user", user)])
+                .map_err(|e| format!("call to {user}: {e}"))?;
+        }
+        Ok(())
+    })?;
     std::thread::sleep(Duration::from_millis(500));
     assert!(proxy.alive(), "{name} died:\n{}", read_log());
     drop(proxy);
