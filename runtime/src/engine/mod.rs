@@ -58,7 +58,7 @@ pub use clock::{Clock, FixedClock, SystemClock};
 pub use corex::FUNCTIONS as COREX_FUNCTIONS;
 pub use funcs::{handles_core_action, handles_function, CORE, FUNCTION_TABLES, MODULES};
 pub use kex::FUNCTIONS as KEX_FUNCTIONS;
-pub use pv::IMPLEMENTED_KEYS as IMPLEMENTED_PVS;
+pub use pv::implemented_keys as implemented_pvs;
 pub use registrar::FUNCTIONS as REGISTRAR_FUNCTIONS;
 pub use registrar_params::{registrar_from_params, LocationSettings};
 pub use shared::SharedVars;
