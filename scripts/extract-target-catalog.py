@@ -70,7 +70,7 @@ from collections import OrderedDict
 CORE_DEFINES = {
     "USE_TCP", "USE_TLS", "USE_SCTP", "TLS_HOOKS", "USE_RAW_SOCKS",
     "USE_MCAST", "USE_DNS_CACHE", "USE_DNS_FAILOVER", "USE_NAPTR",
-    "USE_DST_BLOCKLIST", "PKG_MALLOC", "SHM_MMAP", "USE_FUTEX",
+    "USE_DST_BLOCKLIST", "USE_DST_BLACKLIST", "PKG_MALLOC", "SHM_MMAP", "USE_FUTEX",
 }
 
 PROBLEMS = []
@@ -96,8 +96,13 @@ class Tree:
     def __init__(self, repo, tag):
         self.repo = repo
         self.tag = tag
+        # 5.0 moved the tree under src/ (core in src/core/); before, the
+        # core sat at the top and the modules in modules/
+        self.src = "src/" if self.version() >= (5, 0) else ""
+        self.core = "src/core/" if self.src else ""
         out = subprocess.run(
-            ["git", "-C", repo, "ls-tree", "-r", "--name-only", tag, "src"],
+            ["git", "-C", repo, "ls-tree", "-r", "--name-only", tag]
+            + (["src"] if self.src else []),
             check=True, capture_output=True, text=True).stdout
         self.paths = out.split("\n")
         self.paths = [p for p in self.paths if p]
@@ -111,16 +116,23 @@ class Tree:
             self._cache[path] = r.stdout.decode("utf-8", "replace")
         return self._cache[path]
 
+    def version(self):
+        m = re.match(r"v?(\d+)\.(\d+)", self.tag)
+        return (int(m.group(1)), int(m.group(2))) if m else (99, 0)
+
     def modules(self):
         mods = set()
         for p in self.paths:
             parts = p.split("/")
-            if len(parts) >= 4 and parts[0] == "src" and parts[1] == "modules":
-                mods.add(parts[2])
+            if self.src:
+                if len(parts) >= 4 and parts[0] == "src" and parts[1] == "modules":
+                    mods.add(parts[2])
+            elif len(parts) >= 3 and parts[0] == "modules":
+                mods.add(parts[1])
         return sorted(mods)
 
     def module_sources(self, mod):
-        pre = "src/modules/%s/" % mod
+        pre = "%smodules/%s/" % (self.src, mod)
         return [p for p in self.paths
                 if p.startswith(pre) and re.search(r"\.[ch]$", p)]
 
@@ -290,7 +302,7 @@ def preprocess(body, defines, where):
 
 def module_defines(tree, mod):
     defs = set(CORE_DEFINES)
-    mk = "src/modules/%s/Makefile" % mod
+    mk = "%smodules/%s/Makefile" % (tree.src, mod)
     if mk in tree.paths:
         for line in tree.read(mk).split("\n"):
             line = line.split("#", 1)[0]
@@ -377,14 +389,20 @@ def c_string(tok, macros):
     return "".join(out) if out else None
 
 
-def find_exports(texts, mod):
-    """The loader looks up the symbol `exports`, then `_<module>_exports`."""
+def find_exports(texts, mod, defines):
+    """The loader looks up the symbol `exports`, then `_<module>_exports`.
+    Conditionals inside the initializer (`#ifdef STATISTICS` around the
+    stats field until 5.1) are evaluated before the fields are split."""
     for sym in ("exports", "_%s_exports" % mod):
         for path, t in texts.items():
             m = re.search(r"struct\s+module_exports\s+%s\s*=\s*\{" % sym, t)
             if m:
                 end = match_brace(t, m.end() - 1)
-                return path, split_top(t[m.end():end])
+                # `#ifdef X struct ... a = { #else struct ... exports = {
+                # #endif`: the initializer opens with that `#endif`
+                body = re.sub(r"^\s*#\s*endif[^\n]*", "", t[m.end():end])
+                body = preprocess(body, defines, path)
+                return path, split_top(body)
     return None, None
 
 
@@ -441,12 +459,29 @@ def is_null(tok):
                    "(char *)NULL", "")
 
 
+def exports_layout(tree, defines):
+    """Where `struct module_exports` keeps its arrays, and where a
+    cmd_export_t entry keeps its route flags, for this module and release.
+
+    Until 5.1 two interfaces lived side by side: SER's (Makefile defines
+    SER_MOD_INTERFACE: name, cmds, rpc, params, ...; entries
+    {name, function, param_no, fixup, flags}) and Kamailio's (name,
+    dlflags, cmds, params, stats, mi_cmds, pv items, ...; entries
+    {name, function, param_no, fixup, free_fixup, flags}). 5.2 made one
+    (name, dlflags, cmds, params, rpc, pv items, ...)."""
+    if "SER_MOD_INTERFACE" in defines:
+        return {"cmds": 1, "params": 3, "pvs": None, "flags": 4}
+    if tree.version() < (5, 2):
+        return {"cmds": 2, "params": 3, "pvs": 6, "flags": 5}
+    return {"cmds": 2, "params": 3, "pvs": 5, "flags": 5}
+
+
 def parse_module(tree, mod):
     texts = module_text(tree, mod)
     macros = find_macros(texts)
     defines = module_defines(tree, mod)
     funcs, params, pvs = OrderedDict(), OrderedDict(), []
-    path, fields = find_exports(texts, mod)
+    path, fields = find_exports(texts, mod, defines)
     if fields is None:
         problem("%s: no 'struct module_exports exports' found (no "
                 "functions/params/pvs recorded)" % mod)
@@ -454,8 +489,9 @@ def parse_module(tree, mod):
     if len(fields) < 6:
         problem("%s: module_exports has %d fields" % (mod, len(fields)))
         return funcs, params, pvs
-    cmds_name = re.sub(r"^\(.*?\)", "", fields[2]).strip()
-    params_name = re.sub(r"^\(.*?\)", "", fields[3]).strip()
+    layout = exports_layout(tree, defines)
+    cmds_name = re.sub(r"^\(.*?\)", "", fields[layout["cmds"]]).strip()
+    params_name = re.sub(r"^\(.*?\)", "", fields[layout["params"]]).strip()
 
     if not is_null(cmds_name):
         apath, body = find_array(texts, "cmd_export_t", cmds_name)
@@ -483,7 +519,8 @@ def parse_module(tree, mod):
                             % (where, name, e[2]))
                     continue
                 # a missing flags field is 0: no route type matches
-                words = flag_words(e[5] if len(e) > 5 else "0", macros,
+                fl = layout["flags"]
+                words = flag_words(e[fl] if len(e) > fl else "0", macros,
                                    where + ":" + name)
                 if not words:
                     API_ONLY.append("%s.%s" % (mod, name))
@@ -520,11 +557,15 @@ def parse_module(tree, mod):
                         p["str"] = True
                     elif w in ("PARAM_USE_FUNC", "USE_FUNC_PARAM"):
                         p["func"] = True
+                    elif w == "PARAM_USE_SHM":
+                        pass  # where the value is kept, not its type
                     else:
                         problem("%s: %s: unknown param type word %r"
                                 % (where, name, w))
 
-    pvs_name = re.sub(r"^\(.*?\)", "", fields[5]).strip()
+    pvs_name = "0"
+    if layout["pvs"] is not None and len(fields) > layout["pvs"]:
+        pvs_name = re.sub(r"^\(.*?\)", "", fields[layout["pvs"]]).strip()
     if not is_null(pvs_name):
         pvs = parse_pv_array(texts, macros, defines, pvs_name, mod)
     # pv_export_t arrays the module defines but does not export: not
@@ -661,8 +702,8 @@ def yacc_rules(y):
 
 
 def core_rows(tree):
-    lex = tree.read("src/core/cfg.lex")
-    y = tree.read("src/core/cfg.y")
+    lex = tree.read(tree.core + "cfg.lex")
+    y = tree.read(tree.core + "cfg.y")
     tokens, prep, patterns = lex_keywords(lex)
     rules = yacc_rules(y)
 
@@ -719,7 +760,7 @@ def core_rows(tree):
     # a call takes at most MAX_ACTIONS-2 arguments (val[0], val[1] are the
     # export and the count): "Too many arguments" beyond
     m = re.search(r"#\s*define\s+MAX_ACTIONS\s+\(?\s*(\d+)\s*\+\s*(\d+)\s*\)?",
-                  tree.read("src/core/route_struct.h"))
+                  tree.read(tree.core + "route_struct.h"))
     if m:
         rows.add(("core_limit", "core", "max_call_args",
                   str(int(m.group(1)) + int(m.group(2)) - 2), "-"))
@@ -752,8 +793,11 @@ def core_pv_rows(tree):
     register_pvars_mod("core", X) in src/core (and src/main.c)."""
     texts = OrderedDict()
     for p in tree.paths:
-        if (p.startswith("src/core/") or p == "src/main.c") and \
-                p.endswith(".c"):
+        if tree.src:
+            core = p.startswith("src/core/") or p == "src/main.c"
+        else:
+            core = not re.match(r"(modules|modules_[ks]|lib|utils|test)/", p)
+        if core and p.endswith(".c"):
             t = tree.read(p)
             if "register_pvars_mod" in t:
                 texts[p] = strip_comments(t)

@@ -42,6 +42,7 @@ pub mod entries;
 pub mod kinds;
 mod load;
 pub mod release;
+pub mod release_exports;
 pub mod route;
 pub mod span;
 pub mod target;

@@ -66,7 +66,7 @@ impl ParamType {
     }
 
     /// `int` / `str` / `int|str`, with an optional `+func` suffix.
-    fn parse(s: &str) -> Result<(ParamType, bool), String> {
+    pub(crate) fn parse(s: &str) -> Result<(ParamType, bool), String> {
         let (ty, func) = match s.strip_suffix("+func") {
             Some(t) => (t, true),
             None => (s, false),
@@ -99,7 +99,7 @@ impl Arities {
             }
     }
 
-    fn parse(s: &str) -> Result<Arities, String> {
+    pub(crate) fn parse(s: &str) -> Result<Arities, String> {
         if s == "var" {
             return Ok(Arities::Any);
         }

@@ -3,6 +3,7 @@
 
 use super::functions::loaded_modules;
 use super::{Lint, LintCtx};
+use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports};
 use crate::catalog::{self, CoreParamLookup};
 use crate::walk;
 use sercompat_grammar::ast::*;
@@ -39,15 +40,15 @@ pub const PV_MODULE_NOT_LOADED: Lint = Lint {
 pub const MODPARAM_UNKNOWN_PARAM: Lint = Lint {
     code: "L0115",
     name: "modparam-unknown-param",
-    severity: Severity::Warning,
-    summary: "a `modparam` naming a parameter the module does not have (Kamailio 5 configs, checked against Kamailio 5.6)",
+    severity: Severity::Error,
+    summary: "a `modparam` naming a parameter the module does not have (Kamailio 5 and 6 configs, checked against every release of the era)",
 };
 
 pub const MODPARAM_VALUE_TYPE: Lint = Lint {
     code: "L0116",
     name: "modparam-value-type",
-    severity: Severity::Warning,
-    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (Kamailio 5 configs, checked against Kamailio 5.6)",
+    severity: Severity::Error,
+    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (Kamailio 5 and 6 configs, checked against every release of the era)",
 };
 
 pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
@@ -56,20 +57,61 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
         return;
     }
     let loaded = loaded_modules(&cx.parsed.config);
-    core_params(cx, era, out);
+    let exports = ReleaseExports::kamailio().era(era);
+    core_params(cx, era, exports, out);
     modparams(cx, &loaded, out);
-    if era == Era::Kamailio5 {
-        modparam_types(cx, out);
+    if let Some(exports) = exports {
+        modparam_types(cx, exports, out);
     }
     modules(cx, era, out);
     pvs(cx, era, &loaded, out);
 }
 
-fn core_params(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
+/// Core parameters. Kamailio 5 and 6 configs are checked against the
+/// lexer of every release of the era (an unknown name is a syntax error
+/// there, so an error here); older eras against the era catalog, which
+/// samples releases (warnings).
+fn core_params(cx: &LintCtx, era: Era, exports: Option<EraExports>, out: &mut Vec<Diagnostic>) {
     for item in &cx.parsed.config.items {
         let ItemKind::CoreParam { name, .. } = &item.kind else {
             continue;
         };
+        if let Some(exports) = exports {
+            if exports.is_core_param(&name.text) {
+                continue;
+            }
+            let mut d = UNKNOWN_CORE_PARAM
+                .diag_at(
+                    Severity::Error,
+                    format!(
+                        "`{}` is not a core parameter in {}",
+                        name.text,
+                        exports.releases.describe()
+                    ),
+                )
+                .primary(name.span, "unknown core parameter")
+                .note(
+                    "Kamailio rejects an unknown `name = value` at the top level as a syntax error",
+                );
+            let elsewhere = exports.core_param_releases(&name.text);
+            if !elsewhere.is_empty() {
+                d = d.note(format!(
+                    "`{}` exists in {}",
+                    name.text,
+                    elsewhere.describe()
+                ));
+            } else if let absent @ CoreParamLookup::Absent { .. } =
+                catalog::core_param(&name.text, era)
+            {
+                let history = absent.to_string();
+                let history = history
+                    .split_once(": ")
+                    .map_or(history.as_str(), |(_, h)| h);
+                d = d.note(format!("`{}`: {history}", name.text));
+            }
+            out.push(d);
+            continue;
+        }
         match catalog::core_param(&name.text, era) {
             CoreParamLookup::Present(_) => {}
             absent @ CoreParamLookup::Absent { .. } => out.push(
@@ -172,13 +214,11 @@ fn modparams(cx: &LintCtx, loaded: &[String], out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Parameter names and value types of the Kamailio 5.6 module exports
-/// (`catalog/target-kamailio-5.6.tsv`). Only for Kamailio 5 configs: the
-/// exports of other eras are not recorded, and a 5.x release before 5.6
-/// may have had a parameter 5.6 dropped, hence warnings.
-fn modparam_types(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
-    use crate::catalog::target::{ParamType, TargetCatalog};
-    let kam = TargetCatalog::kamailio_5_6();
+/// Parameter names and value types of a Kamailio 5/6 config's modules,
+/// against the exports of every release of its era: a name no release had
+/// or a type no release took is refused by Kamailio at start, so an error.
+fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) {
+    let within = exports.releases.describe();
     for item in &cx.parsed.config.items {
         let ItemKind::ModParam {
             module,
@@ -191,24 +231,36 @@ fn modparam_types(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
         };
         let m = module.value.as_str();
         // Plain module names only (a regex is L0110's business), and only
-        // modules whose exports the table lists.
+        // modules whose exports the tables hold.
         if !m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
-            || kam.params(m).next().is_none()
+            || exports.module(m) != ModuleExports::Known
         {
             continue;
         }
-        let Some(ty) = kam.param(m, &param.value) else {
-            out.push(
-                MODPARAM_UNKNOWN_PARAM
-                    .diag(format!("module `{m}` has no parameter `{}` in Kamailio 5.6", param.value))
-                    .primary(param.span, "unknown parameter")
-                    .note("Kamailio refuses to start on an unknown module parameter; check the module's documentation for its current name"),
-            );
+        let types = exports.param_types(m, &param.value);
+        if types.is_empty() {
+            let mut d = MODPARAM_UNKNOWN_PARAM
+                .diag(format!("module `{m}` has no parameter `{}` in {within}", param.value))
+                .primary(param.span, "unknown parameter")
+                .note("Kamailio refuses to start on an unknown module parameter; check the module's documentation for its current name");
+            let elsewhere = exports.param_releases(m, &param.value);
+            if !elsewhere.is_empty() {
+                d = d.note(format!(
+                    "`{m}` has `{}` in {}",
+                    param.value,
+                    elsewhere.describe()
+                ));
+            }
+            out.push(d);
             continue;
-        };
-        let wrong = match (&value.kind, ty) {
-            (ExprKind::Str(_), ParamType::Int) => Some(("a string", "an integer")),
-            (ExprKind::Int(_), ParamType::Str) => Some(("a number", "a string")),
+        }
+        let wrong = match &value.kind {
+            ExprKind::Str(_) if !types.iter().any(|t| t.accepts_str()) => {
+                Some(("a string", "an integer"))
+            }
+            ExprKind::Int(_) if !types.iter().any(|t| t.accepts_int()) => {
+                Some(("a number", "a string"))
+            }
             _ => None,
         };
         if let Some((got, wants)) = wrong {
@@ -216,7 +268,7 @@ fn modparam_types(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
                 MODPARAM_VALUE_TYPE
                     .diag(format!("`{m}` parameter `{}` takes {wants}, and this is {got}", param.value))
                     .primary(value.span, format!("{got} here"))
-                    .note("Kamailio refuses to start: module parameter types are strict (write `30`, not `\"30\"`, for an integer)"),
+                    .note(format!("in {within}; Kamailio refuses to start: module parameter types are strict (write `30`, not `\"30\"`, for an integer)")),
             );
         }
     }

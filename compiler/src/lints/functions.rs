@@ -1,12 +1,15 @@
 //! Function calls against the module catalog: unknown functions, functions
 //! of modules that are not loaded, wrong numbers of arguments.
 //!
-//! These are warnings for now: the catalog is built from sampled releases
-//! and covers the common modules only, and over the corpus they still flag
-//! calls that a release between two samples accepted. They become errors
-//! once every finding on the corpus is either fixed or a reviewed fixture.
+//! For Kamailio 5 and 6 configs the calls are checked against the export
+//! tables of every release of the era (`catalog::release_exports`), which
+//! are complete: an unknown function or a refused argument count is then an
+//! error, as it is for Kamailio. Older eras are checked against the era
+//! catalog, which samples a few releases and covers the common modules
+//! only, so there the findings stay warnings.
 
 use super::{Lint, LintCtx};
+use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports};
 use crate::catalog::{self, Catalog, Function};
 use crate::walk;
 use sercompat_grammar::ast::*;
@@ -114,6 +117,10 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
     if era == Era::Rules2001 {
         return;
     }
+    if let Some(exports) = ReleaseExports::kamailio().era(era) {
+        check_against_releases(cx, exports, out);
+        return;
+    }
     let cat: &Catalog = catalog::catalog();
     let loaded = loaded_modules(&cx.parsed.config);
     // A module the catalog does not describe may export anything: calls
@@ -125,6 +132,204 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
         cat.module_named(m)
             .is_some_and(|module| !module.beyond_reference() || module.exists_in(era))
     });
+    module_calls(cx, out, |call, name, n, out| {
+        let provided = cat.function(name, era);
+        let from_loaded = among_loaded(provided.iter().copied(), &loaded);
+        if !from_loaded.is_empty() {
+            let mut accepted: Option<catalog::arity::Arity> = None;
+            for f in &from_loaded {
+                match f.arities(era) {
+                    Some(a) if a.is_unknown() => return,
+                    Some(a) => accepted = Some(accepted.map_or(a, |acc| acc.union(a))),
+                    None => return,
+                }
+            }
+            if let Some(a) = accepted {
+                if !a.accepts(n) {
+                    out.push(arity_diag(
+                        call,
+                        n,
+                        a,
+                        &format!("module `{}`", from_loaded[0].module),
+                    ));
+                }
+            }
+            return;
+        }
+        // A loaded module the catalog does not describe may export the
+        // same name (SER's `pa` has `handle_publish` too).
+        if let (Some(f), true) = (provided.first(), all_known) {
+            let mut modules: Vec<&str> = provided.iter().map(|f| f.module).collect();
+            modules.dedup();
+            out.push(
+                    MODULE_NOT_LOADED
+                        .diag(format!("`{name}` is a function of module `{}`, which is not loaded", modules.join("` or `")))
+                        .primary(call.name.span, "provided by a module this config does not load")
+                        .note(format!("add `loadmodule \"{}.so\"` before the routes (Kamailio says \"unknown command, missing loadmodule?\")", f.module)),
+                );
+            return;
+        }
+        if !all_known || !provided.is_empty() {
+            return;
+        }
+        // A name the catalog knows from other releases but not from
+        // this era is reported only when the reference records it as
+        // renamed or removed: between two sampled releases the catalog
+        // cannot tell "gone" from "not sampled".
+        let renamed = cat.rename_of(name);
+        let elsewhere = cat.functions_named(name);
+        if renamed.is_empty() && (!elsewhere.is_empty() || cat.core_action_named(name).is_some()) {
+            return;
+        }
+        let mut d = UNKNOWN_FUNCTION
+            .diag(format!("unknown function `{name}` in {era}"))
+            .primary(
+                call.name.span,
+                "neither the core nor a loaded module provides this",
+            );
+        if let Some(r) = renamed.first() {
+            let since = r.since.map_or(String::new(), |s| format!(" (since {s:?})"));
+            d = d.note(format!("`{name}` was replaced by `{}`{since}", r.new));
+        }
+        let candidates = loaded
+            .iter()
+            .flat_map(|m| cat.module_functions(m, era))
+            .map(|f| f.name)
+            .chain(
+                cat.core_actions()
+                    .iter()
+                    .filter(|a| a.eras.in_era(era))
+                    .flat_map(|a| a.names()),
+            );
+        if renamed.is_empty() {
+            if let Some(s) = suggestion(name, candidates) {
+                d = d.note(format!("did you mean `{s}`?"));
+            }
+        }
+        out.push(d);
+    });
+}
+
+fn arity_diag(call: &Call, n: usize, a: catalog::arity::Arity, provider: &str) -> Diagnostic {
+    WRONG_ARITY
+        .diag(format!("`{}` takes {}, not {n}", call.name.text, counts(a)))
+        .primary(
+            call.name.span,
+            format!("called with {n} argument{}", if n == 1 { "" } else { "s" }),
+        )
+        .note(format!("as provided by {provider} in this era"))
+}
+
+/// Calls of a Kamailio 5/6 config against its era's release tables.
+fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) {
+    let era = cx.parsed.era.era;
+    let cat: &Catalog = catalog::catalog();
+    let loaded = loaded_modules(&cx.parsed.config);
+    // A module outside the tables (a third-party one, or a file name that
+    // is not the module's) or one whose exports could not be read may
+    // export any name: unknown names are then not reported. A module the
+    // era catalog knows from earlier releases but no release of this era
+    // has (`mi_fifo` in 5.x) exports nothing here.
+    let all_read = loaded.iter().all(|m| match exports.module(m) {
+        ModuleExports::Known => true,
+        ModuleExports::Unread => false,
+        ModuleExports::Absent => cat.module_named(m).is_some(),
+    });
+    let within = exports.releases.describe();
+    module_calls(cx, out, |call, name, n, out| {
+        if exports.is_core_action(name) {
+            return;
+        }
+        let providers = exports.providers(name);
+        let from_loaded: Vec<&str> = providers
+            .iter()
+            .copied()
+            .filter(|p| loaded.iter().any(|m| m == p))
+            .collect();
+        if !from_loaded.is_empty() {
+            let mut counts = Vec::new();
+            for m in &from_loaded {
+                let (ok, accepted) = exports.accepts(m, name, n);
+                if ok {
+                    return;
+                }
+                counts.extend(accepted.into_iter().map(|a| a.to_string()));
+            }
+            counts.sort();
+            counts.dedup();
+            out.push(
+                    WRONG_ARITY
+                        .diag_at(
+                            Severity::Error,
+                            format!("`{name}` takes {}, not {n}", counts.join(" or ")),
+                        )
+                        .primary(
+                            call.name.span,
+                            format!("called with {n} argument{}", if n == 1 { "" } else { "s" }),
+                        )
+                        .note(format!(
+                            "as exported by module `{}` in {within}; Kamailio refuses to start (\"unknown command, missing loadmodule?\")",
+                            from_loaded.join("` or `")
+                        )),
+                );
+            return;
+        }
+        if !all_read {
+            return;
+        }
+        if let Some(first) = providers.first() {
+            out.push(
+                    MODULE_NOT_LOADED
+                        .diag(format!(
+                            "`{name}` is a function of module `{}`, which is not loaded",
+                            providers.join("` or `")
+                        ))
+                        .primary(call.name.span, "provided by a module this config does not load")
+                        .note(format!(
+                            "add `loadmodule \"{first}.so\"` before the routes (Kamailio says \"unknown command, missing loadmodule?\")"
+                        )),
+                );
+            return;
+        }
+        let mut d = UNKNOWN_FUNCTION
+                .diag_at(Severity::Error, format!("unknown function `{name}` in {era}"))
+                .primary(call.name.span, "neither the core nor any module provides this")
+                .note(format!(
+                    "no module of {within} exports it; Kamailio refuses to start (\"unknown command, missing loadmodule?\")"
+                ));
+        let elsewhere = exports.function_releases(name);
+        if !elsewhere.is_empty() {
+            d = d.note(format!("`{name}` exists in {}", elsewhere.describe()));
+        }
+        let renamed = cat.rename_of(name);
+        if let Some(r) = renamed.first() {
+            let since = r.since.map_or(String::new(), |s| format!(" (since {s:?})"));
+            d = d.note(format!("`{name}` was replaced by `{}`{since}", r.new));
+        } else {
+            let candidates = loaded.iter().flat_map(|m| exports.functions_of(m)).chain(
+                cat.core_actions()
+                    .iter()
+                    .filter(|a| a.eras.in_era(era))
+                    .flat_map(|a| a.names()),
+            );
+            if let Some(s) = suggestion(name, candidates) {
+                d = d.note(format!("did you mean `{s}`?"));
+            }
+        }
+        out.push(d);
+    });
+}
+
+/// Walks every call of the config's routes that is a function, not a core
+/// action or an operator word, with its name and argument count. A core
+/// action's count is checked here, against the era catalog.
+fn module_calls(
+    cx: &LintCtx,
+    out: &mut Vec<Diagnostic>,
+    mut f: impl FnMut(&Call, &str, usize, &mut Vec<Diagnostic>),
+) {
+    let era = cx.parsed.era.era;
+    let cat: &Catalog = catalog::catalog();
     for def in &cx.routes.defs {
         walk::calls(&def.block.body.stmts, &mut |call| {
             let name = call.name.text.as_str();
@@ -140,92 +345,7 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
                 }
                 return;
             }
-            let provided = cat.function(name, era);
-            let from_loaded = among_loaded(provided.iter().copied(), &loaded);
-            if !from_loaded.is_empty() {
-                let mut accepted: Option<catalog::arity::Arity> = None;
-                for f in &from_loaded {
-                    match f.arities(era) {
-                        Some(a) if a.is_unknown() => return,
-                        Some(a) => accepted = Some(accepted.map_or(a, |acc| acc.union(a))),
-                        None => return,
-                    }
-                }
-                if let Some(a) = accepted {
-                    if !a.accepts(n) {
-                        out.push(arity_diag(
-                            call,
-                            n,
-                            a,
-                            &format!("module `{}`", from_loaded[0].module),
-                        ));
-                    }
-                }
-                return;
-            }
-            // A loaded module the catalog does not describe may export the
-            // same name (SER's `pa` has `handle_publish` too).
-            if let (Some(f), true) = (provided.first(), all_known) {
-                let mut modules: Vec<&str> = provided.iter().map(|f| f.module).collect();
-                modules.dedup();
-                out.push(
-                    MODULE_NOT_LOADED
-                        .diag(format!("`{name}` is a function of module `{}`, which is not loaded", modules.join("` or `")))
-                        .primary(call.name.span, "provided by a module this config does not load")
-                        .note(format!("add `loadmodule \"{}.so\"` before the routes (Kamailio says \"unknown command, missing loadmodule?\")", f.module)),
-                );
-                return;
-            }
-            if !all_known || !provided.is_empty() {
-                return;
-            }
-            // A name the catalog knows from other releases but not from
-            // this era is reported only when the reference records it as
-            // renamed or removed: between two sampled releases the catalog
-            // cannot tell "gone" from "not sampled".
-            let renamed = cat.rename_of(name);
-            let elsewhere = cat.functions_named(name);
-            if renamed.is_empty()
-                && (!elsewhere.is_empty() || cat.core_action_named(name).is_some())
-            {
-                return;
-            }
-            let mut d = UNKNOWN_FUNCTION
-                .diag(format!("unknown function `{name}` in {era}"))
-                .primary(
-                    call.name.span,
-                    "neither the core nor a loaded module provides this",
-                );
-            if let Some(r) = renamed.first() {
-                let since = r.since.map_or(String::new(), |s| format!(" (since {s:?})"));
-                d = d.note(format!("`{name}` was replaced by `{}`{since}", r.new));
-            }
-            let candidates = loaded
-                .iter()
-                .flat_map(|m| cat.module_functions(m, era))
-                .map(|f| f.name)
-                .chain(
-                    cat.core_actions()
-                        .iter()
-                        .filter(|a| a.eras.in_era(era))
-                        .flat_map(|a| a.names()),
-                );
-            if renamed.is_empty() {
-                if let Some(s) = suggestion(name, candidates) {
-                    d = d.note(format!("did you mean `{s}`?"));
-                }
-            }
-            out.push(d);
+            f(call, name, n, out);
         });
     }
-}
-
-fn arity_diag(call: &Call, n: usize, a: catalog::arity::Arity, provider: &str) -> Diagnostic {
-    WRONG_ARITY
-        .diag(format!("`{}` takes {}, not {n}", call.name.text, counts(a)))
-        .primary(
-            call.name.span,
-            format!("called with {n} argument{}", if n == 1 { "" } else { "s" }),
-        )
-        .note(format!("as provided by {provider} in this era"))
 }
