@@ -41,14 +41,14 @@ pub const MODPARAM_UNKNOWN_PARAM: Lint = Lint {
     code: "L0115",
     name: "modparam-unknown-param",
     severity: Severity::Error,
-    summary: "a `modparam` naming a parameter the module does not have (Kamailio 5 and 6 configs, checked against every release of the era)",
+    summary: "a `modparam` naming a parameter the module does not have (Kamailio 4, 5 and 6 configs, checked against every release of the era)",
 };
 
 pub const MODPARAM_VALUE_TYPE: Lint = Lint {
     code: "L0116",
     name: "modparam-value-type",
     severity: Severity::Error,
-    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (Kamailio 5 and 6 configs, checked against every release of the era)",
+    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (Kamailio 4, 5 and 6 configs, checked against every release of the era)",
 };
 
 pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
@@ -67,7 +67,7 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
     pvs(cx, era, &loaded, out);
 }
 
-/// Core parameters. Kamailio 5 and 6 configs are checked against the
+/// Core parameters. Kamailio 4, 5 and 6 configs are checked against the
 /// lexer of every release of the era (an unknown name is a syntax error
 /// there, so an error here); older eras against the era catalog, which
 /// samples releases (warnings).
@@ -214,7 +214,7 @@ fn modparams(cx: &LintCtx, loaded: &[String], out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Parameter names and value types of a Kamailio 5/6 config's modules,
+/// Parameter names and value types of a Kamailio 4–6 config's modules,
 /// against the exports of every release of its era: a name no release had
 /// or a type no release took is refused by Kamailio at start, so an error.
 fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) {

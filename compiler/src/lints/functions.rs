@@ -1,7 +1,7 @@
 //! Function calls against the module catalog: unknown functions, functions
 //! of modules that are not loaded, wrong numbers of arguments.
 //!
-//! For Kamailio 5 and 6 configs the calls are checked against the export
+//! For Kamailio 4, 5 and 6 configs the calls are checked against the export
 //! tables of every release of the era (`catalog::release_exports`), which
 //! are complete: an unknown function or a refused argument count is then an
 //! error, as it is for Kamailio. Older eras are checked against the era
@@ -220,7 +220,7 @@ fn arity_diag(call: &Call, n: usize, a: catalog::arity::Arity, provider: &str) -
         .note(format!("as provided by {provider} in this era"))
 }
 
-/// Calls of a Kamailio 5/6 config against its era's release tables.
+/// Calls of a Kamailio 4–6 config against its era's release tables.
 fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) {
     let era = cx.parsed.era.era;
     let cat: &Catalog = catalog::catalog();
