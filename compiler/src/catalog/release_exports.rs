@@ -290,6 +290,17 @@ impl<'t> EraExports<'t> {
         out
     }
 
+    /// The parameters the era's releases export from `module`.
+    pub fn params_of<'a>(&'a self, module: &'a str) -> impl Iterator<Item = &'static str> + 'a {
+        self.tables
+            .params
+            .iter()
+            .filter_map(move |((m, name), rows)| {
+                (*m == module && rows.iter().any(|(_, r)| r.intersects(self.releases)))
+                    .then_some(*name)
+            })
+    }
+
     /// The releases of any era with `module`'s parameter `name`.
     pub fn param_releases(&self, module: &str, name: &str) -> Releases {
         let rows = self

@@ -250,6 +250,9 @@ fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) 
                     param.value,
                     elsewhere.describe()
                 ));
+            } else if let Some(s) = super::functions::suggestion(&param.value, exports.params_of(m))
+            {
+                d = d.note(format!("did you mean `{s}`?"));
             }
             out.push(d);
             continue;
