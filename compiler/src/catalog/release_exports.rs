@@ -122,6 +122,8 @@ pub struct ReleaseExports {
     params: HashMap<(&'static str, &'static str), Vec<(ParamType, Releases)>>,
     core_params: HashMap<&'static str, Releases>,
     core_actions: HashMap<&'static str, Releases>,
+    /// pseudo-variable class name → (registering module or `core`, releases)
+    pvs: HashMap<&'static str, Vec<(&'static str, Releases)>>,
 }
 
 impl ReleaseExports {
@@ -137,6 +139,7 @@ impl ReleaseExports {
             params: HashMap::new(),
             core_params: HashMap::new(),
             core_actions: HashMap::new(),
+            pvs: HashMap::new(),
         };
         for row in tsv::parse(file, text, COLUMNS) {
             let module = row.req("module");
@@ -172,7 +175,8 @@ impl ReleaseExports {
                 // grammar, not parameters, but are written like one
                 "core_param" | "core_stmt" => merge(&mut t.core_params),
                 "core_action" => merge(&mut t.core_actions),
-                "core_cond" | "pv" => {}
+                "pv" => t.pvs.entry(name).or_default().push((module, releases)),
+                "core_cond" => {}
                 other => row.fail(format!("unknown kind `{other}`")),
             }
         }
@@ -326,6 +330,29 @@ impl<'t> EraExports<'t> {
             .unwrap_or_default()
     }
 
+    /// The modules (`core` for the core) that register the pseudo-variable
+    /// class `name` in the era's releases.
+    pub fn pv_providers(&self, name: &str) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = self
+            .tables
+            .pvs
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| r.intersects(self.releases))
+            .map(|(m, _)| *m)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The releases of any era that register the class `name`.
+    pub fn pv_releases(&self, name: &str) -> Releases {
+        let rows = self.tables.pvs.get(name).map_or(&[][..], |v| v);
+        Releases(rows.iter().fold(0, |m, (_, r)| m | r.0))
+    }
+
     pub fn is_core_action(&self, name: &str) -> bool {
         self.tables
             .core_actions
@@ -350,6 +377,9 @@ mod tests {
         assert!(k5.is_core_param("children"));
         assert!(!k5.is_core_param("fifo"));
         assert!(k5.is_core_param("mpath"));
+        assert_eq!(k5.pv_providers("ru"), vec!["pv"]);
+        assert_eq!(k5.pv_providers("T_reply_code"), vec!["tmx"]);
+        assert!(k5.pv_providers("rc").contains(&"core"));
         assert!(t.era(Era::Kamailio3).is_none());
         let k4 = t.era(Era::Kamailio4).unwrap();
         assert_eq!(k4.releases.describe(), "Kamailio 4.0–4.4");

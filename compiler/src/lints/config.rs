@@ -37,6 +37,13 @@ pub const PV_MODULE_NOT_LOADED: Lint = Lint {
     summary: "a pseudo-variable whose module is not loaded",
 };
 
+pub const PV_UNKNOWN: Lint = Lint {
+    code: "L0117",
+    name: "pv-unknown",
+    severity: Severity::Error,
+    summary: "a pseudo-variable that no module of any release of the era and not the core registers (Kamailio 4, 5 and 6 configs)",
+};
+
 pub const MODPARAM_UNKNOWN_PARAM: Lint = Lint {
     code: "L0115",
     name: "modparam-unknown-param",
@@ -64,7 +71,7 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
         modparam_types(cx, exports, out);
     }
     modules(cx, era, out);
-    pvs(cx, era, &loaded, out);
+    pvs(cx, era, exports, &loaded, out);
 }
 
 /// Core parameters. Kamailio 4, 5 and 6 configs are checked against the
@@ -303,29 +310,63 @@ fn modules(cx: &LintCtx, era: Era, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn pvs(cx: &LintCtx, era: Era, loaded: &[String], out: &mut Vec<Diagnostic>) {
+/// Pseudo-variables: whether the core or a loaded module registers each.
+/// Kamailio 4–6 configs are checked against the release tables (a class no
+/// release of the era registers is unknown, L0117); Kamailio 3 against the
+/// era catalog, which only knows the common ones (L0112 only).
+fn pvs(
+    cx: &LintCtx,
+    era: Era,
+    exports: Option<EraExports>,
+    loaded: &[String],
+    out: &mut Vec<Diagnostic>,
+) {
     // Before Kamailio 3.0 the core provides the common pseudo-variables.
     if !era.is_merged_core() {
         return;
     }
     let cat = catalog::catalog();
+    let tables_cover = exports.is_some_and(|e| super::functions::exports_cover(e, loaded));
     let mut reported: Vec<String> = Vec::new();
     let mut check = |text: &str, span: Span| {
         let key = catalog::pv_key(text);
         if key.is_empty() || reported.iter().any(|r| r == key) {
             return;
         }
-        let providers = cat.pv(key, era);
-        if providers.is_empty()
-            || providers
-                .iter()
-                .any(|p| p.module == "core" || loaded.iter().any(|m| m == p.module))
+        let modules: Vec<&str> = match exports {
+            Some(exports) => exports.pv_providers(key),
+            None => {
+                let mut m: Vec<&str> = cat.pv(key, era).iter().map(|p| p.module).collect();
+                m.dedup();
+                m
+            }
+        };
+        if modules
+            .iter()
+            .any(|p| *p == "core" || loaded.iter().any(|m| m == p))
         {
             return;
         }
+        if modules.is_empty() {
+            let Some(exports) = exports.filter(|_| tables_cover) else {
+                return;
+            };
+            reported.push(key.to_string());
+            let mut d = PV_UNKNOWN
+                .diag(format!("unknown pseudo-variable `${key}` in {era}"))
+                .primary(span, "neither the core nor any module registers this")
+                .note(format!(
+                    "no module of {} registers it; Kamailio refuses to start (\"error searching pvar\")",
+                    exports.releases.describe()
+                ));
+            let elsewhere = exports.pv_releases(key);
+            if !elsewhere.is_empty() {
+                d = d.note(format!("`${key}` exists in {}", elsewhere.describe()));
+            }
+            out.push(d);
+            return;
+        }
         reported.push(key.to_string());
-        let mut modules: Vec<&str> = providers.iter().map(|p| p.module).collect();
-        modules.dedup();
         out.push(
             PV_MODULE_NOT_LOADED
                 .diag(format!("`${key}` needs module `{}`, which is not loaded", modules.join("` or `")))

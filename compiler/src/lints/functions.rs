@@ -228,16 +228,7 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
     let era = cx.parsed.era.era;
     let cat: &Catalog = catalog::catalog();
     let loaded = loaded_modules(&cx.parsed.config);
-    // A module outside the tables (a third-party one, or a file name that
-    // is not the module's) or one whose exports could not be read may
-    // export any name: unknown names are then not reported. A module the
-    // era catalog knows from earlier releases but no release of this era
-    // has (`mi_fifo` in 5.x) exports nothing here.
-    let all_read = loaded.iter().all(|m| match exports.module(m) {
-        ModuleExports::Known => true,
-        ModuleExports::Unread => false,
-        ModuleExports::Absent => cat.module_named(m).is_some(),
-    });
+    let all_read = exports_cover(exports, &loaded);
     let within = exports.releases.describe();
     module_calls(cx, out, |call, name, n, out| {
         if exports.is_core_action(name) {
@@ -351,4 +342,18 @@ fn module_calls(
             f(call, name, n, out);
         });
     }
+}
+
+/// Whether the release tables account for everything the loaded modules
+/// can provide. A module outside the tables (a third-party one, or a file
+/// name that is not the module's) or one whose exports could not be read
+/// may provide any name: unknown names are then not reported. A module the
+/// era catalog knows from earlier releases but no release of this era has
+/// (`mi_fifo` in 5.x) provides nothing here.
+pub(crate) fn exports_cover(exports: EraExports, loaded: &[String]) -> bool {
+    loaded.iter().all(|m| match exports.module(m) {
+        ModuleExports::Known => true,
+        ModuleExports::Unread => false,
+        ModuleExports::Absent => catalog::catalog().module_named(m).is_some(),
+    })
 }

@@ -69,6 +69,7 @@ pub const ALL: &[&Lint] = &[
     &args::ROUTE_TYPE,
     &config::MODPARAM_UNKNOWN_PARAM,
     &config::MODPARAM_VALUE_TYPE,
+    &config::PV_UNKNOWN,
     &flags::FLAG_OUT_OF_RANGE,
     &flags::UNDECLARED_FLAG,
     &era::STOP_MEANING,
