@@ -558,17 +558,23 @@ fn run_dash_capital_v_prints_the_version() {
     assert!(run.stdout.starts_with("sercompat "), "{}", run.stdout);
 }
 
+/// `sercompat run` on a config written to a temporary file.
+fn run_config(name: &str, text: &str) -> Run {
+    let dir = std::env::temp_dir().join(format!("sercompat-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = dir.join(format!("{name}.cfg"));
+    std::fs::write(&cfg, text).unwrap();
+    let run = sercompat(&["run", cfg.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    run
+}
+
 #[test]
 fn run_refuses_a_function_whose_module_is_not_loaded_as_kamailio_does() {
-    let dir = std::env::temp_dir().join(format!("sercompat-cli-unloaded-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cfg = dir.join("unloaded.cfg");
-    std::fs::write(
-        &cfg,
+    let run = run_config(
+        "unloaded",
         "#!KAMAILIO\nloadmodule \"sl.so\"\nrequest_route {\n\tif (is_method(\"OPTIONS\")) sl_send_reply(\"200\", \"OK\");\n}\n",
-    )
-    .unwrap();
-    let run = sercompat(&["run", cfg.to_str().unwrap()]);
+    );
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stderr.contains(
@@ -577,5 +583,25 @@ fn run_refuses_a_function_whose_module_is_not_loaded_as_kamailio_does() {
         "{}",
         run.stderr
     );
-    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn run_refuses_what_no_release_of_the_era_would_start_with() {
+    // Kamailio 5 config: an unknown module parameter and an unknown
+    // pseudo-variable, both refused at start by every 5.x release.
+    let run = run_config(
+        "refused",
+        "#!KAMAILIO\nloadmodule \"sl.so\"\nloadmodule \"pv.so\"\nmodparam(\"sl\", \"no_such_param\", 1)\nrequest_route {\n\tif ($rcode == 1) exit;\n\tsl_send_reply(\"200\", \"OK\");\n}\n",
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    for expected in [
+        "error[L0115]: module `sl` has no parameter `no_such_param` in Kamailio 5.0–5.8",
+        "error[L0117]: unknown pseudo-variable `$rcode` in kamailio-5",
+    ] {
+        assert!(
+            run.stderr.contains(expected),
+            "missing {expected:?}:\n{}",
+            run.stderr
+        );
+    }
 }

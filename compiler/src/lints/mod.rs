@@ -47,9 +47,27 @@ impl Lint {
 /// The code of the duplicate-route lint, which translation also reports.
 pub const DUPLICATE_ROUTE_CODE: &str = routes::DUPLICATE_ROUTE.code;
 
-/// The code of the module-not-loaded lint, on which `sercompat run`
-/// refuses to start as Kamailio does.
-pub const MODULE_NOT_LOADED_CODE: &str = functions::MODULE_NOT_LOADED.code;
+/// The lints whose error-severity findings Kamailio itself refuses to start
+/// on (while parsing the config or fixing up its calls); `sercompat run`
+/// refuses them too, although its modules are built in and it could run
+/// most of them. At warning severity (eras whose tables are sampled) they
+/// do not stop a start.
+pub const REFUSED_AT_START: &[&Lint] = &[
+    &functions::UNKNOWN_FUNCTION,
+    &functions::MODULE_NOT_LOADED,
+    &functions::WRONG_ARITY,
+    &config::UNKNOWN_CORE_PARAM,
+    &config::MODPARAM_NOT_LOADED,
+    &config::PV_MODULE_NOT_LOADED,
+    &config::MODPARAM_UNKNOWN_PARAM,
+    &config::MODPARAM_VALUE_TYPE,
+    &config::PV_UNKNOWN,
+];
+
+/// Whether `d` is a finding Kamailio would not start with.
+pub fn refused_at_start(d: &Diagnostic) -> bool {
+    d.is_error() && REFUSED_AT_START.iter().any(|l| l.code == d.code)
+}
 
 /// Every lint, in code order (the docs test walks this list).
 pub const ALL: &[&Lint] = &[

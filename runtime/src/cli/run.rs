@@ -111,8 +111,9 @@ pub fn run(args: RunArgs) -> i32 {
     let (program, lowering) = sercompat_compiler::ir::lower(&parsed);
     diags.extend(lowering.into_iter().filter(Diagnostic::is_error));
     // Kamailio itself refuses to start on a function whose module is not
-    // loaded ("unknown command, missing loadmodule?"); so does the runtime,
-    // which has every module built in and would otherwise run it.
+    // loaded ("unknown command, missing loadmodule?"), an unknown module
+    // parameter or pseudo-variable, ...; so does the runtime, which has
+    // every module built in and would otherwise run the config.
     let routes = sercompat_compiler::routes::RouteTable::build(&parsed.config, parsed.era.era);
     diags.extend(
         sercompat_compiler::lints::run(&sercompat_compiler::lints::LintCtx {
@@ -120,7 +121,7 @@ pub fn run(args: RunArgs) -> i32 {
             routes: &routes,
         })
         .into_iter()
-        .filter(|d| d.is_error() && d.code == sercompat_compiler::lints::MODULE_NOT_LOADED_CODE),
+        .filter(sercompat_compiler::lints::refused_at_start),
     );
     let checked = Engine::check(&program);
     diags.extend(checked.errors);
