@@ -328,8 +328,7 @@ fn pvs(
     let cat = catalog::catalog();
     let tables_cover = exports.is_some_and(|e| super::functions::exports_cover(e, loaded));
     let mut reported: Vec<String> = Vec::new();
-    let mut check = |text: &str, span: Span| {
-        let key = catalog::pv_key(text);
+    let mut check = |key: &str, span: Span| {
         if key.is_empty() || reported.iter().any(|r| r == key) {
             return;
         }
@@ -387,11 +386,46 @@ fn pvs(
             for e in exprs {
                 vars(e, &mut |v, span| {
                     if v.kind == VarKind::Pv {
-                        check(&v.text, span);
+                        check(catalog::pv_key(&v.text), span);
                     }
                 });
             }
+            // Formats the function parses at start (the fixup fails on an
+            // unknown variable, which `kamailio -c` does not run).
+            if let StmtKind::Call(c) = &s.kind {
+                let Some(arg) = format_argument(c) else {
+                    return;
+                };
+                if let ExprKind::Str(text) = &arg.kind {
+                    for part in crate::ir::pv::parse_format(text) {
+                        if let crate::ir::pv::FormatPart::Pv(pv) = part {
+                            check(&pv.class, arg.span);
+                        }
+                    }
+                }
+            }
         });
+    }
+}
+
+/// The argument of `call` that Kamailio parses as a pseudo-variable format
+/// when it fixes the call up at start: xlog's format (its last argument) and
+/// the reason phrase of the reply functions. (Many more functions parse
+/// their strings as formats; these are the ones checked against a starting
+/// Kamailio 5.6, which refuses an unknown variable in them.)
+fn format_argument(call: &Call) -> Option<&Expr> {
+    const XLOG: &[&str] = &[
+        "xlog", "xlogl", "xdbg", "xdbgl", "xinfo", "xnotice", "xwarn", "xerr", "xbug", "xcrit",
+        "xalert",
+    ];
+    const REPLY: &[&str] = &["sl_send_reply", "send_reply", "t_reply"];
+    let name = call.name.text.as_str();
+    if XLOG.contains(&name) {
+        call.args.last()
+    } else if REPLY.contains(&name) && call.args.len() == 2 {
+        call.args.get(1)
+    } else {
+        None
     }
 }
 
