@@ -275,15 +275,16 @@ impl Proto {
 
     /// `udp`, `TCP`, ... (any case).
     pub fn parse(s: &str) -> Option<Proto> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "udp" => Proto::Udp,
-            "tcp" => Proto::Tcp,
-            "tls" => Proto::Tls,
-            "sctp" => Proto::Sctp,
-            "ws" => Proto::Ws,
-            "wss" => Proto::Wss,
-            _ => return None,
-        })
+        [
+            Proto::Udp,
+            Proto::Tcp,
+            Proto::Tls,
+            Proto::Sctp,
+            Proto::Ws,
+            Proto::Wss,
+        ]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(s))
     }
 }
 
