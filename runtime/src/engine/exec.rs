@@ -23,6 +23,7 @@ use sercompat_grammar::ast::{AssignOp, BinOp, CastTo, StopKeyword, UnOp};
 use sercompat_grammar::dialect::StopMeaning;
 use sercompat_grammar::{Diagnostic, Era, Span};
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 /// Why the script stopped before its end.
@@ -984,18 +985,25 @@ impl<'m> Ctx<'_, 'm> {
         // Kamailio: `set_advertised_*` first, then the socket we send
         // from (its advertised name, or its address).
         let forced = self.send_socket_for(proto);
-        let (host, port) = match (&self.cfg.via_address, forced) {
-            (_, Some(a)) => (a.ip().to_string(), a.port()),
-            (Some((h, p)), None) => (h.clone(), *p),
-            (None, None) => (self.recv.dst.ip().to_string(), self.recv.dst.port()),
+        let port = match (&self.cfg.via_address, forced) {
+            (_, Some(a)) => a.port(),
+            (Some((_, p)), None) => *p,
+            (None, None) => self.recv.dst.port(),
         };
-        let host = self.st.advertised_address.clone().unwrap_or(host);
         let port = self.st.advertised_port.unwrap_or(port);
-        if host.contains(':') && !host.starts_with('[') {
-            format!("SIP/2.0/{} [{host}]:{port}", proto.via_name())
-        } else {
-            format!("SIP/2.0/{} {host}:{port}", proto.via_name())
+        // Written into one String rather than through to_string and
+        // format!: every relayed request and branch builds one.
+        let mut out = String::with_capacity(64);
+        out.push_str("SIP/2.0/");
+        out.push_str(proto.via_name());
+        out.push(' ');
+        match (&self.st.advertised_address, &self.cfg.via_address, forced) {
+            (Some(host), _, _) | (None, Some((host, _)), None) => push_via_host(&mut out, host),
+            (None, _, Some(a)) => push_via_ip(&mut out, a.ip()),
+            (None, None, None) => push_via_ip(&mut out, self.recv.dst.ip()),
         }
+        let _ = write!(out, ":{port}");
+        out
     }
 
     /// The next hop of the request: `$du` if set, else the Request-URI;
@@ -1383,6 +1391,24 @@ impl Checker<'_> {
             _ => {}
         }
     }
+}
+
+/// A Via sent-by host: an IPv6 address gets its brackets.
+fn push_via_host(out: &mut String, host: &str) {
+    if host.contains(':') && !host.starts_with('[') {
+        out.push('[');
+        out.push_str(host);
+        out.push(']');
+    } else {
+        out.push_str(host);
+    }
+}
+
+fn push_via_ip(out: &mut String, ip: IpAddr) {
+    let _ = match ip {
+        IpAddr::V4(ip) => write!(out, "{ip}"),
+        IpAddr::V6(ip) => write!(out, "[{ip}]"),
+    };
 }
 
 #[cfg(test)]

@@ -248,5 +248,10 @@ pub(crate) fn header_line(name: &str, value: &str) -> Result<Bytes, SipError> {
     if value.bytes().any(is_ctl) {
         return Err(SipError::new(ErrorKind::InvalidHeaderValue));
     }
-    Ok(Bytes::from(format!("{name}: {value}\r\n")))
+    let mut line = Vec::with_capacity(name.len() + value.len() + 4);
+    line.extend_from_slice(name.as_bytes());
+    line.extend_from_slice(b": ");
+    line.extend_from_slice(value.as_bytes());
+    line.extend_from_slice(b"\r\n");
+    Ok(Bytes::from(line))
 }
