@@ -870,15 +870,26 @@ impl<'m> Ctx<'_, 'm> {
             return false;
         };
         match std::str::from_utf8(sip.host().text()) {
-            Ok(host) => self.host_is_myself(host, sip.port(), sip.is_secure()),
+            // The parser already read the host's IP, if it is one.
+            Ok(host) => self.is_myself(
+                bare_host(host),
+                sip.host().ip(),
+                sip.port(),
+                sip.is_secure(),
+            ),
             Err(_) => false,
         }
     }
 
     pub fn host_is_myself(&self, host: &str, port: Option<u16>, secure: bool) -> bool {
+        let bare = bare_host(host);
+        self.is_myself(bare, bare.parse::<IpAddr>().ok(), port, secure)
+    }
+
+    /// `bare` is the host without IPv6 brackets, `ip` its address when it
+    /// is an IP literal.
+    fn is_myself(&self, bare: &str, ip: Option<IpAddr>, port: Option<u16>, secure: bool) -> bool {
         let port = port.unwrap_or(if secure { 5061 } else { 5060 });
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let ip = bare.parse::<IpAddr>().ok();
         self.cfg.myself.iter().any(|m| {
             let same_host = match ip {
                 Some(ip) => host_is_ip(&m.host, ip),
@@ -1053,7 +1064,7 @@ impl<'m> Ctx<'_, 'm> {
         let header = msg.headers_named(&HeaderName::Via).next()?;
         let rport = self.force_rport || via.rport() != Rport::Absent;
         let src = self.recv.src;
-        let received = rport || !host_is_ip(&via.host().to_string(), src.ip());
+        let received = rport || via.host().ip() != Some(src.ip());
         if !received {
             return None;
         }
@@ -1391,6 +1402,10 @@ impl Checker<'_> {
             _ => {}
         }
     }
+}
+
+fn bare_host(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 /// A Via sent-by host: an IPv6 address gets its brackets.
