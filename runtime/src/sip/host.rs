@@ -78,25 +78,31 @@ pub(crate) fn parse_host(s: &mut Scanner<'_>) -> Result<Host, Fault> {
 /// and the generic parser cost more than the rest of the host.
 pub(crate) fn parse_ipv4(text: &[u8]) -> Option<Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = text.split(|&b| b == b'.');
-    for octet in &mut octets {
-        let digits = parts.next()?;
-        if digits.is_empty()
-            || digits.len() > 3
-            || (digits.len() > 1 && digits[0] == b'0')
-            || !digits.iter().all(u8::is_ascii_digit)
-        {
-            return None;
+    let mut part = 0;
+    let (mut value, mut digits) = (0u16, 0);
+    for &b in text {
+        match b {
+            b'.' if digits > 0 && part < 3 => {
+                octets[part] = value as u8;
+                part += 1;
+                (value, digits) = (0, 0);
+            }
+            // A fourth digit, or a digit after a leading zero.
+            b'0'..=b'9' if digits < 3 && !(digits == 1 && value == 0) => {
+                value = value * 10 + u16::from(b - b'0');
+                if value > 255 {
+                    return None;
+                }
+                digits += 1;
+            }
+            _ => return None,
         }
-        let value = digits
-            .iter()
-            .fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
-        *octet = u8::try_from(value).ok()?;
     }
-    match parts.next() {
-        None => Some(Ipv4Addr::from(octets)),
-        Some(_) => None,
+    if digits == 0 || part != 3 {
+        return None;
     }
+    octets[3] = value as u8;
+    Some(Ipv4Addr::from(octets))
 }
 
 /// 1*DIGIT, at most 65535.
