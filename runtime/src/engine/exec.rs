@@ -862,9 +862,28 @@ impl<'m> Ctx<'_, 'm> {
     /// `uri == myself`: host and port (default 5060, 5061 for sips).
     pub fn uri_is_myself(&self, uri: &str) -> bool {
         // The parsed URI's parts, not `UriParts` (which would copy each
-        // into a String): loose_route asks this of every Route entry.
-        let Ok(parsed) = crate::sip::Uri::parse(uri.as_bytes()) else {
-            return false;
+        // into a String): loose_route asks this of every Route entry, and
+        // of the Request-URI, which the message has parsed already when
+        // the script left it as received.
+        let received = self
+            .msg
+            .request_uri_location()
+            .and_then(|span| self.msg.as_bytes().get(span.range()))
+            .is_some_and(|text| text == uri.as_bytes());
+        let parsed_here;
+        let parsed = if received {
+            match self.msg.request_uri() {
+                Ok(Some(parsed)) => parsed,
+                _ => return false,
+            }
+        } else {
+            match crate::sip::Uri::parse(uri.as_bytes()) {
+                Ok(parsed) => {
+                    parsed_here = parsed;
+                    &parsed_here
+                }
+                Err(_) => return false,
+            }
         };
         let Some(sip) = parsed.as_sip() else {
             return false;
