@@ -23,6 +23,7 @@ use sercompat_grammar::ast::{AssignOp, BinOp, CastTo, StopKeyword, UnOp};
 use sercompat_grammar::dialect::StopMeaning;
 use sercompat_grammar::{Diagnostic, Era, Span};
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
 /// Why the script stopped before its end.
@@ -861,23 +862,53 @@ impl<'m> Ctx<'_, 'm> {
     /// `uri == myself`: host and port (default 5060, 5061 for sips).
     pub fn uri_is_myself(&self, uri: &str) -> bool {
         // The parsed URI's parts, not `UriParts` (which would copy each
-        // into a String): loose_route asks this of every Route entry.
-        let Ok(parsed) = crate::sip::Uri::parse(uri.as_bytes()) else {
-            return false;
+        // into a String): loose_route asks this of every Route entry, and
+        // of the Request-URI, which the message has parsed already when
+        // the script left it as received.
+        let received = self
+            .msg
+            .request_uri_location()
+            .and_then(|span| self.msg.as_bytes().get(span.range()))
+            .is_some_and(|text| text == uri.as_bytes());
+        let parsed_here;
+        let parsed = if received {
+            match self.msg.request_uri() {
+                Ok(Some(parsed)) => parsed,
+                _ => return false,
+            }
+        } else {
+            match crate::sip::Uri::parse(uri.as_bytes()) {
+                Ok(parsed) => {
+                    parsed_here = parsed;
+                    &parsed_here
+                }
+                Err(_) => return false,
+            }
         };
         let Some(sip) = parsed.as_sip() else {
             return false;
         };
         match std::str::from_utf8(sip.host().text()) {
-            Ok(host) => self.host_is_myself(host, sip.port(), sip.is_secure()),
+            // The parser already read the host's IP, if it is one.
+            Ok(host) => self.is_myself(
+                bare_host(host),
+                sip.host().ip(),
+                sip.port(),
+                sip.is_secure(),
+            ),
             Err(_) => false,
         }
     }
 
     pub fn host_is_myself(&self, host: &str, port: Option<u16>, secure: bool) -> bool {
+        let bare = bare_host(host);
+        self.is_myself(bare, bare.parse::<IpAddr>().ok(), port, secure)
+    }
+
+    /// `bare` is the host without IPv6 brackets, `ip` its address when it
+    /// is an IP literal.
+    fn is_myself(&self, bare: &str, ip: Option<IpAddr>, port: Option<u16>, secure: bool) -> bool {
         let port = port.unwrap_or(if secure { 5061 } else { 5060 });
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let ip = bare.parse::<IpAddr>().ok();
         self.cfg.myself.iter().any(|m| {
             let same_host = match ip {
                 Some(ip) => host_is_ip(&m.host, ip),
@@ -984,18 +1015,25 @@ impl<'m> Ctx<'_, 'm> {
         // Kamailio: `set_advertised_*` first, then the socket we send
         // from (its advertised name, or its address).
         let forced = self.send_socket_for(proto);
-        let (host, port) = match (&self.cfg.via_address, forced) {
-            (_, Some(a)) => (a.ip().to_string(), a.port()),
-            (Some((h, p)), None) => (h.clone(), *p),
-            (None, None) => (self.recv.dst.ip().to_string(), self.recv.dst.port()),
+        let port = match (&self.cfg.via_address, forced) {
+            (_, Some(a)) => a.port(),
+            (Some((_, p)), None) => *p,
+            (None, None) => self.recv.dst.port(),
         };
-        let host = self.st.advertised_address.clone().unwrap_or(host);
         let port = self.st.advertised_port.unwrap_or(port);
-        if host.contains(':') && !host.starts_with('[') {
-            format!("SIP/2.0/{} [{host}]:{port}", proto.via_name())
-        } else {
-            format!("SIP/2.0/{} {host}:{port}", proto.via_name())
+        // Written into one String rather than through to_string and
+        // format!: every relayed request and branch builds one.
+        let mut out = String::with_capacity(64);
+        out.push_str("SIP/2.0/");
+        out.push_str(proto.via_name());
+        out.push(' ');
+        match (&self.st.advertised_address, &self.cfg.via_address, forced) {
+            (Some(host), _, _) | (None, Some((host, _)), None) => push_via_host(&mut out, host),
+            (None, _, Some(a)) => push_via_ip(&mut out, a.ip()),
+            (None, None, None) => push_via_ip(&mut out, self.recv.dst.ip()),
         }
+        let _ = write!(out, ":{port}");
+        out
     }
 
     /// The next hop of the request: `$du` if set, else the Request-URI;
@@ -1045,7 +1083,7 @@ impl<'m> Ctx<'_, 'm> {
         let header = msg.headers_named(&HeaderName::Via).next()?;
         let rport = self.force_rport || via.rport() != Rport::Absent;
         let src = self.recv.src;
-        let received = rport || !host_is_ip(&via.host().to_string(), src.ip());
+        let received = rport || via.host().ip() != Some(src.ip());
         if !received {
             return None;
         }
@@ -1383,6 +1421,28 @@ impl Checker<'_> {
             _ => {}
         }
     }
+}
+
+fn bare_host(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// A Via sent-by host: an IPv6 address gets its brackets.
+fn push_via_host(out: &mut String, host: &str) {
+    if host.contains(':') && !host.starts_with('[') {
+        out.push('[');
+        out.push_str(host);
+        out.push(']');
+    } else {
+        out.push_str(host);
+    }
+}
+
+fn push_via_ip(out: &mut String, ip: IpAddr) {
+    let _ = match ip {
+        IpAddr::V4(ip) => write!(out, "{ip}"),
+        IpAddr::V6(ip) => write!(out, "[{ip}]"),
+    };
 }
 
 #[cfg(test)]

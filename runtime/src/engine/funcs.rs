@@ -822,20 +822,28 @@ pub(crate) fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Re
 /// The next hop a URI names: host, port (5060, 5061 for sips/TLS),
 /// `transport=`.
 pub(crate) fn uri_destination(uri: &str) -> Option<Destination> {
-    let u = UriParts::split(uri)?;
-    let proto = match u.transport() {
-        Some(t) => Proto::parse(&t)?,
-        None if u.is_secure() => Proto::Tls,
+    // The parsed URI's parts, not `UriParts` (a String for each): this
+    // runs for every relayed request.
+    let parsed = crate::sip::Uri::parse(uri.as_bytes()).ok()?;
+    let sip = parsed.as_sip()?;
+    let transport = sip
+        .params()
+        .iter()
+        .filter(|p| p.name().eq_ignore_case("transport"))
+        .find_map(|p| p.value());
+    let proto = match transport {
+        Some(t) => Proto::parse(t.to_str()?)?,
+        None if sip.is_secure() => Proto::Tls,
         None => Proto::Udp,
     };
-    let port = match &u.port {
-        Some(p) => p.parse().ok()?,
+    let port = match sip.port() {
+        Some(p) => p,
         None if proto == Proto::Tls || proto == Proto::Wss => 5061,
         None => 5060,
     };
+    let host = sip.host().text().to_str()?;
     Some(Destination {
-        host: u
-            .host
+        host: host
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string(),

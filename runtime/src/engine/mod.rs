@@ -275,15 +275,16 @@ impl Proto {
 
     /// `udp`, `TCP`, ... (any case).
     pub fn parse(s: &str) -> Option<Proto> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "udp" => Proto::Udp,
-            "tcp" => Proto::Tcp,
-            "tls" => Proto::Tls,
-            "sctp" => Proto::Sctp,
-            "ws" => Proto::Ws,
-            "wss" => Proto::Wss,
-            _ => return None,
-        })
+        [
+            Proto::Udp,
+            Proto::Tcp,
+            Proto::Tls,
+            Proto::Sctp,
+            Proto::Ws,
+            Proto::Wss,
+        ]
+        .into_iter()
+        .find(|p| p.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -872,5 +873,11 @@ impl Engine {
 /// Whether `ip` is written as `host` (an IP literal, `[v6]` or not).
 pub(crate) fn host_is_ip(host: &str, ip: IpAddr) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.parse::<IpAddr>().is_ok_and(|a| a == ip)
+    // `myself` is compared this way for every request: a dotted quad
+    // (what configs list) skips the generic parser.
+    match (crate::sip::parse_ipv4(h.as_bytes()), ip) {
+        (Some(v4), IpAddr::V4(ip)) => v4 == ip,
+        (Some(_), IpAddr::V6(_)) => false,
+        (None, _) => h.parse::<IpAddr>().is_ok_and(|a| a == ip),
+    }
 }

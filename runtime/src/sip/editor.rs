@@ -242,11 +242,22 @@ pub(crate) fn via_parses(value: &str) -> bool {
 }
 
 pub(crate) fn header_line(name: &str, value: &str) -> Result<Bytes, SipError> {
+    let mut line = Vec::with_capacity(name.len() + value.len() + 4);
+    push_header_line(&mut line, name, value)?;
+    Ok(Bytes::from(line))
+}
+
+/// [`header_line`] appended to `out`; nothing is appended on error.
+pub(crate) fn push_header_line(out: &mut Vec<u8>, name: &str, value: &str) -> Result<(), SipError> {
     if name.is_empty() || !name.bytes().all(is_token) {
         return Err(SipError::new(ErrorKind::InvalidHeaderName));
     }
     if value.bytes().any(is_ctl) {
         return Err(SipError::new(ErrorKind::InvalidHeaderValue));
     }
-    Ok(Bytes::from(format!("{name}: {value}\r\n")))
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+    Ok(())
 }

@@ -9,7 +9,6 @@ use super::limits::{Limits, TransportKind};
 use super::scanner::parse_number;
 use super::span::Span;
 use super::start_line::{parse_start_line, StartLine};
-use super::text::SipStr;
 use bytes::Bytes;
 use memchr::memchr;
 
@@ -209,7 +208,7 @@ fn scan_field(
         )
     };
     let mut line_start = start;
-    let content_end = loop {
+    let (content_end, last_lf) = loop {
         let rest = window.get(line_start..).unwrap_or_default();
         let Some(lf) = memchr(b'\n', rest).map(|i| line_start + i) else {
             if window.len() - start > limits.max_header_size {
@@ -227,11 +226,11 @@ fn scan_field(
         match window.get(lf + 1) {
             None => return Err(ran_out.error()),
             Some(&b) if is_wsp(b) => line_start = lf + 1,
-            Some(_) => break end,
+            Some(_) => break (end, lf),
         }
     };
-    let line_end = memchr(b'\n', window.get(content_end..).unwrap_or_default())
-        .map_or(window.len(), |i| content_end + i + 1);
+    // Only CRs lie between the content and the line's LF.
+    let line_end = last_lf + 1;
 
     let name_len = window
         .get(start..content_end)
@@ -257,7 +256,7 @@ fn scan_field(
         value_end -= 1;
     }
     Ok(HeaderField {
-        name: HeaderName::from_raw(SipStr::new(buf.slice(name_span.range()))),
+        name: HeaderName::in_buffer(buf, name_span),
         name_span,
         value: Span::new(value_start, value_end),
         line: Span::new(start, line_end),

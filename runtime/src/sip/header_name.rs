@@ -2,7 +2,9 @@
 //! name (RFC 3261 §7.3.3 and the registry of compact forms).
 
 use super::chars::is_token;
+use super::span::Span;
 use super::text::SipStr;
+use bytes::Bytes;
 use std::fmt;
 
 macro_rules! header_names {
@@ -122,10 +124,12 @@ header_names! {
 }
 
 impl HeaderName {
-    /// The name of a header as it appears in a message. `raw` must be a
-    /// token (framing guarantees it).
-    pub(crate) fn from_raw(raw: SipStr) -> Self {
-        Self::known(&raw).unwrap_or(HeaderName::Other(raw))
+    /// The name of a header at `span` in a message `buf`, which must be a
+    /// token (framing guarantees it). A known name (most of them) takes
+    /// no reference to the buffer.
+    pub(crate) fn in_buffer(buf: &Bytes, span: Span) -> Self {
+        Self::known(buf.get(span.range()).unwrap_or_default())
+            .unwrap_or_else(|| HeaderName::Other(SipStr::new(buf.slice(span.range()))))
     }
 
     /// A name given by a caller (say, a header to add). Returns `None` when
@@ -161,7 +165,8 @@ mod tests {
     use super::*;
 
     fn name(raw: &'static str) -> HeaderName {
-        HeaderName::from_raw(SipStr::from_static(raw))
+        let buf = Bytes::from_static(raw.as_bytes());
+        HeaderName::in_buffer(&buf, Span::new(0, buf.len()))
     }
 
     #[test]

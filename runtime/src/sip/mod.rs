@@ -42,6 +42,7 @@ pub use headers::{
     parse_name_addr_list, AuthParam, CSeq, ContactValue, Credentials, DisplayName, NameAddr, Rport,
     SipDate, TypedHeader, Via, MAGIC_COOKIE, MAX_CSEQ,
 };
+pub(crate) use host::parse_ipv4;
 pub use host::Host;
 pub use limits::{Limits, TransportKind};
 pub use lumps::Lumps;

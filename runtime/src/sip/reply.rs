@@ -2,7 +2,7 @@
 //! the 100 Trying of a stateful proxy.
 
 use super::chars::{is_ctl, is_token};
-use super::editor::header_line;
+use super::editor::push_header_line;
 use super::error::{ErrorKind, SipError};
 use super::header_name::HeaderName;
 use super::message::SipMessage;
@@ -91,7 +91,15 @@ impl<'a> LocalReply<'a> {
         }
 
         let mut out = Vec::with_capacity(512);
-        out.extend_from_slice(format!("SIP/2.0 {} {}\r\n", self.status, self.reason).as_bytes());
+        // By hand, not format!: a stateful proxy builds a 100 for every
+        // INVITE. The status has three digits (checked above).
+        out.extend_from_slice(b"SIP/2.0 ");
+        out.extend(
+            [self.status / 100, self.status / 10 % 10, self.status % 10].map(|d| b'0' + d as u8),
+        );
+        out.push(b' ');
+        out.extend_from_slice(self.reason.as_bytes());
+        out.extend_from_slice(b"\r\n");
         if request.vias()?.is_empty() {
             // Nowhere to send it (RFC 3261 §18.2.2 routes replies by Via).
             return Err(SipError::new(ErrorKind::MissingHeader(HeaderName::Via)));
@@ -117,16 +125,16 @@ impl<'a> LocalReply<'a> {
             }
         }
         for (name, value) in &self.script {
-            out.extend_from_slice(&header_line(name, value)?);
+            push_header_line(&mut out, name, value)?;
         }
         if let Some((ct, _)) = self.body {
-            out.extend_from_slice(&header_line("Content-Type", ct)?);
+            push_header_line(&mut out, "Content-Type", ct)?;
         }
         if let Some(server) = self.server {
-            out.extend_from_slice(&header_line("Server", server)?);
+            push_header_line(&mut out, "Server", server)?;
         }
         for (name, value) in &self.extra {
-            out.extend_from_slice(&header_line(name, value)?);
+            push_header_line(&mut out, name, value)?;
         }
         match self.body {
             None => out.extend_from_slice(b"Content-Length: 0\r\n\r\n"),
@@ -142,7 +150,8 @@ impl<'a> LocalReply<'a> {
         let to = request
             .to_header()?
             .ok_or(SipError::new(ErrorKind::MissingHeader(HeaderName::To)))?;
-        let mut value = unfold(&first_value(request, &HeaderName::To)?);
+        let mut value = Vec::new();
+        unfold_into(&mut value, &first_value(request, &HeaderName::To)?);
         if to.tag().is_some_and(|t| !t.is_empty()) {
             return Ok(value);
         }
@@ -177,16 +186,17 @@ fn first_value(request: &SipMessage, name: &HeaderName) -> Result<SipStr, SipErr
 fn push_header(out: &mut Vec<u8>, name: &str, value: &[u8]) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
-    out.extend_from_slice(&unfold(value));
+    unfold_into(out, value);
     out.extend_from_slice(b"\r\n");
 }
 
-/// Drops the line ends of folds; the white space after them stays, which
-/// is what unfolding means (RFC 3261 §7.3.1).
-fn unfold(value: &[u8]) -> Vec<u8> {
-    value
-        .iter()
-        .copied()
-        .filter(|&b| b != b'\r' && b != b'\n')
-        .collect()
+/// Appends `value` without the line ends of its folds; the white space
+/// after them stays, which is what unfolding means (RFC 3261 §7.3.1).
+fn unfold_into(out: &mut Vec<u8>, value: &[u8]) {
+    // Most values have no fold: one copy.
+    if memchr::memchr2(b'\r', b'\n', value).is_none() {
+        out.extend_from_slice(value);
+    } else {
+        out.extend(value.iter().copied().filter(|&b| b != b'\r' && b != b'\n'));
+    }
 }

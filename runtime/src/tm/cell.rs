@@ -146,7 +146,11 @@ impl<H: Hop> Cell<H> {
         }
         .render(&cfg.instance);
         let mut ed = MessageEditor::new(&outgoing.request);
-        ed.insert_via(&format!("{};branch={param}", outgoing.via))?;
+        let mut via = String::with_capacity(outgoing.via.len() + 8 + param.len());
+        via.push_str(&outgoing.via);
+        via.push_str(";branch=");
+        via.push_str(&param);
+        ed.insert_via(&via)?;
         let bytes = ed.build()?;
         if self.invite && cfg.auto_inv_100 && self.server.last_code() == 0 {
             self.reply(100, &cfg.reason_100, now, cfg, out)?;

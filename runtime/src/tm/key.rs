@@ -63,10 +63,16 @@ pub(crate) struct BranchId {
 
 impl BranchId {
     pub fn render(&self, instance: &str) -> String {
-        format!(
-            "z9hG4bK{instance}.{:x}.{:x}.{:x}",
-            self.hash, self.label, self.index
-        )
+        // By hand rather than format!: one per branch, and the formatting
+        // machinery cost more than the rest of building the Via.
+        let mut out = String::with_capacity(7 + instance.len() + 3 * 17);
+        out.push_str("z9hG4bK");
+        out.push_str(instance);
+        for n in [u64::from(self.hash), self.label, self.index as u64] {
+            out.push('.');
+            push_hex(&mut out, n, 1);
+        }
+        out
     }
 
     /// Every reply is matched by this, up to three times: it reads the
@@ -83,6 +89,29 @@ impl BranchId {
             .next()
             .is_none()
             .then_some(BranchId { hash, label, index })
+    }
+}
+
+/// Appends `n` in lower-case hex (`{:x}`), zero-padded to at least
+/// `width` digits (`{:0width$x}`).
+pub(crate) fn push_hex(out: &mut String, n: u64, width: usize) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let mut start = buf.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        buf[start] = DIGITS[(rest & 0xf) as usize];
+        rest >>= 4;
+        if rest == 0 {
+            break;
+        }
+    }
+    for _ in buf.len() - start..width {
+        out.push('0');
+    }
+    for &b in &buf[start..] {
+        out.push(char::from(b));
     }
 }
 
@@ -213,6 +242,17 @@ pub(crate) fn server_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_written_as_format_writes_it() {
+        for n in [0, 1, 0xf, 0x10, 0xdead_beef, u64::from(u32::MAX), u64::MAX] {
+            for width in [1, 8] {
+                let mut out = String::from("x");
+                push_hex(&mut out, n, width);
+                assert_eq!(out, format!("x{n:0width$x}"));
+            }
+        }
+    }
 
     #[test]
     fn branch_ids_round_trip_and_reject_foreign_branches() {

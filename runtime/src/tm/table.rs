@@ -8,7 +8,7 @@ use crate::sip::{Method, SipMessage};
 
 use super::cell::{Cell, Phase};
 use super::config::TmConfig;
-use super::key::{request_hash, server_key, BranchId, MethodClass, ServerKey};
+use super::key::{push_hex, request_hash, server_key, BranchId, MethodClass, ServerKey};
 use super::labels::LabelMap;
 use super::server::ServerTx;
 use super::{
@@ -228,7 +228,7 @@ impl<H: Hop> Table<H> {
             six_xx: false,
             failure_armed: false,
             phase: Phase::Collecting,
-            to_tag: format!("{}-{hash:08x}-{label:x}", self.config.instance),
+            to_tag: to_tag(&self.config.instance, id),
             request_to_tag,
             reply_to_tag: None,
             key: key.clone(),
@@ -583,4 +583,16 @@ impl<H: Hop> Table<H> {
 enum Match {
     Request,
     Ack,
+}
+
+/// The To tag of our local replies in a cell: `instance-hash-label`,
+/// hash as 8 hex digits, label in hex (by hand: one per transaction).
+fn to_tag(instance: &str, id: CellId) -> String {
+    let mut out = String::with_capacity(instance.len() + 2 + 8 + 16);
+    out.push_str(instance);
+    out.push('-');
+    push_hex(&mut out, u64::from(id.hash), 8);
+    out.push('-');
+    push_hex(&mut out, id.label, 1);
+    out
 }
