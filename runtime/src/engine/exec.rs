@@ -1032,7 +1032,8 @@ impl<'m> Ctx<'_, 'm> {
             (None, _, Some(a)) => push_via_ip(&mut out, a.ip()),
             (None, None, None) => push_via_ip(&mut out, self.recv.dst.ip()),
         }
-        let _ = write!(out, ":{port}");
+        out.push(':');
+        push_decimal(&mut out, u32::from(port));
         out
     }
 
@@ -1439,15 +1440,68 @@ fn push_via_host(out: &mut String, host: &str) {
 }
 
 fn push_via_ip(out: &mut String, ip: IpAddr) {
-    let _ = match ip {
-        IpAddr::V4(ip) => write!(out, "{ip}"),
-        IpAddr::V6(ip) => write!(out, "[{ip}]"),
-    };
+    match ip {
+        // By hand, not through Display: every branch's Via writes one.
+        IpAddr::V4(ip) => {
+            for (i, octet) in ip.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal(out, u32::from(octet));
+            }
+        }
+        IpAddr::V6(ip) => {
+            let _ = write!(out, "[{ip}]");
+        }
+    }
+}
+
+/// `n` in decimal, as `Display` writes it.
+fn push_decimal(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn via_addresses_are_written_as_display_writes_them() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.200.3.255",
+            "255.255.255.255",
+            "::1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            let mut out = String::new();
+            push_via_ip(&mut out, ip);
+            let want = match ip {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("[{v6}]"),
+            };
+            assert_eq!(out, want);
+        }
+        for n in [0, 7, 10, 99, 5060, 65535, u32::MAX] {
+            let mut out = String::new();
+            push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     #[test]
     fn networks() {

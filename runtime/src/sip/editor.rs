@@ -114,13 +114,7 @@ impl<'m> MessageEditor<'m> {
     /// Adds `Via: value` above the topmost Via, as a proxy does before
     /// forwarding a request (RFC 3261 §16.6 step 8).
     pub fn insert_via(&mut self, value: &str) -> Result<(), SipError> {
-        let src = Bytes::copy_from_slice(value.as_bytes());
-        parse_vias(&mut Scanner::new(&src, Span::new(0, src.len()))).map_err(|f| {
-            SipError::new(ErrorKind::Header {
-                name: HeaderName::Via,
-                problem: f.problem,
-            })
-        })?;
+        check_via(value)?;
         self.insert_own_via(value)
     }
 
@@ -131,13 +125,7 @@ impl<'m> MessageEditor<'m> {
     pub fn insert_own_via(&mut self, value: &str) -> Result<(), SipError> {
         debug_assert!(via_parses(value), "our own Via does not parse: {value}");
         let line = header_line("Via", value)?;
-        match self.msg.headers_named(&HeaderName::Via).next() {
-            Some(top) => self.lumps.insert_before(top.line_span().start, line),
-            None => match self.msg.fields().first() {
-                Some(first) => self.lumps.insert_before(first.line.start, line),
-                None => self.lumps.insert_before(self.msg.headers_end(), line),
-            },
-        }
+        self.lumps.insert_before(top_via_offset(self.msg), line)
     }
 
     /// Removes the topmost via-parm, as a proxy does to a response before
@@ -236,6 +224,53 @@ fn first_list_comma(value: &[u8]) -> Option<usize> {
 
 /// `name: value CRLF`, refusing anything that would break the framing.
 /// Whether `value` is a Via header value that parses.
+/// `msg` with `Via: value` above its topmost Via: the bytes
+/// `MessageEditor::new(msg)`, [`insert_via`](MessageEditor::insert_via)
+/// and [`build`](MessageEditor::build) produce, copied once without the
+/// lumps (a stateful proxy does this for every branch it sends).
+pub(crate) fn with_top_via(msg: &SipMessage, value: &str) -> Result<Bytes, SipError> {
+    check_via(value)?;
+    let at = top_via_offset(msg);
+    let body = msg.body_span();
+    if body.start <= at && at <= body.end {
+        // An insertion at the body's edge: `build` fixes Content-Length.
+        let mut ed = MessageEditor::new(msg);
+        ed.insert_own_via(value)?;
+        return ed.build();
+    }
+    let bytes = msg.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len() + value.len() + 7);
+    out.extend_from_slice(&bytes[..at]);
+    push_header_line(&mut out, "Via", value)?;
+    out.extend_from_slice(&bytes[at..]);
+    Ok(Bytes::from(out))
+}
+
+/// Where a new top Via goes: before the topmost Via, else before the
+/// first header field, else at the end of the headers.
+fn top_via_offset(msg: &SipMessage) -> usize {
+    match msg.headers_named(&HeaderName::Via).next() {
+        Some(top) => top.line_span().start,
+        None => match msg.fields().first() {
+            Some(first) => first.line.start,
+            None => msg.headers_end(),
+        },
+    }
+}
+
+/// A Via value must parse before it goes into a message.
+fn check_via(value: &str) -> Result<(), SipError> {
+    let src = Bytes::copy_from_slice(value.as_bytes());
+    parse_vias(&mut Scanner::new(&src, Span::new(0, src.len())))
+        .map(|_| ())
+        .map_err(|f| {
+            SipError::new(ErrorKind::Header {
+                name: HeaderName::Via,
+                problem: f.problem,
+            })
+        })
+}
+
 pub(crate) fn via_parses(value: &str) -> bool {
     let src = Bytes::copy_from_slice(value.as_bytes());
     parse_vias(&mut Scanner::new(&src, Span::new(0, src.len()))).is_ok()
@@ -260,4 +295,35 @@ pub(crate) fn push_header_line(out: &mut Vec<u8>, name: &str, value: &str) -> Re
     out.extend_from_slice(value.as_bytes());
     out.extend_from_slice(b"\r\n");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `with_top_via` replaces: an editor with the one Via.
+    fn edited(msg: &SipMessage, value: &str) -> Result<Bytes, SipError> {
+        let mut ed = MessageEditor::new(msg);
+        ed.insert_via(value)?;
+        ed.build()
+    }
+
+    #[test]
+    fn with_top_via_builds_what_the_editor_builds() {
+        let via = "SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKp1";
+        for text in [
+            "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nTo: <sip:b@h>\r\nContent-Length: 3\r\n\r\nabc",
+            "INVITE sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/TCP c\r\nl: 0\r\n\r\n",
+            "OPTIONS sip:b@h SIP/2.0\r\nTo: <sip:b@h>\r\nContent-Length: 0\r\n\r\n",
+            "OPTIONS sip:b@h SIP/2.0\r\n\r\n",
+        ] {
+            let msg = SipMessage::parse_datagram(text).unwrap();
+            assert_eq!(with_top_via(&msg, via), edited(&msg, via), "{text}");
+            let bad = "SIP/2.0/UDP h;;";
+            assert_eq!(
+                with_top_via(&msg, bad).unwrap_err(),
+                edited(&msg, bad).unwrap_err()
+            );
+        }
+    }
 }

@@ -33,7 +33,7 @@ mod text;
 mod uri;
 mod validate;
 
-pub(crate) use editor::via_parses;
+pub(crate) use editor::{via_parses, with_top_via};
 pub use editor::{HeaderPosition, MessageEditor};
 pub use error::{ErrorKind, Problem, SipError};
 pub use framing::leading_keepalive_len;

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::sip::{MessageEditor, Method, SipMessage};
+use crate::sip::{with_top_via, Method, SipMessage};
 
 use super::build::{cancel_for, challenges, local_reply, relayed_reply, relayed_reply_with};
 use super::client::{ClientInput, ClientState, ClientTx};
@@ -145,13 +145,11 @@ impl<H: Hop> Cell<H> {
             index,
         }
         .render(&cfg.instance);
-        let mut ed = MessageEditor::new(&outgoing.request);
         let mut via = String::with_capacity(outgoing.via.len() + 8 + param.len());
         via.push_str(&outgoing.via);
         via.push_str(";branch=");
         via.push_str(&param);
-        ed.insert_via(&via)?;
-        let bytes = ed.build()?;
+        let bytes = with_top_via(&outgoing.request, &via)?;
         if self.invite && cfg.auto_inv_100 && self.server.last_code() == 0 {
             self.reply(100, &cfg.reason_100, now, cfg, out)?;
         }
