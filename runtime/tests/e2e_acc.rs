@@ -10,8 +10,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    against_server, free_udp_port, scenario, sipp_uac_keys, sipp_uas, start_logged, tool, Running,
-    Server,
+    against_server, free_udp_port, scenario, sipp_and_kamailio, sipp_uac_keys, sipp_uas,
+    start_logged, Running, Server,
 };
 use std::path::Path;
 use std::process::Stdio;
@@ -180,10 +180,7 @@ fn run(server: &Server, sipp: &Path) -> Result<Vec<String>, String> {
 
 #[test]
 fn acc_writes_the_same_records_as_kamailio() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     let kamailio = run(&Server::Kamailio, &sipp).unwrap_or_else(|e| panic!("{e}"));

@@ -11,8 +11,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    against_server, free_udp_port, register_fork_and_call, scenario, sipp_uac_keys as uac,
-    sipp_uas as uas, tool, wait_for_sip, Running,
+    against_server, free_udp_port, register_fork_and_call, scenario, sipp_and_kamailio,
+    sipp_uac_keys as uac, sipp_uas as uas, tool, wait_for_sip, Running,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -100,10 +100,7 @@ fn run_scenarios(server: Server, sipp: &Path) -> Vec<String> {
 
 #[test]
 fn kamailio_passes_the_registrar_scenarios() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     let failed = run_scenarios(Server::Kamailio, &sipp);
@@ -162,10 +159,7 @@ fn bench_registrar_flow(server: Server, sipp: &Path, bench_cfg: &str) -> Result<
 
 #[test]
 fn bench_registrar_config_registers_forks_and_calls_like_kamailio() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     let Some(shared) = sercompat_tests::shared_dir() else {

@@ -9,7 +9,7 @@
 
 mod sipp_support;
 
-use sipp_support::{free_udp_port, scratch, tool, wait_for_sip, Running};
+use sipp_support::{free_udp_port, scratch, sipp_and_kamailio, tool, wait_for_sip, Running};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -133,10 +133,7 @@ fn scenario(sipp: &Path, kamailio: bool) -> Result<(), String> {
 
 #[test]
 fn kamailio_drops_and_edits_replies_in_onreply_route() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     if let Err(e) = scenario(&sipp, true) {

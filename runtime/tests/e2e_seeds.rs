@@ -8,8 +8,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    against_server, free_udp_port, register_fork_and_call, sipp_uac_keys, sipp_uas, tool,
-    wait_for_sip, Running,
+    against_server, free_udp_port, register_fork_and_call, sipp_and_kamailio, sipp_uac_keys,
+    sipp_uas, tool, wait_for_sip, Running,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -124,10 +124,7 @@ fn kamailio_3_1_flow(how: K31, sipp: &Path, seed: &Path) -> Result<(), String> {
 
 #[test]
 fn kamailio_3_1_seed_registers_forks_and_calls_like_kamailio() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     let Some(shared) = sercompat_tests::shared_dir() else {

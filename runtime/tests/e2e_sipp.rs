@@ -9,7 +9,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    free_udp_port, sipp_uac, sipp_uas, start, tool, wait_for_bound, wait_for_sip, Running, Server,
+    free_udp_port, sipp_and_kamailio, sipp_uac, sipp_uas, start, tool, wait_for_bound,
+    wait_for_sip, Running, Server,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -81,10 +82,7 @@ fn scenarios(server: Server, sipp: &Path) -> Vec<(String, Result<(), String>)> {
 
 #[test]
 fn kamailio_passes_the_stateless_scenarios() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     let failed: Vec<String> = scenarios(Server::Kamailio, &sipp)

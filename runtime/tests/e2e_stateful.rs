@@ -6,8 +6,8 @@
 mod sipp_support;
 
 use sipp_support::{
-    against_server, free_udp_port, sipp_uac, sipp_uac_keys, sipp_uas, start, start_logged, tool,
-    wait_for_bound, wait_for_sip, Running, Server,
+    against_server, free_udp_port, sipp_and_kamailio, sipp_uac, sipp_uac_keys, sipp_uas, start,
+    start_logged, tool, wait_for_bound, wait_for_sip, Running, Server,
 };
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -131,10 +131,7 @@ fn failures(results: Vec<(String, Result<(), String>)>) -> Vec<String> {
 
 #[test]
 fn kamailio_passes_the_stateful_scenarios() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     let failed = failures(scenarios(Server::Kamailio, &sipp));
@@ -252,10 +249,7 @@ fn lossy_calls(server: Server, sipp: &Path) -> Result<(), String> {
 
 #[test]
 fn lost_packets_are_recovered_by_retransmission_as_with_kamailio() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     lossy_calls(Server::Kamailio, &sipp).unwrap_or_else(|e| panic!("the oracle: {e}"));
@@ -319,10 +313,7 @@ fn bench_stateful_flow(server: Server, sipp: &Path, bench_cfg: &str) -> Result<(
 
 #[test]
 fn bench_stateful_config_serves_like_kamailio() {
-    let (Some(sipp), Some(_)) = (
-        tool("/usr/bin/sipp", "sip-tester"),
-        tool("/usr/sbin/kamailio", "kamailio"),
-    ) else {
+    let Some(sipp) = sipp_and_kamailio() else {
         return;
     };
     let Some(shared) = sercompat_tests::shared_dir() else {

@@ -22,6 +22,15 @@ pub fn tool(path: &str, package: &str) -> Option<PathBuf> {
     None
 }
 
+/// sipp, for a test that also runs Kamailio as its oracle: `None` (each
+/// missing program named by `tool`, or a panic under CI) unless both are
+/// installed.
+pub fn sipp_and_kamailio() -> Option<PathBuf> {
+    let sipp = tool("/usr/bin/sipp", "sip-tester");
+    let kamailio = tool("/usr/sbin/kamailio", "kamailio");
+    sipp.filter(|_| kamailio.is_some())
+}
+
 pub fn free_udp_port() -> u16 {
     UdpSocket::bind("127.0.0.1:0")
         .and_then(|s| s.local_addr())
