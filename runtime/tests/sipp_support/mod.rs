@@ -302,10 +302,15 @@ pub fn register_fork_and_call(sipp: &Path, proxy: u16) -> Result<(), String> {
         sipp_uac_keys(sipp, &scenarios.join("maxfwd-483.xml"), proxy, &[]),
     )?;
     // The second phone saw its INVITE canceled and answered 487 (its
-    // sipp scenario ends only then).
-    std::thread::sleep(Duration::from_millis(500));
-    if phone2.alive() {
-        return Err("bob's second phone was not canceled".to_owned());
+    // sipp scenario ends only then). On a loaded machine its first INVITE
+    // may be retransmitted (T1, 500 ms) and the CANCEL follow its 180, so
+    // wait up to 5 s rather than a fixed half second.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while phone2.alive() {
+        if Instant::now() >= deadline {
+            return Err("bob's second phone was not canceled".to_owned());
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
     Ok(())
 }
