@@ -23,10 +23,11 @@ pub fn check(parsed: &Parsed) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let routes = routes::RouteTable::build(&parsed.config, parsed.era.era);
-    let (_program, mut found) = ir::lower_with(parsed, &routes);
+    let (program, mut found) = ir::lower_with(parsed, &routes);
     found.extend(lints::run(&lints::LintCtx {
         parsed,
         routes: &routes,
+        program: &program,
     }));
     // As a reader meets them: by file, then position.
     found.sort_by_key(|d| d.primary_span().map(|s| (s.file.0, s.start)));

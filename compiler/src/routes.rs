@@ -99,9 +99,18 @@ const ROUTE_ARGS: &[(&str, RouteClass)] = &[
     ("t_on_branch", RouteClass::Branch),
 ];
 
+/// The class of route a function other than `route` arms by name
+/// (`t_on_failure` → failure routes, ...).
+pub(crate) fn route_arg_class(func: &str) -> Option<RouteClass> {
+    ROUTE_ARGS
+        .iter()
+        .find(|(f, _)| *f == func && *f != "route")
+        .map(|&(_, class)| class)
+}
+
 /// The route name a block or call names: numbers and names alike (K3.0+
 /// `route[1]` ≡ `route["1"]`), `0` and none meaning the default block.
-fn normalize(name: &str) -> Option<String> {
+pub(crate) fn normalize(name: &str) -> Option<String> {
     let n = name.trim();
     if n.is_empty() || n == "0" {
         return None;

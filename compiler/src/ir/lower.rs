@@ -16,6 +16,7 @@ pub const BAD_PSEUDO_VARIABLE: &str = "E3002";
 struct Lowerer<'a> {
     era: Era,
     table: &'a RouteTable<'a>,
+    flags: &'a HashMap<String, u8>,
     loaded: Vec<String>,
     diags: Vec<Diagnostic>,
     /// Whether string arguments of functions carry pseudo-variables
@@ -33,9 +34,11 @@ pub fn lower(parsed: &Parsed) -> (Program, Vec<Diagnostic>) {
 /// with the lints).
 pub fn lower_with(parsed: &Parsed, table: &RouteTable) -> (Program, Vec<Diagnostic>) {
     let era = parsed.era.era;
+    let named_flags = flags(&parsed.config);
     let mut l = Lowerer {
         era,
         table,
+        flags: &named_flags,
         loaded: loaded_modules(&parsed.config),
         diags: Vec::new(),
         pv_strings: matches!(
@@ -48,7 +51,7 @@ pub fn lower_with(parsed: &Parsed, table: &RouteTable) -> (Program, Vec<Diagnost
         routes: Vec::with_capacity(table.defs.len()),
         by_name: HashMap::new(),
         defaults: HashMap::new(),
-        flags: flags(&parsed.config),
+        flags: named_flags.clone(),
         modules: l.loaded.clone(),
         rules: rules(&parsed.config),
         module_loads: parsed
@@ -322,9 +325,26 @@ impl Lowerer<'_> {
             };
             return Op::Route { target, span };
         }
-        let args = c.args.iter().map(|a| self.arg(a)).collect();
+        let callee = self.callee(&c.name.text);
+        let slots = super::args::argument_slots(&callee, self.era, c.args.len());
+        let typing = super::args::Typing {
+            table: self.table,
+            flags: self.flags,
+            pv_strings: self.pv_strings,
+        };
+        let args = c
+            .args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                slots
+                    .and_then(|s| s.get(i))
+                    .and_then(|slot| typing.typed(&c.name.text, slot, a))
+                    .unwrap_or_else(|| self.arg(a))
+            })
+            .collect();
         Op::Call {
-            callee: self.callee(&c.name.text),
+            callee,
             name: c.name.text.clone(),
             args,
             span,
@@ -712,5 +732,71 @@ mod tests {
             panic!()
         };
         assert!(matches!(&re.kind, ValueKind::Regex(r) if r.is_match("1234")));
+    }
+
+    #[test]
+    fn arguments_are_typed_by_the_catalog() {
+        let (prog, diags) = lowered(concat!(
+            "#!KAMAILIO\nflags FLT_NAT : 5;\n",
+            "loadmodule \"tm.so\"\nloadmodule \"maxfwd.so\"\nloadmodule \"textops.so\"\n",
+            "request_route {\n",
+            "  if (search(\"^To:.*bob$\")) setflag(FLT_NAT);\n",
+            "  if (search(\"^To:.*$rU\")) exit;\n",
+            "  if (search(\"(unclosed\")) exit;\n",
+            "  t_on_failure(\"MISSED\");\n",
+            "  t_on_reply(\"NOWHERE\");\n",
+            "  mf_process_maxfwd_header(\"10\");\n",
+            "  mf_process_maxfwd_header(\"010\");\n",
+            "}\n",
+            "failure_route[MISSED] { exit; }\n",
+        ));
+        assert!(diags.is_empty(), "{diags:?}");
+        let body = &prog.route(prog.defaults[&RouteClass::Request][0]).body;
+        let call = |op: &Op| -> (String, Vec<String>) {
+            let op = match op {
+                Op::If { cond, .. } => match &cond.kind {
+                    ValueKind::Call(c) => &**c,
+                    other => panic!("{other:?}"),
+                },
+                op => op,
+            };
+            let Op::Call { name, args, .. } = op else {
+                panic!("{op:?}")
+            };
+            let kinds = args
+                .iter()
+                .map(|a| match &a.kind {
+                    ValueKind::Pattern(p) => match &p.regex {
+                        Ok(re) => format!("pattern {} ({})", p.source, re.is_match("To: BOB")),
+                        Err(_) => format!("bad pattern {}", p.source),
+                    },
+                    ValueKind::RouteArg(r) => format!("{:?} {} {:?}", r.class, r.name, r.id),
+                    ValueKind::Int(i) => format!("int {i}"),
+                    ValueKind::Str(s) => format!("str {s}"),
+                    ValueKind::Format(_) => "format".to_string(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            (name.clone(), kinds)
+        };
+        let Op::If { then, .. } = &body[0] else {
+            panic!()
+        };
+        assert_eq!(call(&body[0]).1, ["pattern ^To:.*bob$ (true)"]);
+        // A named flag is its bit.
+        assert_eq!(call(&then[0]).1, ["int 5"]);
+        // A regex with a pseudo-variable is built per call.
+        assert_eq!(call(&body[1]).1, ["format"]);
+        // One that does not compile stays typed; lint L0105 reports it.
+        assert_eq!(call(&body[2]).1, ["bad pattern (unclosed"]);
+        let missed = prog.by_name[&(RouteClass::Failure, "MISSED".to_string())];
+        assert_eq!(
+            call(&body[3]).1,
+            [format!("Failure MISSED Some({missed:?})")]
+        );
+        assert_eq!(call(&body[4]).1, ["OnReply NOWHERE None"]);
+        assert_eq!(call(&body[5]).1, ["int 10"]);
+        // Not written as the number it reads as: left as text.
+        assert_eq!(call(&body[6]).1, ["str 010"]);
     }
 }

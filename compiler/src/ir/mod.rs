@@ -3,11 +3,13 @@
 //! are parsed, constant regexes compiled, constants folded, and every
 //! operator carries the meaning of the file's era.
 
+mod args;
 mod lower;
 pub mod pv;
 pub mod readiness;
 pub mod visit;
 
+pub use args::argument_slots;
 pub use lower::{lower, lower_with};
 /// The regex type of the IR, for code that holds compiled patterns.
 pub use regex::Regex;
@@ -107,6 +109,61 @@ pub struct TableRule {
 /// (POSIX extended, case-insensitive), for patterns only known at run time.
 pub fn compile_regex(pattern: &str) -> Result<Arc<Regex>, String> {
     crate::lints::regex::compile(pattern, true).map(Arc::new)
+}
+
+/// The `regcomp` flags a module compiles a regular-expression argument
+/// with (always `REG_EXTENDED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReFlags {
+    /// `REG_ICASE`.
+    pub icase: bool,
+    /// `REG_NEWLINE`: `.` and bracket lists do not match a newline, `^`
+    /// and `$` match at line ends. Without it `.` matches a newline.
+    pub newline: bool,
+}
+
+impl ReFlags {
+    /// What Kamailio's regex fixup (`FPARAM_REGEX`, used by textops, rr,
+    /// ...) passes: `REG_EXTENDED|REG_ICASE|REG_NEWLINE`. The IR compiles
+    /// constant regex arguments with these.
+    pub const MODULE: ReFlags = ReFlags {
+        icase: true,
+        newline: true,
+    };
+}
+
+/// Compiles a POSIX extended pattern with a module's `regcomp` flags.
+pub fn compile_regex_with(pattern: &str, flags: ReFlags) -> Result<Arc<Regex>, String> {
+    let mut translated = String::with_capacity(pattern.len() + 12);
+    if !flags.icase {
+        translated.push_str("(?-i)");
+    }
+    translated.push_str(if flags.newline { "(?m)" } else { "(?s)" });
+    translated.push_str(pattern);
+    compile_regex(&translated)
+}
+
+/// A constant regular-expression argument of a module function, compiled
+/// once when the config is lowered, as the module's fixup does at start.
+#[derive(Debug)]
+pub struct Pattern {
+    /// The pattern as written.
+    pub source: Arc<str>,
+    pub flags: ReFlags,
+    /// `Err` holds why it does not compile (lint L0105; the runtime
+    /// refuses to start on it).
+    pub regex: Result<Arc<Regex>, String>,
+}
+
+/// A constant route-name argument (`t_on_failure("1")`), resolved to its
+/// block of the class the function arms.
+#[derive(Debug)]
+pub struct RouteArg {
+    pub class: RouteClass,
+    /// The name as written.
+    pub name: Arc<str>,
+    /// `None`: no block of that class has the name (lint L0101).
+    pub id: Option<RouteId>,
 }
 
 #[derive(Debug)]
@@ -224,6 +281,12 @@ pub enum ValueKind {
     Address(String),
     /// A constant regex (right side of `=~`), compiled once.
     Regex(Arc<regex::Regex>),
+    /// A constant argument the function reads as a regex (catalog kind
+    /// `re`), compiled with the module's flags.
+    Pattern(Arc<Pattern>),
+    /// A constant argument the function reads as a route name (catalog
+    /// kind `route`), resolved.
+    RouteArg(RouteArg),
     Call(Box<Op>),
     Unary(UnOp, Box<Value>),
     Binary(BinOp, Box<Value>, Box<Value>),
@@ -235,6 +298,22 @@ pub enum ValueKind {
     AssignExpr(Box<Value>, Box<Value>),
     /// Did not lower (already reported).
     Invalid,
+}
+
+impl Value {
+    /// The text of a constant as written: a number, a string, a bare word,
+    /// or a typed constant argument (a pattern's source, a route's name).
+    /// `None` for anything evaluated at run time (formats included).
+    pub fn constant_text(&self) -> Option<String> {
+        match &self.kind {
+            ValueKind::Int(i) => Some(i.to_string()),
+            ValueKind::Str(s) => Some(s.to_string()),
+            ValueKind::Word(w) => Some(w.clone()),
+            ValueKind::Pattern(p) => Some(p.source.to_string()),
+            ValueKind::RouteArg(r) => Some(r.name.to_string()),
+            _ => None,
+        }
+    }
 }
 
 impl Program {

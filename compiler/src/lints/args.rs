@@ -10,7 +10,9 @@
 
 use super::functions::{loaded_modules, NOT_FUNCTIONS};
 use super::{Lint, LintCtx};
-use crate::catalog::{self, ArgKind, ArgKinds, Catalog, RouteType};
+use crate::catalog::{self, ArgKind, Catalog, RouteType};
+use crate::ir::visit::{each_call, CallSite};
+use crate::ir::{Callee, Value, ValueKind};
 use crate::routes::{RouteClass, RouteDef};
 use crate::walk;
 use sercompat_grammar::ast::*;
@@ -37,15 +39,19 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
     }
     let cat = catalog::catalog();
     let loaded = loaded_modules(&cx.parsed.config);
-    for def in &cx.routes.defs {
-        let block = block_type(def);
-        walk::calls(&def.block.body.stmts, &mut |call| {
-            let name = call.name.text.as_str();
-            if NOT_FUNCTIONS.contains(&name) {
-                return;
+    for route in &cx.program.routes {
+        each_call(&route.body, &mut |call| {
+            if !NOT_FUNCTIONS.contains(&call.name) {
+                argument_kinds(era, &loaded, &call, out);
             }
-            argument_kinds(cat, era, &loaded, call, out);
-            if let Some(block) = block {
+        });
+    }
+    for def in &cx.routes.defs {
+        let Some(block) = block_type(def) else {
+            continue;
+        };
+        walk::calls(&def.block.body.stmts, &mut |call| {
+            if !NOT_FUNCTIONS.contains(&call.name.text.as_str()) {
                 route_type(cat, era, &loaded, call, def, block, out);
             }
         });
@@ -64,15 +70,16 @@ enum Constant<'a> {
     Int(i64),
 }
 
-/// The constant an argument is. A bare word counts only for module
+/// The constant a lowered argument is. A bare word counts only for module
 /// functions from Kamailio 3.0 on: the core's own actions take keywords
 /// there (SER 0.8 `len_gt(max_len)`, `forward(uri:host, uri:port)`).
-fn constant(e: &Expr, bare_words: bool) -> Option<Constant<'_>> {
-    match &e.kind {
-        ExprKind::Str(s) => Some(Constant::Text(s)),
-        ExprKind::Name(s) if bare_words => Some(Constant::Text(s)),
-        ExprKind::Int(i) => Some(Constant::Int(*i)),
-        ExprKind::Paren(inner) => constant(inner, bare_words),
+/// Arguments the IR typed (a compiled pattern, a resolved route) already
+/// have their kind; formats are built at run time.
+fn constant(v: &Value, bare_words: bool) -> Option<Constant<'_>> {
+    match &v.kind {
+        ValueKind::Str(s) => Some(Constant::Text(s)),
+        ValueKind::Word(s) if bare_words => Some(Constant::Text(s)),
+        ValueKind::Int(i) => Some(Constant::Int(*i)),
         _ => None,
     }
 }
@@ -120,72 +127,35 @@ fn kinds_of(c: &Constant) -> Vec<ArgKind> {
     }
 }
 
-/// One provider's argument kinds for a call of `n` arguments, if the
-/// provider accepts that many.
-fn kinds_for(
-    arity: Option<catalog::Arity>,
-    args: &ArgKinds,
-    n: usize,
-) -> Option<Option<&[catalog::ArgSlot]>> {
-    let a = arity?;
-    if a.is_unknown() || !a.accepts(n) {
-        return None;
-    }
-    Some(args.for_count(n))
-}
-
-/// The argument kinds of every provider of the call whose arity matched
-/// (`None` inside: that provider states no kinds for this count). `None`
-/// when the call is not checked at all: unknown, not loaded, arity not
-/// stated or not matched (L0106–L0108 speak for those).
+/// The argument kinds the call's bound entry states for its count, and
+/// who provides it. `None` when the call is not checked: unknown, of a
+/// module not loaded, arity not stated or not matched (L0106–L0108 speak
+/// for those).
 fn slots_of<'c>(
-    cat: &'c Catalog,
     era: Era,
     loaded: &[String],
-    call: &Call,
-) -> Option<(String, Vec<Option<&'c [catalog::ArgSlot]>>)> {
-    let name = call.name.text.as_str();
-    let n = call.args.len();
-    if let Some(action) = cat.core_action(name, era) {
-        let slots = kinds_for(action.arities(era), &action.args, n)?;
-        return Some(("the core".into(), vec![slots]));
-    }
-    let from_loaded = super::functions::among_loaded(cat.function(name, era), loaded);
-    if from_loaded.is_empty() {
-        return None;
-    }
-    // A provider whose counts are not stated may take anything.
-    if from_loaded
-        .iter()
-        .any(|f| f.arities(era).is_none_or(|a| a.is_unknown()))
-    {
-        return None;
-    }
-    let slots: Vec<_> = from_loaded
-        .iter()
-        .filter_map(|f| kinds_for(f.arities(era), &f.args, n))
-        .collect();
-    if slots.is_empty() {
-        return None;
-    }
-    Some((format!("module `{}`", from_loaded[0].module), slots))
+    call: &CallSite<'c>,
+) -> Option<(String, &'c [catalog::ArgSlot])> {
+    let provider = match call.callee {
+        Callee::Core(_) => "the core".to_string(),
+        Callee::Module(f) if loaded.iter().any(|m| m == f.module) => {
+            format!("module `{}`", f.module)
+        }
+        _ => return None,
+    };
+    let slots = crate::ir::argument_slots(call.callee, era, call.args.len())?;
+    Some((provider, slots))
 }
 
-fn argument_kinds(
-    cat: &Catalog,
-    era: Era,
-    loaded: &[String],
-    call: &Call,
-    out: &mut Vec<Diagnostic>,
-) {
+fn argument_kinds(era: Era, loaded: &[String], call: &CallSite, out: &mut Vec<Diagnostic>) {
     if call.args.is_empty() {
         return;
     }
-    let Some((provider, providers)) = slots_of(cat, era, loaded, call) else {
+    let Some((provider, slots)) = slots_of(era, loaded, call) else {
         return;
     };
-    let name = call.name.text.as_str();
-    let bare_words = era.is_merged_core() && cat.core_action(name, era).is_none();
+    let name = call.name;
+    let bare_words = era.is_merged_core() && !matches!(call.callee, Callee::Core(_));
     for (i, arg) in call.args.iter().enumerate() {
         if LOOSER_THAN_CATALOG
             .iter()
@@ -201,37 +171,29 @@ fn argument_kinds(
                 continue;
             }
         }
-        let have = kinds_of(&c);
-        // Wrong only if it is wrong for every provider, each stating the
-        // kinds of this position.
-        let mut wanted: Option<&catalog::ArgSlot> = None;
-        let wrong_everywhere = providers.iter().all(|p| {
-            let Some(slot) = p.and_then(|s| s.get(i)) else {
-                return false;
-            };
-            // Route names are L0101's, flags L0201/L0202's; `?` is unknown.
-            if slot
-                .0
-                .iter()
-                .any(|k| matches!(k, ArgKind::Unknown | ArgKind::Route | ArgKind::Flag))
-            {
-                return false;
-            }
-            // A pseudo-variable name is read as one from Kamailio 3.0 on;
-            // older AVP specs (`i:12`, `s:name`) are not pseudo-variables.
-            if slot.0.contains(&ArgKind::Pv) && !era.is_merged_core() {
-                return false;
-            }
-            wanted = Some(slot);
-            !have.iter().any(|k| slot.0.contains(k))
-        });
-        let Some(slot) = wanted.filter(|_| wrong_everywhere) else {
+        let Some(slot) = slots.get(i) else {
             continue;
         };
+        // Route names are L0101's, flags L0201/L0202's; `?` is unknown.
+        if slot
+            .0
+            .iter()
+            .any(|k| matches!(k, ArgKind::Unknown | ArgKind::Route | ArgKind::Flag))
+        {
+            continue;
+        }
+        // A pseudo-variable name is read as one from Kamailio 3.0 on;
+        // older AVP specs (`i:12`, `s:name`) are not pseudo-variables.
+        if slot.0.contains(&ArgKind::Pv) && !era.is_merged_core() {
+            continue;
+        }
+        if kinds_of(&c).iter().any(|k| slot.0.contains(k)) {
+            continue;
+        }
         let shown = match &c {
             Constant::Int(v) => v.to_string(),
             Constant::Text(s) => match &arg.kind {
-                ExprKind::Name(_) => s.to_string(),
+                ValueKind::Word(_) => s.to_string(),
                 _ => format!("\"{s}\""),
             },
         };

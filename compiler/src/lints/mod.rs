@@ -100,10 +100,12 @@ pub const ALL: &[&Lint] = &[
     &security::UNAUTHENTICATED_REGISTER,
 ];
 
-/// What every lint may look at.
+/// What every lint may look at: the parsed file, its route table and the
+/// IR lowered from them.
 pub struct LintCtx<'a> {
     pub parsed: &'a Parsed,
     pub routes: &'a RouteTable<'a>,
+    pub program: &'a crate::ir::Program,
 }
 
 /// Runs every lint.

@@ -3,6 +3,8 @@
 //! loaded, after `kamailio -c` has already said the file is fine.
 
 use super::{Lint, LintCtx};
+use crate::ir::visit::each_call;
+use crate::ir::{Program, ValueKind};
 use crate::walk;
 use sercompat_grammar::ast::*;
 use sercompat_grammar::{Diagnostic, Severity};
@@ -13,19 +15,6 @@ pub const INVALID_REGEX: Lint = Lint {
     severity: Severity::Error,
     summary: "a constant regular expression that does not compile",
 };
-
-/// Module functions whose first argument is a POSIX extended regex.
-const REGEX_FIRST_ARG: &[&str] = &[
-    "t_check_status",
-    "search",
-    "search_body",
-    "search_append",
-    "search_append_body",
-    "replace",
-    "replace_all",
-    "replace_body",
-    "replace_body_all",
-];
 
 /// Compiles `re` as POSIX extended: GNU's `\<`/`\>` word boundaries are
 /// spelled `\b` in the `regex` crate; the rest of ERE is a subset of it.
@@ -67,13 +56,15 @@ fn compile_uncached(re: &str, case_insensitive: bool) -> Result<regex::Regex, St
         })
 }
 
+const KAMAILIO_COMPILES_AT_START: &str = "Kamailio compiles it when it loads the config (POSIX extended syntax) and fails to start, although `kamailio -c` accepted the file";
+
 fn report(out: &mut Vec<Diagnostic>, e: &Expr, re: &str, what: &str, icase: bool) {
     if let Err(why) = compile(re, icase) {
         out.push(
             INVALID_REGEX
                 .diag(format!("{what} is not a valid regular expression: {why}"))
                 .primary(e.span, "does not compile")
-                .note("Kamailio compiles it when it loads the config (POSIX extended syntax) and fails to start, although `kamailio -c` accepted the file"),
+                .note(KAMAILIO_COMPILES_AT_START),
         );
     }
 }
@@ -96,7 +87,37 @@ fn matches_in(e: &Expr, out: &mut Vec<Diagnostic>) {
     });
 }
 
+/// Constant regex arguments of module functions: the IR compiled each one
+/// the function reads as a regex (catalog kind `re`) with the module's
+/// flags, as Kamailio's fixups do at start.
+fn arguments(program: &Program, out: &mut Vec<Diagnostic>) {
+    for route in &program.routes {
+        each_call(&route.body, &mut |call| {
+            for (i, arg) in call.args.iter().enumerate() {
+                let ValueKind::Pattern(p) = &arg.kind else {
+                    continue;
+                };
+                let Err(why) = &p.regex else { continue };
+                let which = match i {
+                    0 => "the first argument".to_string(),
+                    _ => format!("argument {}", i + 1),
+                };
+                out.push(
+                    INVALID_REGEX
+                        .diag(format!(
+                            "{which} of `{}` is not a valid regular expression: {why}",
+                            call.name
+                        ))
+                        .primary(arg.span, "does not compile")
+                        .note(KAMAILIO_COMPILES_AT_START),
+                );
+            }
+        });
+    }
+}
+
 pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
+    arguments(cx.program, out);
     for def in &cx.routes.defs {
         let stmts = &def.block.body.stmts;
         walk::statements(stmts, &mut |s| match &s.kind {
@@ -118,25 +139,6 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
                 }
             }
             _ => {}
-        });
-        walk::calls(stmts, &mut |call| {
-            if !REGEX_FIRST_ARG.contains(&call.name.text.as_str()) {
-                return;
-            }
-            if let Some(arg) = call.args.first() {
-                if let Some(re) = constant(arg) {
-                    // Regexes with pseudo-variables are built at run time.
-                    if !re.contains('$') {
-                        report(
-                            out,
-                            arg,
-                            re,
-                            &format!("the first argument of `{}`", call.name.text),
-                            false,
-                        );
-                    }
-                }
-            }
         });
     }
 }

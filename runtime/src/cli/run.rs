@@ -119,6 +119,7 @@ pub fn run(args: RunArgs) -> i32 {
         sercompat_compiler::lints::run(&sercompat_compiler::lints::LintCtx {
             parsed: &parsed,
             routes: &routes,
+            program: &program,
         })
         .into_iter()
         .filter(sercompat_compiler::lints::refused_at_start),

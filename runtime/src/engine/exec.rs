@@ -566,6 +566,8 @@ impl<'m> Ctx<'_, 'm> {
             },
             ValueKind::Address(a) => Val::Str(a.clone()),
             ValueKind::Regex(re) => Val::Str(re.as_str().to_string()),
+            ValueKind::Pattern(p) => Val::Str(p.source.to_string()),
+            ValueKind::RouteArg(r) => Val::Str(r.name.to_string()),
             ValueKind::Call(op) => Val::Int(self.call_value(op)?),
             ValueKind::Unary(op, x) => match op {
                 UnOp::Not => Val::Int(!self.cond(x)? as i64),

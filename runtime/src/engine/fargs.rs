@@ -6,7 +6,7 @@
 
 use super::exec::{Ctx, Halt};
 use sercompat_compiler::ir::pv::{FormatPart, Index, PvRef};
-use sercompat_compiler::ir::{compile_regex, Value, ValueKind};
+use sercompat_compiler::ir::{compile_regex_with, Value, ValueKind};
 use std::sync::Arc;
 
 pub(crate) type Regex = Arc<regex::Regex>;
@@ -37,11 +37,8 @@ pub(crate) fn literal(ctx: &mut Ctx, v: &Value) -> Result<String, Halt> {
 /// The constant text of an argument, if it is one (load-time checks).
 pub(crate) fn constant(v: &Value) -> Option<String> {
     match &v.kind {
-        ValueKind::Int(i) => Some(i.to_string()),
-        ValueKind::Str(s) => Some(s.to_string()),
-        ValueKind::Word(w) => Some(w.clone()),
         ValueKind::Format(parts) => Some(unparse(parts)),
-        _ => None,
+        _ => v.constant_text(),
     }
 }
 
@@ -84,20 +81,10 @@ fn pv_text(p: &PvRef) -> String {
     format!("$({body})")
 }
 
-/// How a module compiles a regular expression (POSIX `regcomp` flags).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct ReFlags {
-    /// `REG_ICASE`.
-    pub icase: bool,
-    /// `REG_NEWLINE`: `^`/`$` match at line ends and `.` stops at a newline.
-    pub newline: bool,
-}
+pub(crate) use sercompat_compiler::ir::ReFlags;
 
-/// textops' `REG_EXTENDED|REG_ICASE|REG_NEWLINE`.
-pub(crate) const TEXTOPS: ReFlags = ReFlags {
-    icase: true,
-    newline: true,
-};
+/// textops' `REG_EXTENDED|REG_ICASE|REG_NEWLINE` (the IR's module default).
+pub(crate) const TEXTOPS: ReFlags = ReFlags::MODULE;
 
 /// `REG_EXTENDED|REG_ICASE`, for header names and values.
 pub(crate) const ICASE: ReFlags = ReFlags {
@@ -106,12 +93,7 @@ pub(crate) const ICASE: ReFlags = ReFlags {
 };
 
 pub(crate) fn compile(re: &str, flags: ReFlags) -> Result<Regex, String> {
-    let mut prefix = String::new();
-    if !flags.icase {
-        prefix.push_str("(?-i)");
-    }
-    prefix.push_str(if flags.newline { "(?m)" } else { "(?s)" });
-    compile_regex(&format!("{prefix}{re}"))
+    compile_regex_with(re, flags)
 }
 
 /// A regular-expression parameter (static in Kamailio), compiled; `None`
@@ -122,6 +104,14 @@ pub(crate) fn regex(
     v: &Value,
     flags: ReFlags,
 ) -> Result<Option<Regex>, Halt> {
+    // Compiled by the IR when the config was loaded, with these flags.
+    if let ValueKind::Pattern(p) = &v.kind {
+        if p.flags == flags {
+            if let Ok(re) = &p.regex {
+                return Ok(Some(re.clone()));
+            }
+        }
+    }
     let re = literal(ctx, v)?;
     match compile(&re, flags) {
         Ok(r) => Ok(Some(r)),

@@ -198,12 +198,7 @@ pub(crate) fn check(
 }
 
 pub(crate) fn constant(v: &Value) -> Option<String> {
-    match &v.kind {
-        ValueKind::Int(i) => Some(i.to_string()),
-        ValueKind::Str(s) => Some(s.to_string()),
-        ValueKind::Word(w) => Some(w.clone()),
-        _ => None,
-    }
+    v.constant_text()
 }
 
 pub(crate) fn flag_bit(program: &Program, s: &str) -> Option<u8> {

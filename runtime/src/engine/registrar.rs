@@ -54,9 +54,8 @@ pub(crate) fn check(func: &str, args: &[Value]) -> Result<(), String> {
 
 fn constant(v: &Value) -> Option<String> {
     match &v.kind {
-        ValueKind::Int(i) => Some(i.to_string()),
-        ValueKind::Str(s) => Some(s.to_string()),
-        _ => None,
+        ValueKind::Word(_) => None,
+        _ => v.constant_text(),
     }
 }
 

@@ -83,9 +83,8 @@ pub(crate) fn check_modparams(program: &Program) -> Vec<Diagnostic> {
 /// `append_fromtag`, a direction other than the two, and a bad pattern.
 pub(crate) fn check(program: &Program, name: &str, args: &[Value]) -> Result<(), String> {
     let constant = |v: &Value| match &v.kind {
-        ValueKind::Str(s) => Some(s.to_string()),
-        ValueKind::Word(w) => Some(w.clone()),
-        _ => None,
+        ValueKind::Int(_) => None,
+        _ => v.constant_text(),
     };
     match name {
         "is_direction" => {
@@ -169,6 +168,16 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
         // loose_route answers -3 for); the routing itself is done either way.
         "loose_route_preloaded" => return Ok(if loose_route(ctx, false) == -3 { 1 } else { -1 }),
         "check_route_param" => {
+            // A constant pattern was compiled with the config (route
+            // parameters hold no newline: the module flags do not matter).
+            if let Some(ValueKind::Pattern(p)) = args.first().map(|a| &a.kind) {
+                if let Ok(re) = &p.regex {
+                    return Ok(ok(crate::rr::check_route_param(
+                        ctx.rr.state.route_params(),
+                        re,
+                    )));
+                }
+            }
             let re = text(ctx, 0)?.unwrap_or_default();
             return Ok(match compile_regex(&re) {
                 Ok(re) => ok(crate::rr::check_route_param(

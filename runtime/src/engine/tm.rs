@@ -10,7 +10,7 @@ use super::{Destination, Output, Proto};
 use crate::sip::SipMessage;
 use crate::tm::{self, CellId, NewTransaction, RequestOutcome, TmError};
 use bytes::Bytes;
-use sercompat_compiler::ir::{RouteId, Value};
+use sercompat_compiler::ir::{RouteId, Value, ValueKind};
 use sercompat_compiler::routes::RouteClass;
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,9 +96,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
         },
         "t_check_trans" => check_trans(ctx, &tms)?,
         "t_on_branch" => {
-            let route = ctx.eval(&args[0])?.as_string();
-            let Some(id) = route_id(ctx, RouteClass::Branch, &route) else {
-                ctx.error(&format!("t_on_branch: no route `{route}`"));
+            let Some(id) = armed_route(ctx, name, RouteClass::Branch, &args[0])? else {
                 return Ok(-1);
             };
             ctx.tm.branch_route = Some(id);
@@ -112,19 +110,24 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
             } else {
                 RouteClass::OnReply
             };
-            let route = ctx.eval(&args[0])?.as_string();
-            let Some(id) = route_id(ctx, class, &route) else {
-                ctx.error(&format!("{name}: no route `{route}`"));
+            let Some(id) = armed_route(ctx, name, class, &args[0])? else {
                 return Ok(-1);
             };
             arm(ctx, &tms, class, id);
             1
         }
         "t_check_status" => {
-            let pattern = ctx.eval(&args[0])?.as_string();
             let Some(status) = status(ctx, &tms) else {
                 return Ok(-1);
             };
+            // A constant pattern was compiled with the config (a status
+            // code has no newline, so the module flags do not matter).
+            if let ValueKind::Pattern(p) = &args[0].kind {
+                if let Ok(re) = &p.regex {
+                    return Ok(ok(re.is_match(&status.to_string())));
+                }
+            }
+            let pattern = ctx.eval(&args[0])?.as_string();
             match sercompat_compiler::ir::compile_regex(&pattern) {
                 Ok(re) => ok(re.is_match(&status.to_string())),
                 Err(why) => {
@@ -202,6 +205,28 @@ fn cell_test(
 }
 
 /// A failure or onreply route by name or number.
+/// The block a `t_on_*` argument names: resolved by the IR for a constant,
+/// looked up by name for one computed at run time; `None` after logging
+/// that there is no such block.
+fn armed_route(
+    ctx: &mut Ctx,
+    func: &str,
+    class: RouteClass,
+    arg: &Value,
+) -> Result<Option<RouteId>, Halt> {
+    if let ValueKind::RouteArg(r) = &arg.kind {
+        if r.class == class && r.id.is_some() {
+            return Ok(r.id);
+        }
+    }
+    let route = ctx.eval(arg)?.as_string();
+    let id = route_id(ctx, class, &route);
+    if id.is_none() {
+        ctx.error(&format!("{func}: no route `{route}`"));
+    }
+    Ok(id)
+}
+
 fn route_id(ctx: &Ctx, class: RouteClass, name: &str) -> Option<RouteId> {
     let name = name.trim();
     let key = if name.chars().all(|c| c.is_ascii_digit()) {
