@@ -224,6 +224,11 @@ fn searches_return_codes() {
             ("hf-other-flag", r#"search_hf("X-Tag", "tw", "x")"#, 1),
             ("str", r#"search_str("$ru", "@example\.com$")"#, 1),
             ("str-miss", r#"search_str("$ru", "^tel:")"#, -1),
+            // Compiled once with the config, case-insensitive, per line.
+            ("search", r#"search("^x-tag: TWO")"#, 1),
+            // Static as in Kamailio (`fixup_regexp_null`): `$rU` is not
+            // expanded, `$` is the end-of-line anchor.
+            ("search-static", r#"search("^To:.*$tU")"#, -1),
         ],
     );
     // No body: nothing to search.

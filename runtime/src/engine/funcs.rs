@@ -606,17 +606,13 @@ pub(crate) fn call(
             ok(count > 0)
         }
         ("textops", "search" | "search_append") => {
-            let re = s(ctx, 0)?;
+            // Static in Kamailio (`fixup_regexp_null`): compiled by the IR.
+            let Some(re) = super::fargs::regex(ctx, func, &args[0], super::fargs::TEXTOPS)? else {
+                return Ok(-1);
+            };
             let Ok(text) = std::str::from_utf8(ctx.msg.as_bytes()) else {
                 ctx.error(&format!("{func}: the message is not UTF-8 text"));
                 return Ok(-1);
-            };
-            let re = match compile_regex(&format!("(?m){re}")) {
-                Ok(r) => r,
-                Err(why) => {
-                    ctx.error(&format!("{func}: bad regular expression `{re}`: {why}"));
-                    return Ok(-1);
-                }
             };
             // search_append leaves the start line alone (Kamailio 5.6.3).
             let from = match func {
