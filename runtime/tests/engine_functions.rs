@@ -963,6 +963,12 @@ fn routes_by_name_core_hash_sleep_and_memory_reports() {
 fn bad_constant_arguments_are_refused_at_load_time() {
     for (call, why) in [
         (r#"search_body("(")"#, "not a valid regular expression"),
+        // Every argument the catalog reads as a regex, not only the first.
+        (
+            r#"search_hf("Subject", "[x", "a")"#,
+            "not a valid regular expression",
+        ),
+        (r#"search("(")"#, "not a valid regular expression"),
         (r#"subst("/a/b/q")"#, "unknown flag"),
         (r#"is_privacy("nosuch")"#, "privacy type"),
         (r#"in_list("a", "b", ",;")"#, "one character"),

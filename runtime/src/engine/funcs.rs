@@ -12,7 +12,7 @@ use super::{cfgutils, siputils, textops, textopsx};
 use super::{level, Destination, Output, Proto};
 use crate::sip::{HeaderName, HeaderPosition, LocalReply, MessageEditor, SipMessage};
 use sercompat_compiler::ir::pv::{parse_format, FormatPart, PvRef};
-use sercompat_compiler::ir::{compile_regex, Callee, Program, Value, ValueKind};
+use sercompat_compiler::ir::{Callee, Program, Value, ValueKind};
 use sercompat_grammar::Era;
 
 /// Core actions (canonical catalog names) and their argument counts.
@@ -120,6 +120,18 @@ pub(crate) fn check(
     name: &str,
     args: &[Value],
 ) -> Result<(), String> {
+    // Every constant regex argument the IR compiled: Kamailio's fixups
+    // compile them at start and refuse to start on one that fails.
+    for arg in args {
+        if let ValueKind::Pattern(p) = &arg.kind {
+            if let Err(why) = &p.regex {
+                return Err(format!(
+                    "`{}` is not a valid regular expression: {why}",
+                    p.source
+                ));
+            }
+        }
+    }
     let implemented = match callee {
         Callee::Core(a) => a.implemented,
         Callee::Module(f) => f.implemented,
@@ -176,12 +188,6 @@ pub(crate) fn check(
             }
         }
         ("registrar", _) => super::registrar::check(func, args)?,
-        ("textops", "search" | "search_append") => {
-            if let Some(c) = constant(&args[0]) {
-                compile_regex(&format!("(?m){c}"))
-                    .map_err(|why| format!("`{c}` is not a valid regular expression: {why}"))?;
-            }
-        }
         (m, f) if in_table(textops::FUNCTIONS, m, f) => textops::check(f, args)?,
         (m, f) if in_table(textopsx::FUNCTIONS, m, f) => textopsx::check(f, args)?,
         (m, f) if in_table(siputils::FUNCTIONS, m, f) => siputils::check(f, args)?,
