@@ -1,52 +1,19 @@
 //! The interpreter end to end, without sockets: configs from strings,
 //! requests from bytes, exact outputs and log lines.
 
+mod engine_support;
+
+use engine_support::{program, program_in, FixedIds};
 use sercompat::engine::implemented_pvs;
 use sercompat::engine::{
-    handles_core_action, handles_function, level, Destination, Engine, EngineConfig, IdGen,
-    MemoryLogger, Myself, Output, Proto, RecvInfo, CORE, MODULES,
+    handles_core_action, handles_function, level, Destination, Engine, EngineConfig, MemoryLogger,
+    Myself, Output, Proto, RecvInfo, CORE, MODULES,
 };
 use sercompat::sip::SipMessage;
 use sercompat_compiler::catalog::catalog;
-use sercompat_compiler::ir::{lower, readiness, Program};
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Era, Options};
-use std::path::Path;
+use sercompat_compiler::ir::{readiness, Program};
+use sercompat_grammar::Era;
 use std::sync::Arc;
-
-struct FixedIds;
-
-impl IdGen for FixedIds {
-    fn branch(&self, _: &SipMessage) -> String {
-        "z9hG4bKtest1".into()
-    }
-    fn to_tag(&self, _: &SipMessage) -> String {
-        "totag1".into()
-    }
-}
-
-fn program_with(src: &str, dialect: Option<Era>) -> Arc<Program> {
-    let opts = Options {
-        dialect,
-        ..Options::default()
-    };
-    let p = parse_text(
-        "t.cfg",
-        src.to_string(),
-        Path::new("t.cfg"),
-        &opts,
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    let (prog, diags) = lower(&p);
-    assert!(diags.is_empty(), "{diags:#?}");
-    Arc::new(prog)
-}
-
-fn program(src: &str) -> Arc<Program> {
-    program_with(src, None)
-}
 
 fn config(logger: &Arc<MemoryLogger>) -> EngineConfig {
     EngineConfig {
@@ -590,7 +557,7 @@ route[1] { return(7); }
 
 #[test]
 fn ser_09_config_with_percent_xlog_and_uri_forward() {
-    let prog = program_with(
+    let prog = program_in(
         r#"loadmodule "/usr/lib/ser/modules/xlog.so"
 route {
     if (method == "INVITE" && uri =~ "^sip:bob@") {

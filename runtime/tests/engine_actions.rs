@@ -2,53 +2,18 @@
 //! script flags, send socket and Via settings, error, pv_printf), kex and
 //! corex functions, and the main `onreply_route`, without sockets.
 
+mod engine_support;
+
+use engine_support::{program, program_in, FixedIds};
 use sercompat::engine::{
-    handles_core_action, handles_function, Destination, Engine, EngineConfig, IdGen, MemoryLogger,
-    Myself, Output, Proto, RecvInfo, ReplyVerdict, COREX_FUNCTIONS, KEX_FUNCTIONS,
-    MORE_CORE_ACTIONS,
+    handles_core_action, handles_function, Destination, Engine, EngineConfig, MemoryLogger, Myself,
+    Output, Proto, RecvInfo, ReplyVerdict, COREX_FUNCTIONS, KEX_FUNCTIONS, MORE_CORE_ACTIONS,
 };
 use sercompat::sip::SipMessage;
 use sercompat_compiler::catalog::catalog;
-use sercompat_compiler::ir::{lower, Program};
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Era, Options};
+use sercompat_grammar::Era;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
-
-struct FixedIds;
-
-impl IdGen for FixedIds {
-    fn branch(&self, _: &SipMessage) -> String {
-        "z9hG4bKtest1".into()
-    }
-    fn to_tag(&self, _: &SipMessage) -> String {
-        "totag1".into()
-    }
-}
-
-fn program(src: &str) -> Arc<Program> {
-    program_in(src, None)
-}
-
-fn program_in(src: &str, dialect: Option<Era>) -> Arc<Program> {
-    let opts = Options {
-        dialect,
-        ..Options::default()
-    };
-    let p = parse_text(
-        "t.cfg",
-        src.to_string(),
-        Path::new("t.cfg"),
-        &opts,
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    let (prog, diags) = lower(&p);
-    assert!(diags.is_empty(), "{diags:#?}");
-    Arc::new(prog)
-}
 
 fn config(logger: &Arc<MemoryLogger>) -> EngineConfig {
     EngineConfig {

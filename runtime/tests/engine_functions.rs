@@ -2,29 +2,18 @@
 //! cfgutils): return codes (read back through `$rc`), and the exact bytes
 //! of what is forwarded or replied.
 
+mod engine_support;
+
+use engine_support::{parsed_in, program, FixedIds};
 use sercompat::engine::{
-    handles_function, Destination, Engine, EngineConfig, IdGen, MemoryLogger, Myself, Output,
-    Proto, RandomSource, RecvInfo, Shared, FUNCTION_TABLES,
+    handles_function, Destination, Engine, EngineConfig, MemoryLogger, Myself, Output, Proto,
+    RandomSource, RecvInfo, Shared, FUNCTION_TABLES,
 };
 use sercompat::sip::SipMessage;
 use sercompat_compiler::catalog::catalog;
 use sercompat_compiler::ir::lower;
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Options};
-use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-
-struct FixedIds;
-
-impl IdGen for FixedIds {
-    fn branch(&self, _: &SipMessage) -> String {
-        "z9hG4bKtest1".into()
-    }
-    fn to_tag(&self, _: &SipMessage) -> String {
-        "totag1".into()
-    }
-}
 
 /// Hands out the numbers it was given, in turn.
 struct ScriptedRandom {
@@ -55,19 +44,8 @@ fn config(logger: &Arc<MemoryLogger>, random: Vec<u32>, shared: Arc<Shared>) -> 
 }
 
 fn build(src: &str, random: Vec<u32>, shared: Arc<Shared>) -> (Engine, Arc<MemoryLogger>) {
-    let p = parse_text(
-        "t.cfg",
-        src.to_string(),
-        Path::new("t.cfg"),
-        &Options::default(),
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    let (prog, diags) = lower(&p);
-    assert!(diags.is_empty(), "{diags:#?}");
     let logger = Arc::new(MemoryLogger::new());
-    let engine = Engine::new(Arc::new(prog), config(&logger, random, shared))
+    let engine = Engine::new(program(src), config(&logger, random, shared))
         .unwrap_or_else(|e| panic!("{e}"));
     (engine, logger)
 }
@@ -979,15 +957,8 @@ fn bad_constant_arguments_are_refused_at_load_time() {
         (r#"tel2sip()"#, "0 argument"),
         ("keep_hf()", "0 argument"),
     ] {
-        let p = parse_text(
-            "t.cfg",
-            format!("{MODULES}request_route {{\n{call};\n}}\n"),
-            Path::new("t.cfg"),
-            &Options::default(),
-            &NoFiles,
-            &|_| None,
-        );
-        let (prog, _) = lower(&p);
+        let src = format!("{MODULES}request_route {{\n{call};\n}}\n");
+        let (prog, _) = lower(&parsed_in(&src, None));
         let logger = Arc::new(MemoryLogger::new());
         let err = Engine::new(
             Arc::new(prog),
@@ -1007,15 +978,8 @@ fn xlog_facility_form_and_xlogm() {
     e.on_request(&invite("", ""), recv());
     // xlogm's default methods_filter (-1) skips every method.
     assert_eq!(lines(&log), ["to local3 INVITE\n", "xlogm 1\n"]);
-    let p = parse_text(
-        "t.cfg",
-        format!("{MODULES}request_route {{\nxlog(\"LOG_NOPE\", \"L_INFO\", \"x\");\n}}\n"),
-        Path::new("t.cfg"),
-        &Options::default(),
-        &NoFiles,
-        &|_| None,
-    );
-    let (prog, _) = lower(&p);
+    let src = format!("{MODULES}request_route {{\nxlog(\"LOG_NOPE\", \"L_INFO\", \"x\");\n}}\n");
+    let (prog, _) = lower(&parsed_in(&src, None));
     let logger = Arc::new(MemoryLogger::new());
     let err = Engine::new(
         Arc::new(prog),

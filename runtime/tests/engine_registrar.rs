@@ -2,57 +2,27 @@
 //! an injected clock: exact replies and forwards, shared tables across
 //! forked engines, expiry, and the usrloc/registrar module parameters.
 
+mod engine_support;
+
+use engine_support::{program_in, FixedIds};
 use sercompat::engine::{
-    handles_function, registrar_from_params, Clock, Destination, Engine, EngineConfig, IdGen,
+    handles_function, registrar_from_params, Clock, Destination, Engine, EngineConfig,
     MemoryLogger, Myself, Output, Proto, RecvInfo, REGISTRAR_FUNCTIONS,
 };
 use sercompat::sip::SipMessage;
 use sercompat_compiler::catalog::catalog;
-use sercompat_compiler::ir::{lower, Program};
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Era, Options};
-use std::path::Path;
+use sercompat_grammar::Era;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-struct FixedIds;
-
-impl IdGen for FixedIds {
-    fn branch(&self, _: &SipMessage) -> String {
-        "z9hG4bKtest1".into()
-    }
-    fn to_tag(&self, _: &SipMessage) -> String {
-        "totag1".into()
-    }
-}
-
 /// Unix seconds the tests start at.
 const T0: u64 = 1_700_000_000;
-
-fn program_with(src: &str, dialect: Option<Era>) -> Arc<Program> {
-    let opts = Options {
-        dialect,
-        ..Options::default()
-    };
-    let p = parse_text(
-        "t.cfg",
-        src.to_string(),
-        Path::new("t.cfg"),
-        &opts,
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    let (prog, diags) = lower(&p);
-    assert!(diags.is_empty(), "{diags:#?}");
-    Arc::new(prog)
-}
 
 /// An engine over `src` with its module parameters applied and a clock
 /// the test moves.
 fn engine_with(src: &str, dialect: Option<Era>) -> (Engine, Arc<AtomicU64>, Arc<MemoryLogger>) {
-    let prog = program_with(src, dialect);
+    let prog = program_in(src, dialect);
     let now = Arc::new(AtomicU64::new(T0));
     let seen = now.clone();
     let clock: Arc<dyn Clock> =
@@ -436,7 +406,7 @@ fn module_parameters_shape_the_registrar() {
     assert!(replied(&out)
         .0
         .contains("Contact: <sip:a@192.0.2.10:5062>;expires=600\r\n"));
-    let prog = program_with(&src, None);
+    let prog = program_in(&src, None);
     assert_eq!(
         registrar_from_params(&prog).ok().unwrap().timer_interval,
         15
@@ -460,7 +430,7 @@ fn database_modes_and_bad_values_are_refused_naming_the_parameter() {
             "request_route",
             &format!("modparam({param}, {value})\nrequest_route"),
         );
-        let prog = program_with(&src, None);
+        let prog = program_in(&src, None);
         let errors = registrar_from_params(&prog).err().expect("refused");
         let name = param.rsplit('"').nth(1).unwrap();
         assert!(
@@ -475,7 +445,7 @@ fn database_modes_and_bad_values_are_refused_naming_the_parameter() {
         "request_route",
         "modparam(\"registrar\", \"nat_flag\", 5)\nrequest_route",
     );
-    let err = Engine::new(program_with(&src, None), EngineConfig::default()).unwrap_err();
+    let err = Engine::new(program_in(&src, None), EngineConfig::default()).unwrap_err();
     assert!(
         err.diagnostics
             .iter()
@@ -487,7 +457,7 @@ fn database_modes_and_bad_values_are_refused_naming_the_parameter() {
 #[test]
 fn unknown_save_flags_are_refused_at_load() {
     let src = CFG.replace("save(\"location\")", "save(\"location\", \"0x40\")");
-    let err = Engine::new(program_with(&src, None), EngineConfig::default()).unwrap_err();
+    let err = Engine::new(program_in(&src, None), EngineConfig::default()).unwrap_err();
     assert!(err.to_string().contains("0x40"), "{err}");
 }
 

@@ -1,44 +1,17 @@
 //! The `rr` functions in the interpreter: configs from strings, requests
 //! from bytes, the exact bytes forwarded.
 
+mod engine_support;
+
+use engine_support::{program, FixedIds};
 use sercompat::engine::rr::FUNCTIONS;
 use sercompat::engine::{
-    handles_function, Destination, Engine, EngineConfig, IdGen, MemoryLogger, Myself, Output,
-    Proto, RecvInfo,
+    handles_function, Destination, Engine, EngineConfig, MemoryLogger, Myself, Output, Proto,
+    RecvInfo,
 };
 use sercompat::sip::SipMessage;
 use sercompat_compiler::catalog::catalog;
-use sercompat_compiler::ir::{lower, Program};
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Options};
-use std::path::Path;
 use std::sync::Arc;
-
-struct FixedIds;
-
-impl IdGen for FixedIds {
-    fn branch(&self, _: &SipMessage) -> String {
-        "z9hG4bKtest1".into()
-    }
-    fn to_tag(&self, _: &SipMessage) -> String {
-        "totag1".into()
-    }
-}
-
-fn program(src: &str) -> Arc<Program> {
-    let p = parse_text(
-        "t.cfg",
-        src.to_string(),
-        Path::new("t.cfg"),
-        &Options::default(),
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    let (prog, diags) = lower(&p);
-    assert!(diags.is_empty(), "{diags:#?}");
-    Arc::new(prog)
-}
 
 /// An engine as `sercompat run` sets it up: modparams applied.
 fn engine(src: &str) -> Result<(Engine, Arc<MemoryLogger>), String> {

@@ -1,28 +1,17 @@
 //! SER 0.8 actions the SER 0.8.8 default ser.cfg calls: `len_gt`,
 //! `sl_filter_ACK`, `rewriteFromRoute`.
 
+mod engine_support;
+
+use engine_support::parsed_in;
 use sercompat::engine::{Engine, EngineConfig, MemoryLogger, Output, Proto, RecvInfo};
 use sercompat::sip::SipMessage;
 use sercompat_compiler::ir::lower;
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Era, Options};
-use std::path::Path;
+use sercompat_grammar::Era;
 use std::sync::Arc;
 
 fn engine(src: &str) -> (Engine, Arc<MemoryLogger>) {
-    let opts = Options {
-        dialect: Some(Era::Ser08),
-        ..Options::default()
-    };
-    let p = parse_text(
-        "s.cfg",
-        src.to_string(),
-        Path::new("s.cfg"),
-        &opts,
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
+    let p = parsed_in(src, Some(Era::Ser08));
     let logger = Arc::new(MemoryLogger::new());
     let config = EngineConfig {
         logger: logger.clone(),

@@ -4,15 +4,15 @@
 //! serially or answers, timers answer an unanswered INVITE, and
 //! retransmissions are absorbed.
 
+mod engine_support;
+
+use engine_support::parsed_in;
 use sercompat::engine::{
     Engine, EngineConfig, IdGen, MemoryLogger, Output, Proto, RecvInfo, Transactions,
 };
 use sercompat::serve::tm_config;
 use sercompat::sip::SipMessage;
 use sercompat_compiler::ir::{lower, Program};
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Options};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,16 +57,7 @@ impl IdGen for FixedIds {
 }
 
 fn program(src: &str) -> Arc<Program> {
-    let p = parse_text(
-        "tm.cfg",
-        src.to_string(),
-        Path::new("tm.cfg"),
-        &Options::default(),
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    Arc::new(lower(&p).0)
+    Arc::new(lower(&parsed_in(src, None)).0)
 }
 
 struct Harness {

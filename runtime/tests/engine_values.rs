@@ -3,50 +3,20 @@
 //! checked by exact xlog output; and the load-time refusal of what the
 //! engine does not evaluate.
 
+mod engine_support;
+
+use engine_support::{program_in, FixedIds};
 use sercompat::engine::{
-    Engine, EngineConfig, FixedClock, IdGen, MemoryLogger, Myself, Proto, RecvInfo, SharedVars,
+    Engine, EngineConfig, FixedClock, MemoryLogger, Myself, Proto, RecvInfo, SharedVars,
     UNSUPPORTED,
 };
 use sercompat::sip::SipMessage;
-use sercompat_compiler::ir::{lower, Program};
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Era, Options};
-use std::path::Path;
+use sercompat_grammar::Era;
 use std::sync::Arc;
 use std::time::Duration;
 
-struct FixedIds;
-
-impl IdGen for FixedIds {
-    fn branch(&self, _: &SipMessage) -> String {
-        "z9hG4bKtest1".into()
-    }
-    fn to_tag(&self, _: &SipMessage) -> String {
-        "totag1".into()
-    }
-}
-
 /// 2026-11-26 14:23:00.250000 UTC.
 const NOW: Duration = Duration::from_micros(1_795_702_980_250_000);
-
-fn program_with(src: &str, dialect: Option<Era>) -> Arc<Program> {
-    let opts = Options {
-        dialect,
-        ..Options::default()
-    };
-    let p = parse_text(
-        "t.cfg",
-        src.to_string(),
-        Path::new("t.cfg"),
-        &opts,
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    let (prog, diags) = lower(&p);
-    assert!(diags.is_empty(), "{diags:#?}");
-    Arc::new(prog)
-}
 
 fn config(logger: &Arc<MemoryLogger>, shared: &Arc<SharedVars>) -> EngineConfig {
     EngineConfig {
@@ -62,7 +32,7 @@ fn config(logger: &Arc<MemoryLogger>, shared: &Arc<SharedVars>) -> EngineConfig 
 fn engine_with(src: &str, era: Option<Era>) -> (Engine, Arc<MemoryLogger>) {
     let logger = Arc::new(MemoryLogger::new());
     let shared = Arc::new(SharedVars::new());
-    let e = Engine::new(program_with(src, era), config(&logger, &shared))
+    let e = Engine::new(program_in(src, era), config(&logger, &shared))
         .unwrap_or_else(|e| panic!("{e}"));
     (e, logger)
 }
@@ -120,7 +90,7 @@ fn lines_of(body: &str) -> Vec<String> {
 fn refusals(src: &str, era: Option<Era>) -> Vec<String> {
     let logger = Arc::new(MemoryLogger::new());
     let shared = Arc::new(SharedVars::new());
-    match Engine::new(program_with(src, era), config(&logger, &shared)) {
+    match Engine::new(program_in(src, era), config(&logger, &shared)) {
         Ok(_) => Vec::new(),
         Err(r) => r
             .diagnostics
@@ -346,7 +316,7 @@ fn unknown_transformations_are_refused_naming_them() {
 #[test]
 fn shv_is_shared_between_engines_given_the_same_handle() {
     let src = "#!KAMAILIO\nloadmodule \"xlog.so\"\nrequest_route {\n    $shv(hits) = $shv(hits) + 1;\n    $var(mine) = $var(mine) + 1;\n    xlog(\"shv=$shv(hits) var=$var(mine) unset=$shv(other)\\n\");\n}\n";
-    let prog = program_with(src, None);
+    let prog = program_in(src, None);
     let shared = Arc::new(SharedVars::new());
     let (log1, log2, log3) = (
         Arc::new(MemoryLogger::new()),

@@ -3,26 +3,20 @@
 //! silently missing), core parameters it does not read are accepted with
 //! a warning (R0005), and the ones it reads take effect.
 
+mod engine_support;
+
+use engine_support::parsed_in;
 use sercompat::engine::{level, Engine, EngineConfig, MemoryLogger};
 use sercompat::serve::apply_settings;
 use sercompat_compiler::ir::readiness::{INTERFACE_NOT_SERVED, NOT_IMPLEMENTED, SETTING_IGNORED};
 use sercompat_compiler::ir::{lower, Program};
-use sercompat_grammar::preprocess::NoFiles;
-use sercompat_grammar::{parse_text, Era, Options};
-use std::path::Path;
+use sercompat_grammar::Era;
 use std::sync::Arc;
 
+/// Lowered without asserting on lowering diagnostics: some configs here
+/// are refused later, by the engine.
 fn program(src: &str) -> Arc<Program> {
-    let p = parse_text(
-        "s.cfg",
-        src.to_string(),
-        Path::new("s.cfg"),
-        &Options::default(),
-        &NoFiles,
-        &|_| None,
-    );
-    assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-    Arc::new(lower(&p).0)
+    Arc::new(lower(&parsed_in(src, None)).0)
 }
 
 fn engine(src: &str) -> Result<Engine, Vec<(String, String)>> {
@@ -166,15 +160,9 @@ fn settings_that_are_read_take_effect() {
 #[test]
 fn debug_levels_of_old_eras_are_renumbered() {
     // SER 0.8 numbered WARN 1, INFO 3, DBG 4.
-    let opts = Options {
-        dialect: Some(Era::Ser08),
-        ..Options::default()
-    };
     for (n, want) in [(1, level::L_WARN), (3, level::L_INFO), (4, level::L_DBG)] {
         let src = format!("debug={n}\nroute {{ drop; }}\n");
-        let p = parse_text("o.cfg", src, Path::new("o.cfg"), &opts, &NoFiles, &|_| None);
-        assert!(!p.has_errors(), "{:#?}", p.diagnostics);
-        let prog = lower(&p).0;
+        let prog = lower(&parsed_in(&src, Some(Era::Ser08))).0;
         assert_eq!(
             apply_settings(&prog, &mut EngineConfig::default(), 0),
             want,
