@@ -92,6 +92,12 @@ impl Releases {
         self.0 == 0
     }
 
+    /// Whether some release of `self` comes after every release of `other`.
+    pub fn has_later_than(self, other: Releases) -> bool {
+        let top = 32 - other.0.leading_zeros();
+        top < 32 && self.0 >> top != 0
+    }
+
     /// `Kamailio 5.0–5.8`, `Kamailio 5.2–5.3 and 6.0`, `SER 0.9, 2.0 and
     /// Kamailio 3.0–3.3`, `SER 0.8.8–Kamailio 6.1`.
     pub fn describe(self) -> String {
@@ -301,6 +307,12 @@ impl<'t> EraExports<'t> {
         keys
     }
 
+    /// The releases of any era that have a module `name` (a table key).
+    pub fn module_releases(&self, name: &str) -> Releases {
+        let rows = self.tables.modules.get(name).into_iter().flatten();
+        rows.map(|(r, _)| *r).collect()
+    }
+
     pub fn module(&self, name: &str) -> ModuleExports {
         let Some(rows) = self.tables.modules.get(name) else {
             return ModuleExports::Absent;
@@ -321,6 +333,15 @@ impl<'t> EraExports<'t> {
     pub fn providers(&self, name: &str) -> Vec<&'static str> {
         let rows = self.tables.functions.get(name).into_iter().flatten();
         self.modules_among(rows.map(|(m, _, r)| (*m, *r)))
+    }
+
+    /// The releases of any era in which some module's `name` accepts `n`
+    /// arguments.
+    pub fn accepting_releases(&self, name: &str, n: usize) -> Releases {
+        let rows = self.tables.functions.get(name).into_iter().flatten();
+        rows.filter(|(_, a, _)| a.accepts(n))
+            .map(|(_, _, r)| *r)
+            .collect()
     }
 
     /// The releases of any era that export `name` from any module.
@@ -491,6 +512,17 @@ mod tests {
         assert!(k5.is_core_param("dst_blacklist_expire"));
         assert!(k6.is_core_param("dst_blocklist_expire"));
         assert_eq!(k6.module("tm"), ModuleExports::Known);
+    }
+
+    #[test]
+    fn later_releases() {
+        let k3 = Releases::range("3.0", "3.3");
+        assert!(Releases::parse("4.0-6.1").unwrap().has_later_than(k3));
+        assert!(Releases::parse("2.0,3.3-4.0").unwrap().has_later_than(k3));
+        assert!(!Releases::parse("0.9-3.1").unwrap().has_later_than(k3));
+        assert!(!Releases::parse("6.1")
+            .unwrap()
+            .has_later_than(Releases::range("6.1", "6.1")));
     }
 
     #[test]

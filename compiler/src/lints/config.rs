@@ -122,7 +122,7 @@ fn core_params(cx: &LintCtx, era: Era, exports: Option<EraExports>, out: &mut Ve
                     elsewhere.describe()
                 ));
             }
-            out.push(d);
+            out.push(super::functions::unless_later(cx, exports, elsewhere, d));
             continue;
         }
         match catalog::core_param(&name.text, era) {
@@ -279,13 +279,15 @@ fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) 
                 .diag_at(severity, format!("module `{m}` has no parameter `{}` in {within}", param.value))
                 .primary(param.span, "unknown parameter")
                 .note(format!("{server} refuses to start on an unknown module parameter; check the module's documentation for its current name"));
+            // in 3.x `modules_k/htable`; from 4.0 the same module is `htable`
             let elsewhere: Releases = keys
                 .iter()
+                .chain([&name])
                 .map(|k| exports.param_releases(k, &param.value))
                 .collect();
             if !elsewhere.is_empty() {
                 d = d.note(format!(
-                    "`{m}` has `{}` in {}",
+                    "`{name}` has `{}` in {}",
                     param.value,
                     elsewhere.describe()
                 ));
@@ -295,7 +297,7 @@ fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) 
             ) {
                 d = d.note(format!("did you mean `{s}`?"));
             }
-            out.push(d);
+            out.push(super::functions::unless_later(cx, exports, elsewhere, d));
             continue;
         }
         let wrong = match &value.kind {
@@ -360,7 +362,7 @@ fn pvs(
         return;
     }
     let cat = catalog::catalog();
-    let tables_cover = exports.is_some_and(|e| super::functions::exports_cover(e, loaded));
+    let tables_cover = exports.is_some_and(|e| super::functions::exports_cover(e, era, loaded));
     let mut reported: Vec<String> = Vec::new();
     let mut check = |key: &str, span: Span| {
         if key.is_empty() || reported.iter().any(|r| r == key) {

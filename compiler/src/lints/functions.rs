@@ -10,11 +10,11 @@
 //! common modules only, so there the findings stay warnings.
 
 use super::{Lint, LintCtx};
-use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports};
+use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports, Releases};
 use crate::catalog::{self, Catalog, Function};
 use crate::walk;
 use sercompat_grammar::ast::*;
-use sercompat_grammar::{Diagnostic, Era, Severity};
+use sercompat_grammar::{Diagnostic, Era, EraReason, Severity};
 
 pub const UNKNOWN_FUNCTION: Lint = Lint {
     code: "L0106",
@@ -74,6 +74,31 @@ pub(crate) fn table_severity(era: Era) -> Severity {
         Era::Ser08 | Era::Ser09 | Era::Ser2 => Severity::Warning,
         _ => Severity::Error,
     }
+}
+
+/// A release-table finding, softened where the era was detected rather than
+/// given with `--dialect` and a later release than the era's has the name
+/// (`later`): detection cannot tell a 4.0 config from a 3.3 one (the 4.0
+/// default config reads as 3.x), and under that release there would be no
+/// finding. Such a finding is a warning that says so.
+pub(crate) fn unless_later(
+    cx: &LintCtx,
+    exports: EraExports,
+    later: Releases,
+    d: Diagnostic,
+) -> Diagnostic {
+    if d.severity != Severity::Error
+        || matches!(cx.parsed.era.reason, EraReason::CommandLine)
+        || !later.has_later_than(exports.releases)
+    {
+        return d;
+    }
+    let mut d = d.note(format!(
+        "the era was detected, not given: {} has it; if the config is for a later release, say which with `--dialect`",
+        later.describe()
+    ));
+    d.severity = Severity::Warning;
+    d
 }
 
 /// The server an era's configs were written for, for the notes.
@@ -282,7 +307,7 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
     let cat: &Catalog = catalog::catalog();
     let loaded = loaded_in_tables(&cx.parsed.config, exports);
     let names = loaded_modules(&cx.parsed.config);
-    let all_read = exports_cover(exports, &loaded);
+    let all_read = exports_cover(exports, era, &loaded);
     let within = exports.releases.describe();
     module_calls(cx, out, |call, name, n, out| {
         if exports.is_core_action(name) {
@@ -305,7 +330,8 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
             }
             counts.sort();
             counts.dedup();
-            out.push(
+            let later = exports.accepting_releases(name, n);
+            out.push(unless_later(cx, exports, later,
                     WRONG_ARITY
                         .diag_at(
                             severity,
@@ -319,7 +345,7 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
                             "as exported by module `{}` in {within}; {server} refuses to start (\"unknown command, missing loadmodule?\")",
                             from_loaded.join("` or `")
                         )),
-                );
+                ));
             return;
         }
         if !all_read {
@@ -376,7 +402,7 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
                 d = d.note(format!("did you mean `{s}`?"));
             }
         }
-        out.push(d);
+        out.push(unless_later(cx, exports, elsewhere, d));
     });
 }
 
@@ -462,11 +488,19 @@ fn module_calls(
 /// name that is not the module's) or one whose exports could not be read
 /// may provide any name: unknown names are then not reported. A module the
 /// era catalog knows from earlier releases but no release of this era has
-/// (`mi_fifo` in 5.x) provides nothing here.
-pub(crate) fn exports_cover(exports: EraExports, loaded: &[String]) -> bool {
+/// (`mi_fifo` in 5.x) provides nothing here; one that only later releases
+/// have, and the era catalog does not place in the era, is treated as
+/// unknown.
+pub(crate) fn exports_cover(exports: EraExports, era: Era, loaded: &[String]) -> bool {
     loaded.iter().all(|m| match exports.module(m) {
         ModuleExports::Known => true,
         ModuleExports::Unread => false,
-        ModuleExports::Absent => catalog::catalog().module_named(m).is_some(),
+        // A module that the era catalog does not place in the era and that
+        // later releases have (janssonrpc-c in a config read as 3.x) says
+        // the config is for one of them: what it provides there is not
+        // this era's business.
+        ModuleExports::Absent => catalog::catalog().module_named(m).is_some_and(|module| {
+            module.exists_in(era) || !exports.module_releases(m).has_later_than(exports.releases)
+        }),
     })
 }
