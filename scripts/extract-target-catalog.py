@@ -93,46 +93,88 @@ def problem(msg):
 
 
 class Tree:
-    def __init__(self, repo, tag):
+    def __init__(self, repo, tag, release=None, modules_from=None):
         self.repo = repo
         self.tag = tag
+        # the release a branch name stands for (rel_0_8_14 -> 0.8.14)
+        self.release = release
         # 5.0 moved the tree under src/ (core in src/core/); before, the
         # core sat at the top and the modules in modules/
         self.src = "src/" if self.version() >= (5, 0) else ""
         self.core = "src/core/" if self.src else ""
+        # 3.x built three module trees side by side: modules/ (merged),
+        # modules_k/ (Kamailio lineage) and modules_s/ (SER lineage); a name
+        # in two of them is two different modules
+        self.module_dirs = ["modules"]
+        if (3, 0) <= self.version() < (4, 0):
+            self.module_dirs += ["modules_k", "modules_s"]
         out = subprocess.run(
             ["git", "-C", repo, "ls-tree", "-r", "--name-only", tag]
             + (["src"] if self.src else []),
             check=True, capture_output=True, text=True).stdout
         self.paths = out.split("\n")
         self.paths = [p for p in self.paths if p]
+        # path -> the commit to read it from (default: tag)
+        self.rev = {}
+        # The SER releases' branches carry the core and tm only: the other
+        # modules lived in a CVS tree of their own, whose trunk the
+        # repository holds under modules_s/ (the history reaching
+        # `pure_ser_cvs_modules`). modules_from names the commit of that
+        # history to take them from; a module the branch has itself wins.
+        self.imported = set()
+        if modules_from:
+            out = subprocess.run(
+                ["git", "-C", repo, "ls-tree", "-r", "--name-only",
+                 modules_from, "modules_s"],
+                check=True, capture_output=True, text=True).stdout
+            own = {p.split("/")[1] for p in self.paths
+                   if p.startswith("modules/") and p.count("/") >= 2}
+            for p in out.split("\n"):
+                parts = p.split("/")
+                if len(parts) >= 3 and parts[1] not in own:
+                    self.paths.append(p)
+                    self.rev[p] = modules_from
+                    self.imported.add(parts[1])
         self._cache = {}
+        # SER before 0.8.11 exported parallel arrays (cmd_names, param_no,
+        # ...) instead of cmd_export_t/param_export_t entries
+        self.parallel_exports = not self.src and re.search(
+            r"char\s*\*\*\s*cmd_names", self.read("sr_module.h")) is not None
 
     def read(self, path):
         if path not in self._cache:
             r = subprocess.run(
-                ["git", "-C", self.repo, "show", "%s:%s" % (self.tag, path)],
+                ["git", "-C", self.repo, "show",
+                 "%s:%s" % (self.rev.get(path, self.tag), path)],
                 check=True, capture_output=True)
             self._cache[path] = r.stdout.decode("utf-8", "replace")
         return self._cache[path]
 
     def version(self):
-        m = re.match(r"v?(\d+)\.(\d+)", self.tag)
+        m = re.match(r"v?(\d+)\.(\d+)", self.release or self.tag)
         return (int(m.group(1)), int(m.group(2))) if m else (99, 0)
 
     def modules(self):
+        """Module keys: the directory name for modules/, `modules_k/<m>`
+        and `modules_s/<m>` for the other trees of 3.x."""
         mods = set()
         for p in self.paths:
             parts = p.split("/")
             if self.src:
                 if len(parts) >= 4 and parts[0] == "src" and parts[1] == "modules":
                     mods.add(parts[2])
-            elif len(parts) >= 3 and parts[0] == "modules":
-                mods.add(parts[1])
-        return sorted(mods)
+            elif len(parts) >= 3 and parts[0] in self.module_dirs:
+                mods.add(parts[1] if parts[0] == "modules"
+                         else parts[0] + "/" + parts[1])
+        return sorted(mods | self.imported)
+
+    def module_dir(self, key):
+        if key in self.imported:
+            return "modules_s/" + key
+        return "%s%s" % (self.src, key if "/" in key else "modules/" + key)
 
     def module_sources(self, mod):
-        pre = "%smodules/%s/" % (self.src, mod)
+        pre = self.module_dir(mod) + "/"
         return [p for p in self.paths
                 if p.startswith(pre) and re.search(r"\.[ch]$", p)]
 
@@ -302,7 +344,7 @@ def preprocess(body, defines, where):
 
 def module_defines(tree, mod):
     defs = set(CORE_DEFINES)
-    mk = "%smodules/%s/Makefile" % (tree.src, mod)
+    mk = tree.module_dir(mod) + "/Makefile"
     if mk in tree.paths:
         for line in tree.read(mk).split("\n"):
             line = line.split("#", 1)[0]
@@ -393,7 +435,7 @@ def find_exports(texts, mod, defines):
     """The loader looks up the symbol `exports`, then `_<module>_exports`.
     Conditionals inside the initializer (`#ifdef STATISTICS` around the
     stats field until 5.1) are evaluated before the fields are split."""
-    for sym in ("exports", "_%s_exports" % mod):
+    for sym in ("exports", "_%s_exports" % mod.rsplit("/", 1)[-1]):
         for path, t in texts.items():
             m = re.search(r"struct\s+module_exports\s+%s\s*=\s*\{" % sym, t)
             if m:
@@ -434,6 +476,9 @@ def flag_words(expr, macros, where):
             words.append(w)
         elif w == "0":
             continue
+        elif w == "-1":
+            # every bit set: any route (SER 2.0's xcap)
+            words.append("ANY_ROUTE")
         else:
             problem("%s: unknown route flag word %r" % (where, w))
             words.append(w)
@@ -468,23 +513,121 @@ def exports_layout(tree, defines):
     {name, function, param_no, fixup, flags}) and Kamailio's (name,
     dlflags, cmds, params, stats, mi_cmds, pv items, ...; entries
     {name, function, param_no, fixup, free_fixup, flags}). 5.2 made one
-    (name, dlflags, cmds, params, rpc, pv items, ...)."""
-    if "SER_MOD_INTERFACE" in defines:
+    (name, dlflags, cmds, params, rpc, pv items, ...).
+
+    Before 3.0 there was SER's alone: 0.8 and 0.9 without the rpc array
+    (name, cmds, params, ...), 2.0 with it."""
+    if tree.version() < (2, 0):
+        return {"cmds": 1, "params": 2, "pvs": None, "flags": 4}
+    if "SER_MOD_INTERFACE" in defines or tree.version() < (3, 0):
         return {"cmds": 1, "params": 3, "pvs": None, "flags": 4}
     if tree.version() < (5, 2):
         return {"cmds": 2, "params": 3, "pvs": 6, "flags": 5}
     return {"cmds": 2, "params": 3, "pvs": 5, "flags": 5}
 
 
+def array_items(texts, tok, defines, where):
+    """Elements of an array field of the pre-0.8.11 exports: an inline
+    compound literal (`(char*[]){"a", "b"}`) or the name of a static array
+    (`cmd_names`); [] for 0/NULL."""
+    t = re.sub(r"^\(\s*\w+\s*\**\s*(?:\[\s*\])?\s*\)\s*", "",
+               tok.strip())
+    if is_null(t):
+        return []
+    if t.startswith("{"):
+        body = t[1:match_brace(t, 0)]
+    else:
+        body = None
+        for text in texts.values():
+            m = re.search(r"\b%s\s*\[\s*\w*\s*\]\s*=\s*\{" % re.escape(t),
+                          text)
+            if m:
+                body = text[m.end():match_brace(text, m.end() - 1)]
+                break
+        if body is None:
+            problem("%s: array %s not found" % (where, t))
+            return []
+    return [x for x in split_top(preprocess(body, defines, where)) if x]
+
+
+def parse_parallel_exports(texts, macros, defines, fields, mod, path):
+    """SER before 0.8.11: the exports are parallel arrays (names, functions,
+    argument counts, fixups; then parameter names, types, pointers), with no
+    route flags (every function is allowed in every route)."""
+    funcs, params = OrderedDict(), OrderedDict()
+    where = "%s:exports" % path
+    names = array_items(texts, fields[1], defines, where)
+    counts = array_items(texts, fields[3], defines, where)
+    n_cmds = resolve(fields[5], macros)
+    if re.fullmatch(r"\d+", n_cmds):
+        names = names[:int(n_cmds)]
+    for i, tok in enumerate(names):
+        name = c_string(tok, macros)
+        n = resolve(counts[i], macros) if i < len(counts) else ""
+        if name is not None and re.fullmatch(r"-\d+", n):
+            # a negative count: an API for other modules (tm's load_tm)
+            API_ONLY.append("%s.%s" % (mod, name))
+            continue
+        if name is None or not re.fullmatch(r"\d+", n):
+            problem("%s: cannot read command %r (%r)" % (where, tok, n))
+            continue
+        if name.startswith("~"):
+            # `~db_*`: the database API, named so no script can call it
+            API_ONLY.append("%s.%s" % (mod, name))
+            continue
+        f = funcs.setdefault(name, {"n": [], "flags": [], "sets": []})
+        if int(n) not in f["n"]:
+            f["n"].append(int(n))
+        if "ANY_ROUTE" not in f["flags"]:
+            f["flags"].append("ANY_ROUTE")
+            f["sets"] = [{"ANY_ROUTE"}]
+    pnames = array_items(texts, fields[6], defines, where)
+    ptypes = array_items(texts, fields[7], defines, where)
+    n_params = resolve(fields[9], macros)
+    if re.fullmatch(r"\d+", n_params):
+        pnames = pnames[:int(n_params)]
+    for i, tok in enumerate(pnames):
+        name = c_string(tok, macros)
+        ty = resolve(ptypes[i], macros) if i < len(ptypes) else ""
+        if name is None or ty not in ("STR_PARAM", "INT_PARAM"):
+            problem("%s: cannot read parameter %r (%r)" % (where, tok, ty))
+            continue
+        p = params.setdefault(name, {"int": False, "str": False,
+                                     "func": False})
+        p["int" if ty == "INT_PARAM" else "str"] = True
+    return funcs, params
+
+
+def feature_defines(texts):
+    """Names a module defines without a value in its own sources (tm's
+    `#define CANCEL_REASON_SUPPORT` in defs.h): feature switches that
+    conditionals around export entries test. One defined only for some
+    builds (tls's engine switch, for OpenSSL before 3) counts as defined:
+    the tables are the union over the builds of a release."""
+    names = set()
+    for t in texts.values():
+        for m in re.finditer(r"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]*$", t,
+                             re.M):
+            names.add(m.group(1))
+    return names
+
+
 def parse_module(tree, mod):
     texts = module_text(tree, mod)
     macros = find_macros(texts)
-    defines = module_defines(tree, mod)
+    defines = module_defines(tree, mod) | feature_defines(texts)
     funcs, params, pvs = OrderedDict(), OrderedDict(), []
     path, fields = find_exports(texts, mod, defines)
     if fields is None:
         problem("%s: no 'struct module_exports exports' found (no "
                 "functions/params/pvs recorded)" % mod)
+        return funcs, params, pvs
+    if tree.parallel_exports:
+        if len(fields) < 10:
+            problem("%s: module_exports has %d fields" % (mod, len(fields)))
+            return funcs, params, pvs
+        funcs, params = parse_parallel_exports(texts, macros, defines,
+                                               fields, mod, path)
         return funcs, params, pvs
     if len(fields) < 6:
         problem("%s: module_exports has %d fields" % (mod, len(fields)))
@@ -824,9 +967,15 @@ def main():
     ap.add_argument("--repo", default="/work/.mirror/kamailio+kamailio/repo")
     ap.add_argument("--tag", default="5.6.3")
     ap.add_argument("--out", default="compiler/catalog/target-kamailio-5.6.tsv")
+    ap.add_argument("--release", help="the release a branch stands for "
+                    "(--tag rel_0_8_14 --release 0.8.14), written in the "
+                    "header for scripts/merge-release-catalogs.py")
+    ap.add_argument("--modules-from", metavar="COMMIT",
+                    help="read the modules the tag lacks from modules_s/ "
+                    "of this commit (the SER releases before 3.0)")
     args = ap.parse_args()
 
-    tree = Tree(args.repo, args.tag)
+    tree = Tree(args.repo, args.tag, args.release, args.modules_from)
     rows = set()
     for mod in tree.modules():
         rows.add(("module", mod, "-", "-", "-"))
@@ -854,6 +1003,11 @@ def main():
         fh.write("# Generated by scripts/extract-target-catalog.py from tag "
                  "%s of github.com/kamailio/kamailio;\n" % args.tag)
         fh.write("# do not edit by hand, re-run the script.\n")
+        if args.release:
+            fh.write("# release: %s\n" % args.release)
+        if args.modules_from:
+            fh.write("# modules other than the tag's own from modules_s/ "
+                     "of commit %s\n" % args.modules_from)
         fh.write("# kinds: module (one per src/modules/<m>/), function "
                  "(detail = argument counts\n")
         fh.write("#   or 'var'; routes = route-type flag words, union over "
@@ -877,7 +1031,7 @@ def main():
         fh.write("# rows: %s\n" % ", ".join(
             "%s %d" % kv for kv in counts.items()))
         for msg in PROBLEMS:
-            fh.write("# not parsed: %s\n" % msg)
+            fh.write("# not parsed: %s\n" % " ".join(msg.split()))
         fh.write("kind\tmodule\tname\tdetail\troutes\n")
         for r in sorted(rows):
             fh.write("\t".join(r) + "\n")

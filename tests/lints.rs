@@ -123,3 +123,115 @@ fn compat_config_and_seed_diagnostics() {
         });
     }
 }
+
+/// (severity, code, message) of the release-table lints on a config given
+/// as text, with the era given (`--dialect`) or detected (`None`).
+fn table_findings(text: &str, era: Option<sercompat_grammar::Era>) -> Vec<(String, String)> {
+    let opts = Options {
+        dialect: era,
+        ..Options::default()
+    };
+    let parsed = sercompat_grammar::parse_text(
+        "t.cfg",
+        text.to_string(),
+        Path::new("t.cfg"),
+        &opts,
+        &sercompat_grammar::preprocess::NoFiles,
+        &|_| None,
+    );
+    assert!(!parsed.has_errors(), "{text}");
+    sercompat_compiler::check(&parsed)
+        .iter()
+        .filter(|d| ["L0106", "L0107", "L0108", "L0109", "L0115", "L0116"].contains(&d.code))
+        .map(|d| (format!("{:?} {}", d.severity, d.code), d.message.clone()))
+        .collect()
+}
+
+/// Kamailio 3.x had `rr` in modules_k/ (Kamailio) and modules_s/ (SER):
+/// the `loadmodule` path or the `mpath` order picks one, and its exports.
+#[test]
+fn kamailio_3_module_trees_pick_the_module() {
+    use sercompat_grammar::Era;
+    let k_rr = r#"#!KAMAILIO
+mpath="/usr/lib/kamailio/modules_k/:/usr/lib/kamailio/modules/"
+loadmodule "rr.so"
+modparam("rr", "append_fromtag", 1)
+request_route { record_route(); add_rr_param(";x=1"); remove_record_route(); }
+"#;
+    let found = table_findings(k_rr, Some(Era::Kamailio3));
+    // `remove_record_route` is the SER rr's, not loaded here
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0]
+            .1
+            .contains("`remove_record_route` is a function of module `modules_s/rr`"),
+        "{found:?}"
+    );
+    let s_rr = r#"#!KAMAILIO
+loadmodule "/usr/lib/ser/modules_s/rr.so"
+modparam("rr", "enable_socket_mismatch_warning", 1)
+request_route { record_route(); remove_record_route(); }
+"#;
+    let found = table_findings(s_rr, Some(Era::Kamailio3));
+    assert!(
+        found.iter().any(|(s, m)| s == "Error L0115"
+            && m.contains("`modules_s/rr` has no parameter `enable_socket_mismatch_warning`")),
+        "{found:?}"
+    );
+}
+
+/// Read as 3.x by detection, a config using a 4.0 function may well be a
+/// 4.0 config: a warning then, an error when the era is given.
+#[test]
+fn detected_era_softens_names_of_later_releases() {
+    use sercompat_grammar::Era;
+    let cfg = r#"#!KAMAILIO
+loadmodule "tm.so"
+loadmodule "tmx.so"
+loadmodule "sl.so"
+route { if (t_precheck_trans()) { exit; } t_relay(); }
+"#;
+    let given = table_findings(cfg, Some(Era::Kamailio3));
+    assert!(
+        given
+            .iter()
+            .any(|(s, m)| s == "Error L0106" && m.contains("t_precheck_trans")),
+        "{given:?}"
+    );
+    let detected = table_findings(cfg, None);
+    assert!(
+        detected.iter().all(|(s, _)| !s.starts_with("Error")),
+        "{detected:?}"
+    );
+}
+
+/// SER configs were written against CVS trunk between releases: the table
+/// findings stay warnings.
+#[test]
+fn ser_table_findings_are_warnings() {
+    use sercompat_grammar::Era;
+    let cfg = r#"loadmodule "/usr/lib/ser/modules/sl.so"
+loadmodule "/usr/lib/ser/modules/tm.so"
+modparam("tm", "fr_timer", "30")
+route { sl_send_reply("404"); t_relay_cancel(); t_relay(); }
+"#;
+    let found = table_findings(cfg, Some(Era::Ser2));
+    assert!(
+        found
+            .iter()
+            .any(|(s, c)| s == "Warning L0108" && c.contains("sl_send_reply")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(s, c)| s == "Warning L0106" && c.contains("t_relay_cancel")),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(s, c)| s == "Warning L0116" && c.contains("fr_timer")),
+        "{found:?}"
+    );
+}

@@ -965,3 +965,97 @@ fn era_mapping() {
     assert!(era_releases(Era::Kamailio5).contains(&Release::K5_6));
     assert!(era_releases(Era::Rules2001).is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// The era catalog against the release tables
+// ---------------------------------------------------------------------------
+
+/// The sampled era catalog and the release tables (`releases-kamailio.tsv`)
+/// agree on the common modules' functions in the eras both cover: what the
+/// catalog gives `tm`, `sl`, `rr`, … in an era is exported by some release
+/// of the era, except the names listed here with why.
+#[test]
+fn era_catalog_functions_are_in_the_release_tables() {
+    use sercompat_compiler::catalog::release_exports::ReleaseExports;
+    // (era, function): names of trunk snapshots or stable-branch backports
+    // that the tables' releases do not show
+    const ONLY_IN_THE_CATALOG: &[(Era, &str)] = &[
+        // 2002 trunk, before 0.8.8 (the first release in the tables)
+        (Era::Ser08, "t_fork_to_uri"),
+        (Era::Ser08, "t_fork_on_no_response"),
+        (Era::Ser08, "mf_add_maxfwd_header"),
+        // added to the modules' trunk in 2004, after 0.8.12/0.8.14 left
+        // it (October 2003); backported to the 0.8 branch, whose modules
+        // the repository does not hold
+        (Era::Ser08, "subst_user"),
+        (Era::Ser08, "append_time"),
+        (Era::Ser08, "registered"),
+        // trunk after the 2.0 branch (2007-11, 2008-04)
+        (Era::Ser2, "remove_hf_re"),
+        (Era::Ser2, "save_mem_nr"),
+    ];
+    const MODULES: &[&str] = &[
+        "tm",
+        "sl",
+        "rr",
+        "maxfwd",
+        "textops",
+        "registrar",
+        "usrloc",
+        "auth",
+        "auth_db",
+    ];
+    let tables = ReleaseExports::kamailio();
+    let mut missing = Vec::new();
+    for era in [
+        Era::Ser08,
+        Era::Ser09,
+        Era::Ser2,
+        Era::Kamailio3,
+        Era::Kamailio4,
+        Era::Kamailio5,
+    ] {
+        let exports = tables.era(era).expect("tables for the era");
+        for m in MODULES {
+            for f in catalog::module_functions(m, era) {
+                if exports.providers(f.name).is_empty()
+                    && !ONLY_IN_THE_CATALOG.contains(&(era, f.name))
+                {
+                    missing.push(format!("{era}: {m}.{}", f.name));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "in the era catalog, in no release of the era: {missing:#?}"
+    );
+}
+
+/// Facts checked by hand against the sources of each release branch.
+#[test]
+fn release_tables_by_hand() {
+    use sercompat_compiler::catalog::release_exports::{ModuleExports, ReleaseExports};
+    let t = ReleaseExports::kamailio();
+    let s08 = t.era(Era::Ser08).unwrap();
+    // 0.8.8–0.8.10 exported parallel arrays; 0.8.9 dropped `sl_filter_ACK`
+    assert!(s08.accepts("sl", "sl_filter_ACK", 0).0);
+    assert!(s08.accepts("rr", "rewriteFromRoute", 0).0);
+    assert!(s08.accepts("tm", "t_on_negative", 1).0);
+    assert!(s08.accepts("tm", "t_relay_to", 2).0);
+    assert!(!s08.accepts("sl", "sl_send_reply", 1).0);
+    let s2 = t.era(Era::Ser2).unwrap();
+    assert!(s2.accepts("tm", "t_on_branch", 1).0);
+    assert!(s2.accepts("registrar", "save", 1).0);
+    let k3 = t.era(Era::Kamailio3).unwrap();
+    // the Kamailio-lineage registrar's save takes flags; the SER one a
+    // table and flags too, in 3.x
+    assert!(k3.accepts("modules_k/registrar", "save", 2).0);
+    assert!(k3.accepts("modules_s/registrar", "save_noreply", 1).0);
+    assert!(k3.accepts("modules_k/textops", "search_append_body", 2).0);
+    assert!(k3.accepts("tm", "t_relay", 2).0);
+    assert_eq!(k3.module("modules_k/maxfwd"), ModuleExports::Known);
+    assert!(k3.is_core_param("mpath"));
+    assert!(!k3.is_core_param("fifo"));
+    assert!(!t.era(Era::Kamailio4).unwrap().is_core_param("fifo"));
+}

@@ -3,7 +3,8 @@
 
 use super::functions::loaded_modules;
 use super::{Lint, LintCtx};
-use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports};
+use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports, Releases};
+use crate::catalog::target::ParamType;
 use crate::catalog::{self, CoreParamLookup};
 use crate::walk;
 use sercompat_grammar::ast::*;
@@ -48,14 +49,14 @@ pub const MODPARAM_UNKNOWN_PARAM: Lint = Lint {
     code: "L0115",
     name: "modparam-unknown-param",
     severity: Severity::Error,
-    summary: "a `modparam` naming a parameter the module does not have (Kamailio 4, 5 and 6 configs, checked against every release of the era)",
+    summary: "a `modparam` naming a parameter the module does not have (SER 0.8–2.0 and Kamailio 3–6 configs, checked against every release of the era)",
 };
 
 pub const MODPARAM_VALUE_TYPE: Lint = Lint {
     code: "L0116",
     name: "modparam-value-type",
     severity: Severity::Error,
-    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (Kamailio 4, 5 and 6 configs, checked against every release of the era)",
+    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (SER 0.8–2.0 and Kamailio 3–6 configs, checked against every release of the era)",
 };
 
 pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
@@ -71,13 +72,17 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
         modparam_types(cx, exports, out);
     }
     modules(cx, era, out);
-    pvs(cx, era, exports, &loaded, out);
+    // Pseudo-variables are checked against the tables from Kamailio 4 on;
+    // 3.x registered them from three module trees and the core, and stays
+    // on the era catalog (L0112 only).
+    let pv_exports = exports.filter(|_| era >= Era::Kamailio4);
+    pvs(cx, era, pv_exports, &loaded, out);
 }
 
-/// Core parameters. Kamailio 4, 5 and 6 configs are checked against the
-/// lexer of every release of the era (an unknown name is a syntax error
-/// there, so an error here); older eras against the era catalog, which
-/// samples releases (warnings).
+/// Core parameters. Configs of the eras with release tables are checked
+/// against the lexer of every release of the era (an unknown name is a
+/// syntax error there; severity per `table_severity`); OpenSER and
+/// Kamailio 1.x against the era catalog, which samples releases (warnings).
 fn core_params(cx: &LintCtx, era: Era, exports: Option<EraExports>, out: &mut Vec<Diagnostic>) {
     for item in &cx.parsed.config.items {
         let ItemKind::CoreParam { name, .. } = &item.kind else {
@@ -89,7 +94,7 @@ fn core_params(cx: &LintCtx, era: Era, exports: Option<EraExports>, out: &mut Ve
             }
             let mut d = UNKNOWN_CORE_PARAM
                 .diag_at(
-                    Severity::Error,
+                    super::functions::table_severity(era),
                     format!(
                         "`{}` is not a core parameter in {}",
                         name.text,
@@ -97,26 +102,27 @@ fn core_params(cx: &LintCtx, era: Era, exports: Option<EraExports>, out: &mut Ve
                     ),
                 )
                 .primary(name.span, "unknown core parameter")
-                .note(
-                    "Kamailio rejects an unknown `name = value` at the top level as a syntax error",
-                );
-            let elsewhere = exports.core_param_releases(&name.text);
-            if !elsewhere.is_empty() {
-                d = d.note(format!(
-                    "`{}` exists in {}",
-                    name.text,
-                    elsewhere.describe()
+                .note(format!(
+                    "{} rejects an unknown `name = value` at the top level as a syntax error",
+                    super::functions::server(era)
                 ));
-            } else if let absent @ CoreParamLookup::Absent { .. } =
-                catalog::core_param(&name.text, era)
-            {
+            // The era catalog's history spans OpenSER too, which the
+            // tables lack: it comes first.
+            let elsewhere = exports.core_param_releases(&name.text);
+            if let absent @ CoreParamLookup::Absent { .. } = catalog::core_param(&name.text, era) {
                 let history = absent.to_string();
                 let history = history
                     .split_once(": ")
                     .map_or(history.as_str(), |(_, h)| h);
                 d = d.note(format!("`{}`: {history}", name.text));
+            } else if !elsewhere.is_empty() {
+                d = d.note(format!(
+                    "`{}` exists in {}",
+                    name.text,
+                    elsewhere.describe()
+                ));
             }
-            out.push(d);
+            out.push(super::functions::unless_later(cx, exports, elsewhere, d));
             continue;
         }
         match catalog::core_param(&name.text, era) {
@@ -221,11 +227,17 @@ fn modparams(cx: &LintCtx, loaded: &[String], out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Parameter names and value types of a Kamailio 4–6 config's modules,
-/// against the exports of every release of its era: a name no release had
-/// or a type no release took is refused by Kamailio at start, so an error.
+/// Parameter names and value types of a config's modules, against the
+/// exports of every release of its era: a name no release had or a type no
+/// release took is refused at start (severity per `table_severity`).
 fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) {
+    let era = cx.parsed.era.era;
+    let (severity, server) = (
+        super::functions::table_severity(era),
+        super::functions::server(era),
+    );
     let within = exports.releases.describe();
+    let loaded = super::functions::loaded_in_tables(&cx.parsed.config, exports);
     for item in &cx.parsed.config.items {
         let ItemKind::ModParam {
             module,
@@ -236,32 +248,56 @@ fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) 
         else {
             continue;
         };
-        let m = module.value.as_str();
+        let name = module.value.as_str();
         // Plain module names only (a regex is L0110's business), and only
-        // modules whose exports the tables hold.
-        if !m.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
-            || exports.module(m) != ModuleExports::Known
+        // modules whose exports the tables hold. In 3.x the name is that
+        // of the loaded module of whichever tree.
+        if !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_') {
+            continue;
+        }
+        let mut keys: Vec<&str> = loaded
+            .iter()
+            .map(String::as_str)
+            .filter(|k| k.rsplit('/').next() == Some(name))
+            .collect();
+        if keys.is_empty() {
+            keys.push(name);
+        }
+        if keys
+            .iter()
+            .any(|k| exports.module(k) != ModuleExports::Known)
         {
             continue;
         }
-        let types = exports.param_types(m, &param.value);
+        let m = keys.join("` or `");
+        let types: Vec<ParamType> = keys
+            .iter()
+            .flat_map(|k| exports.param_types(k, &param.value))
+            .collect();
         if types.is_empty() {
             let mut d = MODPARAM_UNKNOWN_PARAM
-                .diag(format!("module `{m}` has no parameter `{}` in {within}", param.value))
+                .diag_at(severity, format!("module `{m}` has no parameter `{}` in {within}", param.value))
                 .primary(param.span, "unknown parameter")
-                .note("Kamailio refuses to start on an unknown module parameter; check the module's documentation for its current name");
-            let elsewhere = exports.param_releases(m, &param.value);
+                .note(format!("{server} refuses to start on an unknown module parameter; check the module's documentation for its current name"));
+            // in 3.x `modules_k/htable`; from 4.0 the same module is `htable`
+            let elsewhere: Releases = keys
+                .iter()
+                .chain([&name])
+                .map(|k| exports.param_releases(k, &param.value))
+                .collect();
             if !elsewhere.is_empty() {
                 d = d.note(format!(
-                    "`{m}` has `{}` in {}",
+                    "`{name}` has `{}` in {}",
                     param.value,
                     elsewhere.describe()
                 ));
-            } else if let Some(s) = super::functions::suggestion(&param.value, exports.params_of(m))
-            {
+            } else if let Some(s) = super::functions::suggestion(
+                &param.value,
+                keys.iter().flat_map(|k| exports.params_of(k)),
+            ) {
                 d = d.note(format!("did you mean `{s}`?"));
             }
-            out.push(d);
+            out.push(super::functions::unless_later(cx, exports, elsewhere, d));
             continue;
         }
         let wrong = match &value.kind {
@@ -276,9 +312,9 @@ fn modparam_types(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) 
         if let Some((got, wants)) = wrong {
             out.push(
                 MODPARAM_VALUE_TYPE
-                    .diag(format!("`{m}` parameter `{}` takes {wants}, and this is {got}", param.value))
+                    .diag_at(severity, format!("`{m}` parameter `{}` takes {wants}, and this is {got}", param.value))
                     .primary(value.span, format!("{got} here"))
-                    .note(format!("in {within}; Kamailio refuses to start: module parameter types are strict (write `30`, not `\"30\"`, for an integer)")),
+                    .note(format!("in {within}; {server} refuses to start: module parameter types are strict (write `30`, not `\"30\"`, for an integer)")),
             );
         }
     }
@@ -326,7 +362,7 @@ fn pvs(
         return;
     }
     let cat = catalog::catalog();
-    let tables_cover = exports.is_some_and(|e| super::functions::exports_cover(e, loaded));
+    let tables_cover = exports.is_some_and(|e| super::functions::exports_cover(e, era, loaded));
     let mut reported: Vec<String> = Vec::new();
     let mut check = |key: &str, span: Span| {
         if key.is_empty() || reported.iter().any(|r| r == key) {

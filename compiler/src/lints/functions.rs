@@ -1,19 +1,20 @@
 //! Function calls against the module catalog: unknown functions, functions
 //! of modules that are not loaded, wrong numbers of arguments.
 //!
-//! For Kamailio 4, 5 and 6 configs the calls are checked against the export
-//! tables of every release of the era (`catalog::release_exports`), which
-//! are complete: an unknown function or a refused argument count is then an
-//! error, as it is for Kamailio. Older eras are checked against the era
-//! catalog, which samples a few releases and covers the common modules
-//! only, so there the findings stay warnings.
+//! Configs of the eras with release tables (SER 0.8, 0.9, 2.0, Kamailio
+//! 3–6) are checked against the export tables of every release of the era
+//! (`catalog::release_exports`), which are complete: an unknown function or
+//! a refused argument count is then what the server refused at start, with
+//! the severity of [`table_severity`]. OpenSER and Kamailio 1.x are checked
+//! against the era catalog, which samples a few releases and covers the
+//! common modules only, so there the findings stay warnings.
 
 use super::{Lint, LintCtx};
-use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports};
+use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports, Releases};
 use crate::catalog::{self, Catalog, Function};
 use crate::walk;
 use sercompat_grammar::ast::*;
-use sercompat_grammar::{Diagnostic, Era, Severity};
+use sercompat_grammar::{Diagnostic, Era, EraReason, Severity};
 
 pub const UNKNOWN_FUNCTION: Lint = Lint {
     code: "L0106",
@@ -58,6 +59,82 @@ pub fn among_loaded<'f>(
     candidates
         .into_iter()
         .filter(|f| loaded.iter().any(|m| m == f.module))
+        .collect()
+}
+
+/// The severity of the release-table findings (unknown function, argument
+/// count, core parameter, module parameter name and type) for an era. All
+/// were refusals at start in every era with tables, but SER configs were
+/// written against CVS trunk between releases (the ser-0.8 corpus is mostly
+/// 2001–2002 trunk, before 0.8.11; ser-2 is trunk up to 2008, past the 2.0
+/// branch), whose names the release tables cannot vouch for: there the
+/// findings stay warnings. See `docs/lints.md`.
+pub(crate) fn table_severity(era: Era) -> Severity {
+    match era {
+        Era::Ser08 | Era::Ser09 | Era::Ser2 => Severity::Warning,
+        _ => Severity::Error,
+    }
+}
+
+/// A release-table finding, softened where the era was detected rather than
+/// given with `--dialect` and a later release than the era's has the name
+/// (`later`): detection cannot tell a 4.0 config from a 3.3 one (the 4.0
+/// default config reads as 3.x), and under that release there would be no
+/// finding. Such a finding is a warning that says so.
+pub(crate) fn unless_later(
+    cx: &LintCtx,
+    exports: EraExports,
+    later: Releases,
+    d: Diagnostic,
+) -> Diagnostic {
+    if d.severity != Severity::Error
+        || matches!(cx.parsed.era.reason, EraReason::CommandLine)
+        || !later.has_later_than(exports.releases)
+    {
+        return d;
+    }
+    let mut d = d.note(format!(
+        "the era was detected, not given: {} has it; if the config is for a later release, say which with `--dialect`",
+        later.describe()
+    ));
+    d.severity = Severity::Warning;
+    d
+}
+
+/// The server an era's configs were written for, for the notes.
+pub(crate) fn server(era: Era) -> &'static str {
+    match era {
+        Era::Rules2001 | Era::Ser08 | Era::Ser09 | Era::Ser2 => "SER",
+        _ => "Kamailio",
+    }
+}
+
+/// The modules a config loads as the release tables name them (in 3.x
+/// `modules_k/<m>` and `modules_s/<m>` for those trees, and possibly two
+/// for one line, see `EraExports::module_keys`), in order. The search path
+/// is every `mpath = "…"` and `loadpath "…"` of the config.
+pub(crate) fn loaded_in_tables(config: &Config, exports: EraExports) -> Vec<String> {
+    let mut search: Vec<&str> = Vec::new();
+    for item in &config.items {
+        match &item.kind {
+            ItemKind::CoreParam { name, value } if name.text == "mpath" => {
+                if let ParamValueKind::Str(s) = &value.kind {
+                    search.extend(s.split(':'));
+                }
+            }
+            ItemKind::LoadPath { path } => search.extend(path.value.split(':')),
+            _ => {}
+        }
+    }
+    config
+        .items
+        .iter()
+        .flat_map(|i| match &i.kind {
+            ItemKind::LoadModule { path, .. } => {
+                exports.module_keys(module_name(&path.value), &path.value, &search)
+            }
+            _ => Vec::new(),
+        })
         .collect()
 }
 
@@ -223,12 +300,14 @@ fn arity_diag(call: &Call, n: usize, a: catalog::arity::Arity, provider: &str) -
         .note(format!("as provided by {provider} in this era"))
 }
 
-/// Calls of a Kamailio 4–6 config against its era's release tables.
+/// Calls of a config against its era's release tables.
 fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagnostic>) {
     let era = cx.parsed.era.era;
+    let (severity, server) = (table_severity(era), server(era));
     let cat: &Catalog = catalog::catalog();
-    let loaded = loaded_modules(&cx.parsed.config);
-    let all_read = exports_cover(exports, &loaded);
+    let loaded = loaded_in_tables(&cx.parsed.config, exports);
+    let names = loaded_modules(&cx.parsed.config);
+    let all_read = exports_cover(exports, era, &loaded);
     let within = exports.releases.describe();
     module_calls(cx, out, |call, name, n, out| {
         if exports.is_core_action(name) {
@@ -251,10 +330,11 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
             }
             counts.sort();
             counts.dedup();
-            out.push(
+            let later = exports.accepting_releases(name, n);
+            out.push(unless_later(cx, exports, later,
                     WRONG_ARITY
                         .diag_at(
-                            Severity::Error,
+                            severity,
                             format!("`{name}` takes {}, not {n}", counts.join(" or ")),
                         )
                         .primary(
@@ -262,34 +342,46 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
                             format!("called with {n} argument{}", if n == 1 { "" } else { "s" }),
                         )
                         .note(format!(
-                            "as exported by module `{}` in {within}; Kamailio refuses to start (\"unknown command, missing loadmodule?\")",
+                            "as exported by module `{}` in {within}; {server} refuses to start (\"unknown command, missing loadmodule?\")",
                             from_loaded.join("` or `")
                         )),
-                );
+                ));
             return;
         }
         if !all_read {
             return;
         }
-        if let Some(first) = providers.first() {
-            out.push(
-                    MODULE_NOT_LOADED
-                        .diag(format!(
-                            "`{name}` is a function of module `{}`, which is not loaded",
-                            providers.join("` or `")
-                        ))
-                        .primary(call.name.span, "provided by a module this config does not load")
-                        .note(format!(
-                            "add `loadmodule \"{first}.so\"` before the routes (Kamailio says \"unknown command, missing loadmodule?\")"
-                        )),
-                );
+        // Where the table findings are warnings (SER), a module not loaded
+        // is an error only when the era catalog, which spans the era's
+        // trunk too, agrees; a name the tables do not know but the catalog
+        // gives to a module not loaded is that module's.
+        let from_catalog = (severity == Severity::Warning)
+            .then(|| catalog_providers_not_loaded(name, era, &names))
+            .flatten();
+        if let (true, Some(modules)) = (providers.is_empty(), &from_catalog) {
+            out.push(not_loaded_diag(
+                call,
+                name,
+                modules,
+                server,
+                Severity::Error,
+            ));
+            return;
+        }
+        if !providers.is_empty() {
+            let severity = if severity == Severity::Error || from_catalog.is_some() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            out.push(not_loaded_diag(call, name, &providers, server, severity));
             return;
         }
         let mut d = UNKNOWN_FUNCTION
-                .diag_at(Severity::Error, format!("unknown function `{name}` in {era}"))
+                .diag_at(severity, format!("unknown function `{name}` in {era}"))
                 .primary(call.name.span, "neither the core nor any module provides this")
                 .note(format!(
-                    "no module of {within} exports it; Kamailio refuses to start (\"unknown command, missing loadmodule?\")"
+                    "no module of {within} exports it; {server} refuses to start (\"unknown command, missing loadmodule?\")"
                 ));
         let elsewhere = exports.function_releases(name);
         if !elsewhere.is_empty() {
@@ -310,8 +402,55 @@ fn check_against_releases(cx: &LintCtx, exports: EraExports, out: &mut Vec<Diagn
                 d = d.note(format!("did you mean `{s}`?"));
             }
         }
-        out.push(d);
+        out.push(unless_later(cx, exports, elsewhere, d));
     });
+}
+
+/// The modules the era catalog says provide `name` in `era` when the config
+/// loads none of them (and the catalog describes every module it loads):
+/// the era catalog's own module-not-loaded finding.
+fn catalog_providers_not_loaded(
+    name: &str,
+    era: Era,
+    loaded: &[String],
+) -> Option<Vec<&'static str>> {
+    let cat = catalog::catalog();
+    let all_known = loaded.iter().all(|m| {
+        cat.module_named(m)
+            .is_some_and(|module| !module.beyond_reference() || module.exists_in(era))
+    });
+    let provided = cat.function(name, era);
+    if !all_known
+        || provided.is_empty()
+        || !among_loaded(provided.iter().copied(), loaded).is_empty()
+    {
+        return None;
+    }
+    let mut modules: Vec<&'static str> = provided.iter().map(|f| f.module).collect();
+    modules.dedup();
+    Some(modules)
+}
+
+fn not_loaded_diag(
+    call: &Call,
+    name: &str,
+    modules: &[&str],
+    server: &str,
+    severity: Severity,
+) -> Diagnostic {
+    MODULE_NOT_LOADED
+        .diag_at(
+            severity,
+            format!(
+                "`{name}` is a function of module `{}`, which is not loaded",
+                modules.join("` or `")
+            ),
+        )
+        .primary(call.name.span, "provided by a module this config does not load")
+        .note(format!(
+            "add `loadmodule \"{}.so\"` before the routes ({server} says \"unknown command, missing loadmodule?\")",
+            modules[0]
+        ))
 }
 
 /// Walks every call of the config's routes that is a function, not a core
@@ -349,11 +488,19 @@ fn module_calls(
 /// name that is not the module's) or one whose exports could not be read
 /// may provide any name: unknown names are then not reported. A module the
 /// era catalog knows from earlier releases but no release of this era has
-/// (`mi_fifo` in 5.x) provides nothing here.
-pub(crate) fn exports_cover(exports: EraExports, loaded: &[String]) -> bool {
+/// (`mi_fifo` in 5.x) provides nothing here; one that only later releases
+/// have, and the era catalog does not place in the era, is treated as
+/// unknown.
+pub(crate) fn exports_cover(exports: EraExports, era: Era, loaded: &[String]) -> bool {
     loaded.iter().all(|m| match exports.module(m) {
         ModuleExports::Known => true,
         ModuleExports::Unread => false,
-        ModuleExports::Absent => catalog::catalog().module_named(m).is_some(),
+        // A module that the era catalog does not place in the era and that
+        // later releases have (janssonrpc-c in a config read as 3.x) says
+        // the config is for one of them: what it provides there is not
+        // this era's business.
+        ModuleExports::Absent => catalog::catalog().module_named(m).is_some_and(|module| {
+            module.exists_in(era) || !exports.module_releases(m).has_later_than(exports.releases)
+        }),
     })
 }
