@@ -4,7 +4,8 @@ one table of what each SER and Kamailio release accepts in a routing config.
 
     kind    module  name    detail  releases
 
-One row per distinct (kind, module, name, detail); `releases` lists the
+One row per distinct (kind, module, name, detail), and per function a
+`routes` row whose detail is its route-type flag words; `releases` lists the
 releases (major.minor, or the `# release:` label of a branch: 0.8.14,
 3.0) that have it, as ranges over the release order of
 the inputs ("5.0-5.8", "5.2-5.3,6.0"). A module whose exports the
@@ -24,6 +25,10 @@ from collections import OrderedDict
 
 KINDS = ("module", "function", "param", "core_param", "core_action",
          "core_stmt", "core_cond", "pv")
+# A function's route-type flag words (the union over its export entries)
+# become a row of their own: they change between releases independently
+# of the argument counts.
+ROUTES = "routes"
 
 
 def read(path):
@@ -45,9 +50,11 @@ def read(path):
                         unread.add(mod)
             if line.startswith("#") or line.startswith("kind\t"):
                 continue
-            kind, module, name, detail, _routes = line.split("\t")
+            kind, module, name, detail, routes = line.split("\t")
             if kind in KINDS:
                 rows.append((kind, module, name, detail))
+            if kind == "function" and routes != "-":
+                rows.append((ROUTES, module, name, routes))
     if tag is None:
         raise SystemExit("%s: no 'from tag' header" % path)
     # a branch (rel_0_8_14, sr_3.0) names its release in the header
@@ -93,8 +100,10 @@ def main():
                  "tags %s\n" % " ".join(tags))
         fh.write("# of github.com/kamailio/kamailio; do not edit by hand, "
                  "re-run the script.\n")
-        fh.write("# kinds and details as in target-kamailio-5.6.tsv; module "
-                 "detail 'unread': the\n")
+        fh.write("# kinds and details as in target-kamailio-5.6.tsv, and "
+                 "'routes': a function's route-type\n")
+        fh.write("# flag words (detail; union over its export entries); "
+                 "module detail 'unread': the\n")
         fh.write("# extractor could not read its exports (its functions and "
                  "parameters are unknown).\n")
         fh.write("# 3.x: module `modules_k/<m>` and `modules_s/<m>` for the "

@@ -142,7 +142,12 @@ fn table_findings(text: &str, era: Option<sercompat_grammar::Era>) -> Vec<(Strin
     assert!(!parsed.has_errors(), "{text}");
     sercompat_compiler::check(&parsed)
         .iter()
-        .filter(|d| ["L0106", "L0107", "L0108", "L0109", "L0115", "L0116"].contains(&d.code))
+        .filter(|d| {
+            [
+                "L0106", "L0107", "L0108", "L0109", "L0114", "L0115", "L0116",
+            ]
+            .contains(&d.code)
+        })
         .map(|d| (format!("{:?} {}", d.severity, d.code), d.message.clone()))
         .collect()
 }
@@ -232,6 +237,47 @@ route { sl_send_reply("404"); t_relay_cancel(); t_relay(); }
         found
             .iter()
             .any(|(s, c)| s == "Warning L0116" && c.contains("fr_timer")),
+        "{found:?}"
+    );
+}
+
+/// Route types from the release tables: the flags of the export entries in
+/// the era's releases (SER 0.8's nathelper allowed `nat_uac_test` in
+/// request routes only; trunk allowed it in reply routes from November
+/// 2003, 2.0 had it).
+#[test]
+fn route_types_come_from_the_era_releases() {
+    use sercompat_grammar::Era;
+    let cfg = r#"loadmodule "/usr/lib/ser/modules/sl.so"
+loadmodule "/usr/lib/ser/modules/tm.so"
+loadmodule "/usr/lib/ser/modules/nathelper.so"
+route { t_on_reply("1"); t_relay(); }
+onreply_route[1] { if (nat_uac_test("1")) { fix_nated_contact(); } }
+"#;
+    let found = table_findings(cfg, Some(Era::Ser08));
+    assert!(
+        found
+            .iter()
+            .any(|(s, c)| s == "Warning L0114" && c.contains("nat_uac_test")),
+        "{found:?}"
+    );
+    let found = table_findings(cfg, Some(Era::Ser2));
+    assert!(
+        !found.iter().any(|(_, c)| c.contains("nat_uac_test")),
+        "{found:?}"
+    );
+    // Kamailio 3: an error, as the server refuses to start.
+    let k3 = r#"#!KAMAILIO
+loadmodule "sl.so"
+loadmodule "tm.so"
+request_route { t_on_failure("F"); t_relay(); }
+failure_route[F] { sl_send_reply("500", "x"); }
+"#;
+    let found = table_findings(k3, Some(Era::Kamailio3));
+    assert!(
+        found
+            .iter()
+            .any(|(s, c)| s == "Error L0114" && c.contains("sl_send_reply")),
         "{found:?}"
     );
 }

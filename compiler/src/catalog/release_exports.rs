@@ -17,6 +17,7 @@
 //! both is two modules, and [`EraExports::module_keys`] picks the one a
 //! `loadmodule` loads.
 
+use super::route::RouteMask;
 use super::target::{Arities, ParamType};
 use super::tsv;
 use sercompat_grammar::Era;
@@ -171,6 +172,8 @@ pub struct ReleaseExports {
     core_actions: HashMap<&'static str, Releases>,
     /// pseudo-variable class name → (registering module or `core`, releases)
     pvs: HashMap<&'static str, Vec<(&'static str, Releases)>>,
+    /// (module, function) → (route types its exports allow, releases)
+    routes: HashMap<(&'static str, &'static str), Vec<(RouteMask, Releases)>>,
 }
 
 impl ReleaseExports {
@@ -187,6 +190,7 @@ impl ReleaseExports {
             core_params: HashMap::new(),
             core_actions: HashMap::new(),
             pvs: HashMap::new(),
+            routes: HashMap::new(),
         };
         for row in tsv::parse(file, text, COLUMNS) {
             let module = row.req("module");
@@ -223,6 +227,13 @@ impl ReleaseExports {
                 "core_param" | "core_stmt" => merge(&mut t.core_params),
                 "core_action" => merge(&mut t.core_actions),
                 "pv" => t.pvs.entry(name).or_default().push((module, releases)),
+                "routes" => {
+                    let (mask, _words) = row.parse("detail", super::target::parse_routes);
+                    t.routes
+                        .entry((module, name))
+                        .or_default()
+                        .push((mask, releases));
+                }
                 "core_cond" => {}
                 other => row.fail(format!("unknown kind `{other}`")),
             }
@@ -363,6 +374,38 @@ impl<'t> EraExports<'t> {
             .map(|(_, a, _)| a)
             .collect();
         (accepted.iter().any(|a| a.accepts(n)), accepted)
+    }
+
+    /// The route types some release of the era lets `module`'s `name` be
+    /// called from (the union over the era's releases); `None` when no
+    /// release of the era exports it.
+    pub fn route_mask(&self, module: &str, name: &str) -> Option<RouteMask> {
+        self.tables
+            .routes
+            .get(&(module, name))
+            .into_iter()
+            .flatten()
+            .filter(|(_, r)| r.intersects(self.releases))
+            .map(|(m, _)| *m)
+            .reduce(RouteMask::union)
+    }
+
+    /// The releases of any era in which `module`'s `name` may be called
+    /// from a block that `allowed` accepts.
+    pub fn releases_allowing(
+        &self,
+        module: &str,
+        name: &str,
+        allowed: impl Fn(RouteMask) -> bool,
+    ) -> Releases {
+        self.tables
+            .routes
+            .get(&(module, name))
+            .into_iter()
+            .flatten()
+            .filter(|(m, _)| allowed(*m))
+            .map(|(_, r)| *r)
+            .collect()
     }
 
     /// The config functions the era's releases export from `module`.

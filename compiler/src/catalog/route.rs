@@ -61,6 +61,19 @@ pub struct RouteMask {
 
 impl RouteMask {
     pub const ANY: RouteMask = RouteMask { bits: 0, any: true };
+    /// No route type this catalog checks (`ERROR_ROUTE` only).
+    pub const NONE: RouteMask = RouteMask {
+        bits: 0,
+        any: false,
+    };
+
+    /// Both masks' route types.
+    pub fn union(self, other: RouteMask) -> RouteMask {
+        RouteMask {
+            bits: self.bits | other.bits,
+            any: self.any || other.any,
+        }
+    }
 
     /// Parse `BFOR`, `R`, `*`.
     pub fn parse(s: &str) -> Result<RouteMask, String> {

@@ -175,7 +175,9 @@ fn route_letters(word: &str) -> Result<&'static str, String> {
     })
 }
 
-fn parse_routes(s: &'static str) -> Result<(RouteMask, Vec<&'static str>), String> {
+/// Kamailio's route flag words (`REQUEST_ROUTE|FAILURE_ROUTE`) as a mask,
+/// and the words.
+pub(super) fn parse_routes(s: &'static str) -> Result<(RouteMask, Vec<&'static str>), String> {
     let words: Vec<&'static str> = s.split('|').collect();
     let mut letters = String::new();
     for w in &words {
@@ -184,6 +186,9 @@ fn parse_routes(s: &'static str) -> Result<(RouteMask, Vec<&'static str>), Strin
             return Ok((RouteMask::ANY, words));
         }
         letters.push_str(l);
+    }
+    if letters.is_empty() {
+        return Ok((RouteMask::NONE, words));
     }
     Ok((RouteMask::parse(&letters)?, words))
 }

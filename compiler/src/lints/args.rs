@@ -8,8 +8,9 @@
 //! kind the reference does not state, or a provider of unknown arity is not
 //! checked.
 
-use super::functions::{loaded_modules, NOT_FUNCTIONS};
+use super::functions::{loaded_in_tables, loaded_modules, NOT_FUNCTIONS};
 use super::{Lint, LintCtx};
+use crate::catalog::release_exports::{EraExports, ReleaseExports, Releases};
 use crate::catalog::{self, ArgKind, Catalog, RouteType};
 use crate::ir::visit::{each_call, CallSite};
 use crate::ir::{Callee, Value, ValueKind};
@@ -46,13 +47,22 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
             }
         });
     }
+    let tables = ReleaseExports::kamailio()
+        .era(era)
+        .map(|exports| (exports, loaded_in_tables(&cx.parsed.config, exports)));
     for def in &cx.routes.defs {
         let Some(block) = block_type(def) else {
             continue;
         };
         walk::calls(&def.block.body.stmts, &mut |call| {
-            if !NOT_FUNCTIONS.contains(&call.name.text.as_str()) {
-                route_type(cat, era, &loaded, call, def, block, out);
+            if NOT_FUNCTIONS.contains(&call.name.text.as_str()) {
+                return;
+            }
+            match &tables {
+                Some((exports, keys)) => {
+                    route_type_in_tables(cx, *exports, keys, call, def, block, out)
+                }
+                None => route_type(cat, era, &loaded, call, def, block, out),
             }
         });
     }
@@ -292,6 +302,64 @@ fn mask_names(mask: catalog::RouteMask) -> String {
     v.join(", ")
 }
 
+/// L0114 for an era with release tables: the route flags the loaded
+/// modules' exports of the function carry in the era's releases.
+fn route_type_in_tables(
+    cx: &LintCtx,
+    exports: EraExports,
+    keys: &[String],
+    call: &Call,
+    def: &RouteDef,
+    block: RouteType,
+    out: &mut Vec<Diagnostic>,
+) {
+    let name = call.name.text.as_str();
+    if exports.is_core_action(name) {
+        return;
+    }
+    // Unknown or not loaded: L0106/L0107 speak for it.
+    let masks: Vec<(&str, catalog::RouteMask)> = keys
+        .iter()
+        .filter_map(|k| exports.route_mask(k, name).map(|m| (k.as_str(), m)))
+        .collect();
+    if masks.is_empty() || masks.iter().any(|(_, m)| allowed(*m, block)) {
+        return;
+    }
+    let era = cx.parsed.era.era;
+    let place = block_name(block, def);
+    let server = super::functions::server(era);
+    let mut d = ROUTE_TYPE
+        .diag_at(
+            super::functions::table_severity(era),
+            format!("`{name}` cannot be used in {place}"),
+        )
+        .primary(
+            call.name.span,
+            format!("not allowed in {}", def.block.kind.keyword()),
+        );
+    for (module, mask) in &masks {
+        d = d.note(format!(
+            "module `{module}` allows `{name}` in: {} (`{mask}`) in {}",
+            mask_names(*mask),
+            exports.releases.describe()
+        ));
+    }
+    if block == RouteType::Event {
+        d = d.note(format!("{server} loads every `event_route` as a request route: only what request_route allows may be called there"));
+    }
+    d = d.note(format!(
+        "{server} refuses to start: \"misused command {name}\" … \"Command cannot be used in the block\""
+    ));
+    if let Some(hint) = instead(catalog::catalog(), name, block) {
+        d = d.note(hint);
+    }
+    let later: Releases = masks
+        .iter()
+        .map(|(k, _)| exports.releases_allowing(k, name, |m| allowed(m, block)))
+        .collect();
+    out.push(super::functions::unless_later(cx, exports, later, d));
+}
+
 fn route_type(
     cat: &Catalog,
     era: Era,
@@ -347,14 +415,20 @@ fn route_type(
     } else {
         format!("Kamailio 5.6 refuses to start on it (\"misused command {name}\"); the route types are those of current Kamailio, and {era} may have allowed more")
     });
-    if matches!(block, RouteType::Failure | RouteType::OnReply) {
-        if let Some(u) = cat
-            .rename_of(name)
-            .into_iter()
-            .find(|r| r.kind == catalog::RenameKind::Usage)
-        {
-            d = d.note(format!("use {} instead ({})", u.new, u.note));
-        }
+    if let Some(hint) = instead(cat, name, block) {
+        d = d.note(hint);
     }
     out.push(d);
+}
+
+/// What to call instead in a failure or reply route, where the catalog's
+/// renames say (`sl_send_reply` → `t_reply`).
+fn instead(cat: &Catalog, name: &str, block: RouteType) -> Option<String> {
+    if !matches!(block, RouteType::Failure | RouteType::OnReply) {
+        return None;
+    }
+    cat.rename_of(name)
+        .into_iter()
+        .find(|r| r.kind == catalog::RenameKind::Usage)
+        .map(|u| format!("use {} instead ({})", u.new, u.note))
 }
