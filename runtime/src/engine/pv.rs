@@ -497,13 +497,11 @@ pub(crate) fn write(ctx: &mut Ctx, p: &PvRef, v: Val, replace: bool) -> Result<(
 
 /// Replaces the Request-URI if `s` is a URI the SIP layer accepts.
 pub(crate) fn set_ruri(ctx: &mut Ctx, s: &str) -> bool {
-    match crate::sip::Uri::parse(s.as_bytes()) {
-        Ok(u) if u.as_sip().and_then(|s| s.headers()).is_none() => {
-            ctx.ruri = s.to_string();
-            true
-        }
-        _ => false,
+    let no_headers = ctx.with_parsed_uri(s, |u| u.as_sip().and_then(|s| s.headers()).is_none());
+    if no_headers == Some(true) {
+        ctx.ruri = s.to_string();
     }
+    no_headers == Some(true)
 }
 
 /// Applies `f` to the parts of the current Request-URI and keeps the
