@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 /// The allocator of the `sercompat` binary (`src/main.rs`).
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: sercompat::allocator::Mimalloc = sercompat::allocator::Mimalloc;
 
 /// The benchmark's `cfg/stateful.cfg`, route blocks as they are.
 const CONFIG: &str = r#"#!KAMAILIO
