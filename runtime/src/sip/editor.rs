@@ -230,6 +230,13 @@ fn first_list_comma(value: &[u8]) -> Option<usize> {
 /// lumps (a stateful proxy does this for every branch it sends).
 pub(crate) fn with_top_via(msg: &SipMessage, value: &str) -> Result<Bytes, SipError> {
     check_via(value)?;
+    with_checked_top_via(msg, value)
+}
+
+/// [`with_top_via`] of a `value` known to parse as a Via: the caller
+/// checked the same text before, or one that differs only where it cannot
+/// change the parse.
+pub(crate) fn with_checked_top_via(msg: &SipMessage, value: &str) -> Result<Bytes, SipError> {
     let at = top_via_offset(msg);
     let body = msg.body_span();
     if body.start <= at && at <= body.end {
