@@ -174,8 +174,9 @@ impl<'a, 'm> Ctx<'a, 'm> {
     }
 
     /// `f` of `uri` parsed (`None` when it does not parse). The Request-URI
-    /// as received comes from the message's own parse, and the last other
-    /// text parsed here is kept: a request's URI is read several times
+    /// as received and the URIs of Route headers already parsed come from
+    /// the message's own parse, and the last other text parsed here is
+    /// kept: a request's URI is read several times
     /// (rewritten, then its next hop, whether it is `myself`), and each
     /// parse costs more than the rest of such a read.
     pub fn with_parsed_uri<R>(
@@ -193,6 +194,20 @@ impl<'a, 'm> Ctx<'a, 'm> {
                 Ok(Some(parsed)) => Some(f(parsed)),
                 _ => None,
             };
+        }
+        // A Route entry's URI, parsed with its header (loose_route reads
+        // the Route headers before it asks whether an entry is `myself`).
+        let route = self.msg.headers_named(&HeaderName::Route).find_map(|h| {
+            match self.msg.typed_if_parsed(h.index()) {
+                Some(crate::sip::TypedHeader::Route(entries)) => entries
+                    .iter()
+                    .map(crate::sip::NameAddr::uri)
+                    .find(|u| u.raw().as_bytes() == uri.as_bytes()),
+                _ => None,
+            }
+        });
+        if let Some(parsed) = route {
+            return Some(f(parsed));
         }
         let mut last = self.last_parsed_uri.borrow_mut();
         if let Some((text, parsed)) = last.as_ref() {
