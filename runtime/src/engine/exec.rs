@@ -1024,7 +1024,13 @@ impl<'m> Ctx<'_, 'm> {
     fn branch_editor(&self) -> Result<MessageEditor<'m>, String> {
         let mut ed = self.editor.clone();
         if self.ruri != self.original_ruri {
-            ed.set_request_uri(&self.ruri).map_err(|e| e.to_string())?;
+            // The new Request-URI was parsed when the script set it.
+            let set = self
+                .with_parsed_uri(&self.ruri, |parsed| {
+                    ed.set_parsed_request_uri(&self.ruri, parsed)
+                })
+                .unwrap_or_else(|| ed.set_request_uri(&self.ruri));
+            set.map_err(|e| e.to_string())?;
         }
         if let Some((span_start, span_end, new)) = self.via_fix(self.msg) {
             ed.lumps_mut()

@@ -99,11 +99,23 @@ impl<'m> MessageEditor<'m> {
 
     /// Replaces the Request-URI, which must parse and carry no headers.
     pub fn set_request_uri(&mut self, uri: &str) -> Result<(), SipError> {
+        if self.msg.request_uri_location().is_none() {
+            return Err(SipError::new(ErrorKind::NotARequest));
+        }
+        self.set_parsed_request_uri(uri, &Uri::parse(uri.as_bytes())?)
+    }
+
+    /// [`set_request_uri`](Self::set_request_uri) with `parsed`, the parse
+    /// of `uri`'s bytes, which the caller had already.
+    pub(crate) fn set_parsed_request_uri(
+        &mut self,
+        uri: &str,
+        parsed: &Uri,
+    ) -> Result<(), SipError> {
         let span = self
             .msg
             .request_uri_location()
             .ok_or(SipError::new(ErrorKind::NotARequest))?;
-        let parsed = Uri::parse(uri.as_bytes())?;
         if parsed.as_sip().is_some_and(|u| u.headers().is_some()) {
             return Err(SipError::new(ErrorKind::Uri(Problem::UriHeadersNotAllowed)));
         }
