@@ -508,7 +508,10 @@ pub(crate) fn set_ruri(ctx: &mut Ctx, s: &str) -> bool {
 /// result if `f` agrees and the new URI parses; logs otherwise. Returns
 /// whether the URI changed.
 pub(crate) fn edit_ruri(ctx: &mut Ctx, what: &str, f: impl FnOnce(&mut UriParts) -> bool) -> bool {
-    let Some(mut parts) = UriParts::split(&ctx.ruri) else {
+    // The Request-URI is parsed already (as received, or when the script
+    // set it): only its text is split here.
+    let is_sip = ctx.with_parsed_uri(&ctx.ruri, |u| u.as_sip().is_some()) == Some(true);
+    let Some(mut parts) = is_sip.then(|| UriParts::split_sip(&ctx.ruri)).flatten() else {
         ctx.error(&format!(
             "{what}: the Request-URI `{}` is not a sip/sips URI",
             ctx.ruri
