@@ -5,10 +5,18 @@
 # on two call counts; the difference divided by the extra calls leaves
 # out the warm-up.
 #
-#   scripts/stateful-instructions.sh [CALLS_1 CALLS_2]   (default 1000 3000)
+# With --registrar, the same for the benchmark's registrar.cfg: each call
+# REGISTERs a new user, then calls it through lookup("location").
+#
+#   scripts/stateful-instructions.sh [--registrar] [CALLS_1 CALLS_2]   (default 1000 3000)
 
 set -eu -o pipefail
 cd "$(dirname "$0")/.."
+SCENARIO=()
+if [[ ${1:-} == --registrar ]]; then
+	SCENARIO=(--registrar)
+	shift
+fi
 N1=${1:-1000}
 N2=${2:-3000}
 cargo build --release -p sercompat --example stateful_hotpath >&2
@@ -20,7 +28,7 @@ irs() {
 	valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$1" \
 		--toggle-collect='*stateful_hotpath::Proxy::deliver*' \
 		--toggle-collect='*stateful_hotpath::Proxy::timer_task*' \
-		"$BIN" "$1" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+		"$BIN" "${SCENARIO[@]}" "$1" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
 I1=$(irs "$N1")

@@ -5,7 +5,11 @@
 //! [`EngineHandler`] and the transaction tables, with the timer task's
 //! work (`next_timeout`, `on_timer`) every 50 ms of a simulated clock.
 //!
-//! `cargo run --release -p sercompat --example stateful_hotpath [CALLS] [CPS]`
+//! `--registrar` runs the benchmark's `cfg/registrar.cfg` instead: each
+//! call first REGISTERs a new user (`save("location")`, as `reg_users.xml`
+//! does), then calls that user through `lookup("location")` and `t_relay()`.
+//!
+//! `cargo run --release -p sercompat --example stateful_hotpath [--registrar] [CALLS] [CPS]`
 //!
 //! The clock advances by 1/CPS (default 500) per call, so transactions
 //! end at their wait timer and the table holds as many cells as the
@@ -15,7 +19,9 @@
 //! callgrind on two call counts and divides the difference.
 
 use bytes::Bytes;
-use sercompat::engine::{Engine, EngineConfig, MemoryLogger, Myself, Transactions};
+use sercompat::engine::{
+    registrar_from_params, Engine, EngineConfig, MemoryLogger, Myself, Transactions,
+};
 use sercompat::net::server::LocalSocket;
 use sercompat::net::{Handler, Outgoing, Received, Transport};
 use sercompat::serve::{self, EngineHandler};
@@ -27,6 +33,10 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The allocator of the `sercompat` binary (`src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: sercompat::allocator::Mimalloc = sercompat::allocator::Mimalloc;
 
 /// The benchmark's `cfg/stateful.cfg`, route blocks as they are.
 const CONFIG: &str = r#"#!KAMAILIO
@@ -69,6 +79,60 @@ failure_route[1] {
 }
 "#;
 
+/// The benchmark's `cfg/registrar.cfg`, route block as it is.
+const REGISTRAR_CONFIG: &str = r#"#!KAMAILIO
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "maxfwd.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+
+modparam("usrloc", "db_mode", 0)
+
+route {
+	if (!mf_process_maxfwd_header("10")) {
+		sl_send_reply("483", "Too Many Hops");
+		exit;
+	}
+
+	if (loose_route()) {
+		if (!t_relay()) {
+			sl_reply_error();
+		}
+		exit;
+	}
+
+	if (method=="REGISTER") {
+		if (!save("location")) {
+			sl_reply_error();
+		}
+		exit;
+	}
+
+	if (method=="INVITE") {
+		record_route();
+	}
+
+	if (!lookup("location")) {
+		sl_send_reply("404", "Not Found");
+		exit;
+	}
+
+	if (!t_relay()) {
+		sl_reply_error();
+	}
+	exit;
+}
+"#;
+
+/// Which of the benchmark's configs and flows runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scenario {
+    Stateful,
+    Registrar,
+}
+
 const UAC: &str = "127.0.0.1:5090";
 const UAS: &str = "127.0.0.1:5070";
 const SDP: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\n\
@@ -89,10 +153,14 @@ struct Proxy {
 }
 
 impl Proxy {
-    fn new() -> Proxy {
+    fn new(scenario: Scenario) -> Proxy {
+        let config = match scenario {
+            Scenario::Stateful => CONFIG,
+            Scenario::Registrar => REGISTRAR_CONFIG,
+        };
         let parsed = parse_text(
             "stateful.cfg",
-            CONFIG.to_string(),
+            config.to_string(),
             Path::new("stateful.cfg"),
             &Options::default(),
             &NoFiles,
@@ -102,6 +170,7 @@ impl Proxy {
         let (program, _) = lower(&parsed);
         let local: SocketAddr = "127.0.0.1:5060".parse().unwrap();
         let tms = Arc::new(Transactions::new(serve::tm_config(&program), 1));
+        let location = registrar_from_params(&program).expect("usrloc parameters");
         let start = Instant::now();
         let now = Arc::new(Mutex::new(start));
         let clock = now.clone();
@@ -113,6 +182,7 @@ impl Proxy {
                 logger: Arc::new(MemoryLogger::new()),
                 tm: Some(tms.clone()),
                 monotonic: Arc::new(move || *clock.lock().unwrap()),
+                registrar: location.registrar,
                 ..EngineConfig::default()
             },
         )
@@ -221,12 +291,18 @@ fn reply(forwarded: &str, status: &str, to_tag: &str, record_route: bool) -> Str
 }
 
 /// An in-dialog request of the UAC along the Record-Route set.
-fn in_dialog(method: &str, call: u64, cseq: u32, route: &str, to_tag: &str) -> String {
+fn in_dialog(
+    method: &str,
+    (call, user): (u64, &str),
+    cseq: u32,
+    route: &str,
+    to_tag: &str,
+) -> String {
     format!(
-        "{method} sip:service@{UAS};transport=UDP SIP/2.0\r\n\
+        "{method} sip:{user}@{UAS};transport=UDP SIP/2.0\r\n\
 Via: SIP/2.0/UDP {UAC};branch=z9hG4bK-1-{call}-{cseq}\r\n\
 From: sipp <sip:sipp@{UAC}>;tag=1SIPpTag{call}\r\n\
-To: service <sip:service@127.0.0.1:5060>;tag={to_tag}\r\n\
+To: {user} <sip:{user}@127.0.0.1:5060>;tag={to_tag}\r\n\
 Call-ID: {call}-1@127.0.0.1\r\n\
 CSeq: {cseq} {method}\r\n\
 Contact: sip:sipp@{UAC}\r\n\
@@ -237,13 +313,44 @@ Content-Length: 0\r\n\r\n"
     )
 }
 
-/// One call of the `stateful` scenario; returns the bytes the proxy sent.
-fn call(proxy: &Proxy, n: u64) -> usize {
+/// A REGISTER of `user` with its Contact at the UAS, as `reg_users.xml`
+/// sends it; returns the bytes of the proxy's reply.
+fn register(proxy: &Proxy, n: u64, user: &str) -> usize {
+    let register = format!(
+        "REGISTER sip:127.0.0.1:5060 SIP/2.0\r\n\
+Via: SIP/2.0/UDP {UAC};branch=z9hG4bK-r-{n}-0\r\n\
+From: <sip:{user}@127.0.0.1:5060>;tag=1SIPpTag00{n}\r\n\
+To: <sip:{user}@127.0.0.1:5060>\r\n\
+Call-ID: {n}-reg@127.0.0.1\r\n\
+CSeq: 1 REGISTER\r\n\
+Contact: <sip:{user}@{UAS}>\r\n\
+Expires: 3600\r\n\
+Max-Forwards: 70\r\n\
+Content-Length: 0\r\n\r\n"
+    );
+    let ok = only(proxy.receive(register, UAC), "REGISTER");
+    assert!(ok.starts_with("SIP/2.0 200 "), "REGISTER: {ok}");
+    ok.len()
+}
+
+/// One call of the `stateful` scenario (to `service`), or of the
+/// `registrar` one (a REGISTER of a new user, then a call to it); returns
+/// the bytes the proxy sent.
+fn call(proxy: &Proxy, scenario: Scenario, n: u64) -> usize {
+    let mut bytes = 0;
+    let user = match scenario {
+        Scenario::Stateful => "service".to_string(),
+        Scenario::Registrar => {
+            let user = format!("user{n}");
+            bytes += register(proxy, n, &user);
+            user
+        }
+    };
     let invite = format!(
-        "INVITE sip:service@127.0.0.1:5060 SIP/2.0\r\n\
+        "INVITE sip:{user}@127.0.0.1:5060 SIP/2.0\r\n\
 Via: SIP/2.0/UDP {UAC};branch=z9hG4bK-1-{n}-0\r\n\
 From: sipp <sip:sipp@{UAC}>;tag=1SIPpTag{n}\r\n\
-To: service <sip:service@127.0.0.1:5060>\r\n\
+To: {user} <sip:{user}@127.0.0.1:5060>\r\n\
 Call-ID: {n}-1@127.0.0.1\r\n\
 CSeq: 1 INVITE\r\n\
 Contact: sip:sipp@{UAC}\r\n\
@@ -254,7 +361,6 @@ Content-Length: {}\r\n\r\n{SDP}",
         SDP.len()
     );
     let to_tag = format!("2SIPpTag{n}");
-    let mut bytes = 0;
     let out = proxy.receive(invite, UAC);
     // The 100 Trying upstream and the INVITE downstream.
     assert_eq!(out.len(), 2, "INVITE: {out:?}");
@@ -276,12 +382,12 @@ Content-Length: {}\r\n\r\n{SDP}",
     // The UAC's route set: the Record-Route of the 200, one line per entry.
     let route = lines(&ok, "Record-Route").replace("Record-Route:", "Route:");
     bytes += only(
-        proxy.receive(in_dialog("ACK", n, 1, &route, &to_tag), UAC),
+        proxy.receive(in_dialog("ACK", (n, &user), 1, &route, &to_tag), UAC),
         "ACK",
     )
     .len();
     let bye = only(
-        proxy.receive(in_dialog("BYE", n, 2, &route, &to_tag), UAC),
+        proxy.receive(in_dialog("BYE", (n, &user), 2, &route, &to_tag), UAC),
         "BYE",
     );
     let done = only(
@@ -291,27 +397,38 @@ Content-Length: {}\r\n\r\n{SDP}",
     bytes + bye.len() + done.len()
 }
 
-fn run_calls(proxy: &mut Proxy, first: u64, calls: u64, step: Duration) -> usize {
+fn run_calls(
+    proxy: &mut Proxy,
+    scenario: Scenario,
+    first: u64,
+    calls: u64,
+    step: Duration,
+) -> usize {
     let mut bytes = 0;
     for n in first..first + calls {
-        bytes += call(proxy, n);
+        bytes += call(proxy, scenario, n);
         bytes += proxy.advance(step);
     }
     bytes
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
+    let scenario = if args.next_if(|a| a == "--registrar").is_some() {
+        Scenario::Registrar
+    } else {
+        Scenario::Stateful
+    };
     let calls: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(50_000);
     let cps: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(500);
     let step = Duration::from_secs(1) / u32::try_from(cps.max(1)).unwrap_or(u32::MAX);
-    let mut proxy = Proxy::new();
+    let mut proxy = Proxy::new(scenario);
     // Warm-up: as many calls as the wait timer keeps alive, so the
     // measured ones run against a table in its steady state.
     let warm = cps * 6;
-    run_calls(&mut proxy, 0, warm, step);
+    run_calls(&mut proxy, scenario, 0, warm, step);
     let start = Instant::now();
-    let bytes = run_calls(&mut proxy, warm, calls, step);
+    let bytes = run_calls(&mut proxy, scenario, warm, calls, step);
     let us = start.elapsed().as_secs_f64() * 1e6 / calls as f64;
     println!(
         "{calls} calls: {us:.1} µs per call (6 messages in, 7 out), {bytes} bytes out, \

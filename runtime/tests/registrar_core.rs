@@ -75,6 +75,7 @@ fn lookup_at(
         "location",
         &LookupRequest {
             uri,
+            parsed_uri: None,
             method,
             to_has_tag: false,
             now,
@@ -472,6 +473,7 @@ fn lookup_orders_by_q_and_appends_branches() {
         "location",
         &LookupRequest {
             uri: "sip:eve@example.com",
+            parsed_uri: None,
             method: &Method::Invite,
             to_has_tag: false,
             now: T0,
@@ -520,6 +522,7 @@ fn method_filtering_uses_allow_and_the_methods_parameter() {
         "location",
         &LookupRequest {
             uri: "sip:fay@example.com",
+            parsed_uri: None,
             method: &Method::Subscribe,
             to_has_tag: true,
             now: T0,

@@ -121,6 +121,10 @@ pub(crate) struct Ctx<'a, 'm> {
     /// Destination set, branch and script flags, socket and Via settings.
     pub st: MsgState,
     depth: u32,
+    /// The last URI [`Ctx::with_parsed_uri`] parsed from text, with that
+    /// text: `rewritehostport` parses the new Request-URI to check it, and
+    /// the relay reads its next hop from the same text right after.
+    last_parsed_uri: std::cell::RefCell<Option<(String, crate::sip::Uri)>>,
 }
 
 impl<'a, 'm> Ctx<'a, 'm> {
@@ -165,7 +169,56 @@ impl<'a, 'm> Ctx<'a, 'm> {
             path_vec: None,
             rr: Default::default(),
             depth: 0,
+            last_parsed_uri: std::cell::RefCell::new(None),
         }
+    }
+
+    /// `f` of `uri` parsed (`None` when it does not parse). The Request-URI
+    /// as received and the URIs of Route headers already parsed come from
+    /// the message's own parse, and the last other text parsed here is
+    /// kept: a request's URI is read several times
+    /// (rewritten, then its next hop, whether it is `myself`), and each
+    /// parse costs more than the rest of such a read.
+    pub fn with_parsed_uri<R>(
+        &self,
+        uri: &str,
+        f: impl FnOnce(&crate::sip::Uri) -> R,
+    ) -> Option<R> {
+        let received = self
+            .msg
+            .request_uri_location()
+            .and_then(|span| self.msg.as_bytes().get(span.range()))
+            .is_some_and(|text| text == uri.as_bytes());
+        if received {
+            return match self.msg.request_uri() {
+                Ok(Some(parsed)) => Some(f(parsed)),
+                _ => None,
+            };
+        }
+        // A Route entry's URI, parsed with its header (loose_route reads
+        // the Route headers before it asks whether an entry is `myself`).
+        let route = self.msg.headers_named(&HeaderName::Route).find_map(|h| {
+            match self.msg.typed_if_parsed(h.index()) {
+                Some(crate::sip::TypedHeader::Route(entries)) => entries
+                    .iter()
+                    .map(crate::sip::NameAddr::uri)
+                    .find(|u| u.raw().as_bytes() == uri.as_bytes()),
+                _ => None,
+            }
+        });
+        if let Some(parsed) = route {
+            return Some(f(parsed));
+        }
+        let mut last = self.last_parsed_uri.borrow_mut();
+        if let Some((text, parsed)) = last.as_ref() {
+            if text == uri {
+                return Some(f(parsed));
+            }
+        }
+        let parsed = crate::sip::Uri::parse(uri.as_bytes()).ok()?;
+        let result = f(&parsed);
+        *last = Some((uri.to_string(), parsed));
+        Some(result)
     }
 }
 
@@ -865,41 +918,23 @@ impl<'m> Ctx<'_, 'm> {
     pub fn uri_is_myself(&self, uri: &str) -> bool {
         // The parsed URI's parts, not `UriParts` (which would copy each
         // into a String): loose_route asks this of every Route entry, and
-        // of the Request-URI, which the message has parsed already when
-        // the script left it as received.
-        let received = self
-            .msg
-            .request_uri_location()
-            .and_then(|span| self.msg.as_bytes().get(span.range()))
-            .is_some_and(|text| text == uri.as_bytes());
-        let parsed_here;
-        let parsed = if received {
-            match self.msg.request_uri() {
-                Ok(Some(parsed)) => parsed,
-                _ => return false,
+        // of the Request-URI.
+        self.with_parsed_uri(uri, |parsed| {
+            let Some(sip) = parsed.as_sip() else {
+                return false;
+            };
+            match std::str::from_utf8(sip.host().text()) {
+                // The parser already read the host's IP, if it is one.
+                Ok(host) => self.is_myself(
+                    bare_host(host),
+                    sip.host().ip(),
+                    sip.port(),
+                    sip.is_secure(),
+                ),
+                Err(_) => false,
             }
-        } else {
-            match crate::sip::Uri::parse(uri.as_bytes()) {
-                Ok(parsed) => {
-                    parsed_here = parsed;
-                    &parsed_here
-                }
-                Err(_) => return false,
-            }
-        };
-        let Some(sip) = parsed.as_sip() else {
-            return false;
-        };
-        match std::str::from_utf8(sip.host().text()) {
-            // The parser already read the host's IP, if it is one.
-            Ok(host) => self.is_myself(
-                bare_host(host),
-                sip.host().ip(),
-                sip.port(),
-                sip.is_secure(),
-            ),
-            Err(_) => false,
-        }
+        })
+        .unwrap_or(false)
     }
 
     pub fn host_is_myself(&self, host: &str, port: Option<u16>, secure: bool) -> bool {
@@ -991,7 +1026,13 @@ impl<'m> Ctx<'_, 'm> {
     fn branch_editor(&self) -> Result<MessageEditor<'m>, String> {
         let mut ed = self.editor.clone();
         if self.ruri != self.original_ruri {
-            ed.set_request_uri(&self.ruri).map_err(|e| e.to_string())?;
+            // The new Request-URI was parsed when the script set it.
+            let set = self
+                .with_parsed_uri(&self.ruri, |parsed| {
+                    ed.set_parsed_request_uri(&self.ruri, parsed)
+                })
+                .unwrap_or_else(|| ed.set_request_uri(&self.ruri));
+            set.map_err(|e| e.to_string())?;
         }
         if let Some((span_start, span_end, new)) = self.via_fix(self.msg) {
             ed.lumps_mut()
@@ -1043,7 +1084,7 @@ impl<'m> Ctx<'_, 'm> {
     /// `force` overrides the protocol.
     pub fn next_hop(&self, force: Option<Proto>) -> Option<Destination> {
         let uri = self.dst_uri.as_deref().unwrap_or(&self.ruri);
-        let d = funcs::uri_destination(uri)?;
+        let d = self.with_parsed_uri(uri, funcs::destination_of)??;
         Some(Destination {
             proto: force.unwrap_or(d.proto),
             ..d

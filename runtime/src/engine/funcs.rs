@@ -749,7 +749,7 @@ fn xlog_text(ctx: &mut Ctx, v: &Value) -> Result<String, Halt> {
 pub(crate) fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Result<i64, Halt> {
     let dest = if args.is_empty() {
         let uri = ctx.dst_uri.clone().unwrap_or_else(|| ctx.ruri.clone());
-        match uri_destination(&uri) {
+        match ctx.with_parsed_uri(&uri, destination_of).flatten() {
             Some(d) => d,
             None => {
                 ctx.error(&format!("forward: cannot send to `{uri}`"));
@@ -818,10 +818,9 @@ pub(crate) fn forward(ctx: &mut Ctx, args: &[Value], force: Option<Proto>) -> Re
 
 /// The next hop a URI names: host, port (5060, 5061 for sips/TLS),
 /// `transport=`.
-pub(crate) fn uri_destination(uri: &str) -> Option<Destination> {
+pub(crate) fn destination_of(parsed: &crate::sip::Uri) -> Option<Destination> {
     // The parsed URI's parts, not `UriParts` (a String for each): this
     // runs for every relayed request.
-    let parsed = crate::sip::Uri::parse(uri.as_bytes()).ok()?;
     let sip = parsed.as_sip()?;
     let transport = sip
         .params()
@@ -1045,6 +1044,10 @@ mod tests {
         assert_eq!(log_level("L_INFO"), Some(2));
         assert_eq!(log_level("-1"), Some(-1));
         assert_eq!(log_level("L_FOO"), None);
+    }
+
+    fn uri_destination(uri: &str) -> Option<Destination> {
+        destination_of(&crate::sip::Uri::parse(uri.as_bytes()).ok()?)
     }
 
     #[test]

@@ -497,20 +497,21 @@ pub(crate) fn write(ctx: &mut Ctx, p: &PvRef, v: Val, replace: bool) -> Result<(
 
 /// Replaces the Request-URI if `s` is a URI the SIP layer accepts.
 pub(crate) fn set_ruri(ctx: &mut Ctx, s: &str) -> bool {
-    match crate::sip::Uri::parse(s.as_bytes()) {
-        Ok(u) if u.as_sip().and_then(|s| s.headers()).is_none() => {
-            ctx.ruri = s.to_string();
-            true
-        }
-        _ => false,
+    let no_headers = ctx.with_parsed_uri(s, |u| u.as_sip().and_then(|s| s.headers()).is_none());
+    if no_headers == Some(true) {
+        ctx.ruri = s.to_string();
     }
+    no_headers == Some(true)
 }
 
 /// Applies `f` to the parts of the current Request-URI and keeps the
 /// result if `f` agrees and the new URI parses; logs otherwise. Returns
 /// whether the URI changed.
 pub(crate) fn edit_ruri(ctx: &mut Ctx, what: &str, f: impl FnOnce(&mut UriParts) -> bool) -> bool {
-    let Some(mut parts) = UriParts::split(&ctx.ruri) else {
+    // The Request-URI is parsed already (as received, or when the script
+    // set it): only its text is split here.
+    let is_sip = ctx.with_parsed_uri(&ctx.ruri, |u| u.as_sip().is_some()) == Some(true);
+    let Some(mut parts) = is_sip.then(|| UriParts::split_sip(&ctx.ruri)).flatten() else {
         ctx.error(&format!(
             "{what}: the Request-URI `{}` is not a sip/sips URI",
             ctx.ruri

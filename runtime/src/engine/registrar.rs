@@ -186,17 +186,25 @@ fn lookup(ctx: &mut Ctx, table: &str, uri: &str, to_dset: bool) -> i64 {
         return -3;
     };
     let to_has_tag = ctx.msg.to_tag().is_some_and(|t| !t.is_empty());
-    let req = LookupRequest {
-        uri,
-        method: &method,
-        to_has_tag,
-        now: unix_seconds(&ctx.cfg.clock),
+    let now = unix_seconds(&ctx.cfg.clock);
+    let run = |parsed_uri: Option<&crate::sip::Uri>| {
+        let req = LookupRequest {
+            uri,
+            parsed_uri,
+            method: &method,
+            to_has_tag,
+            now,
+        };
+        if to_dset {
+            ctx.cfg.registrar.lookup_to_dset(table, &req)
+        } else {
+            ctx.cfg.registrar.lookup(table, &req)
+        }
     };
-    let outcome = if to_dset {
-        ctx.cfg.registrar.lookup_to_dset(table, &req)
-    } else {
-        ctx.cfg.registrar.lookup(table, &req)
-    };
+    // The Request-URI's parse (usually the message's own) serves the AoR.
+    let outcome = ctx
+        .with_parsed_uri(uri, |parsed| run(Some(parsed)))
+        .unwrap_or_else(|| run(None));
     if outcome.code < 0 {
         return i64::from(outcome.code);
     }

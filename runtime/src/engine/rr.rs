@@ -5,7 +5,7 @@
 
 use super::exec::{Ctx, Halt};
 use super::{Destination, EngineConfig};
-use crate::rr::{Direction, RrConfig, RrSocket, RrState};
+use crate::rr::{Direction, RequestUri, RrConfig, RrSocket, RrState};
 use crate::sip::{HeaderPosition, MessageEditor};
 use sercompat_compiler::ir::{compile_regex, Program, Value, ValueKind};
 use sercompat_grammar::Diagnostic;
@@ -122,10 +122,24 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
     let asked = match name {
         "record_route" => {
             let params = text(ctx, 0)?.unwrap_or_default();
-            let rr_cfg = &ctx.cfg.rr;
-            ctx.rr
-                .state
-                .record_route(ctx.msg, &ctx.ruri, rr_cfg, &params)
+            // The state leaves the context for the call, so that the
+            // Request-URI's parse can come from it.
+            let mut state = std::mem::take(&mut ctx.rr.state);
+            let this: &Ctx = ctx;
+            let asked = this
+                .with_parsed_uri(&this.ruri, |parsed| {
+                    state.record_route(
+                        this.msg,
+                        RequestUri::Parsed(Some(parsed)),
+                        &this.cfg.rr,
+                        &params,
+                    )
+                })
+                .unwrap_or_else(|| {
+                    state.record_route(this.msg, RequestUri::Parsed(None), &this.cfg.rr, &params)
+                });
+            ctx.rr.state = state;
+            asked
         }
         "record_route_preset" => {
             let first = text(ctx, 0)?.unwrap_or_default();

@@ -22,6 +22,12 @@ impl UriParts {
     pub fn split(text: &str) -> Option<UriParts> {
         let parsed = Uri::parse(text.as_bytes()).ok()?;
         parsed.as_sip()?;
+        Self::split_sip(text)
+    }
+
+    /// [`UriParts::split`] of a `text` the caller knows parses as a
+    /// `sip:`/`sips:` URI.
+    pub fn split_sip(text: &str) -> Option<UriParts> {
         let (scheme, body) = text.split_once(':')?;
         let (userinfo, hostpart) = match body.find('@') {
             Some(at) => (Some(&body[..at]), &body[at + 1..]),

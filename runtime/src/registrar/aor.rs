@@ -15,7 +15,16 @@ pub fn extract_aor(
     use_domain: bool,
 ) -> Result<String, RegError> {
     let parsed = Uri::parse(uri.as_bytes()).map_err(|_| RegError::AorParse)?;
-    let (user, host): (&[u8], &[u8]) = match &parsed {
+    aor_of(&parsed, config, use_domain)
+}
+
+/// [`extract_aor`] of a URI parsed already.
+pub fn aor_of(
+    parsed: &Uri,
+    config: &RegistrarConfig,
+    use_domain: bool,
+) -> Result<String, RegError> {
+    let (user, host): (&[u8], &[u8]) = match parsed {
         Uri::Sip(u) => (
             u.user().map_or(&b""[..], |s| s.as_bytes()),
             u.host().text().as_bytes(),

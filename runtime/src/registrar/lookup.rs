@@ -1,7 +1,7 @@
 //! lookup(), registered() and unregister(): reading and removing
 //! bindings (Kamailio's registrar lookup.c and unregister()).
 
-use super::aor::extract_aor;
+use super::aor::{aor_of, extract_aor};
 use super::config::RegistrarConfig;
 use super::reply::parse_reversed_hex;
 use super::request::first_path_uri;
@@ -77,6 +77,9 @@ pub struct LookupRequest<'a> {
     /// The URI whose AoR is looked up: the current Request-URI, or the
     /// function's `uri` argument.
     pub uri: &'a str,
+    /// The parse of `uri`, when the caller has it (the engine keeps the
+    /// Request-URI's); `None` has it parsed here.
+    pub parsed_uri: Option<&'a Uri>,
     pub method: &'a Method,
     /// A To tag means a request within a dialog: method_filtering does
     /// not apply.
@@ -103,19 +106,30 @@ impl Reader<'_> {
     /// `to_dset`: lookup_to_dset(), every destination a branch and the
     /// Request-URI left alone.
     pub fn lookup(&self, req: &LookupRequest<'_>, to_dset: bool) -> LookupOutcome {
-        let Ok(aor) = extract_aor(req.uri, self.config, self.ul.use_domain) else {
+        // One parse for the AoR and the GRUU check.
+        let parsed_here;
+        let parsed = match req.parsed_uri {
+            Some(parsed) => parsed,
+            None => match Uri::parse(req.uri.as_bytes()) {
+                Ok(parsed) => {
+                    parsed_here = parsed;
+                    &parsed_here
+                }
+                Err(_) => return LookupOutcome::code(-3),
+            },
+        };
+        let Ok(aor) = aor_of(parsed, self.config, self.ul.use_domain) else {
             return LookupOutcome::code(-3);
         };
-        let parsed = Uri::parse(req.uri.as_bytes());
-        let gruu = match &parsed {
-            Ok(Uri::Sip(u)) => u.params().get("gr").map(|p| p.value().cloned()),
+        let gruu = match parsed {
+            Uri::Sip(u) => u.params().get("gr").map(|p| p.value().cloned()),
             _ => None,
         };
         let instance = match gruu {
             Some(Some(v)) if !v.is_empty() => Some(v.to_string_lossy().into_owned()),
             Some(_) => {
-                let user = match &parsed {
-                    Ok(Uri::Sip(u)) => u.user().map(|s| s.to_string_lossy().into_owned()),
+                let user = match parsed {
+                    Uri::Sip(u) => u.user().map(|s| s.to_string_lossy().into_owned()),
                     _ => None,
                 };
                 return self.lookup_temp_gruu(user.as_deref().unwrap_or(""), req, to_dset);

@@ -24,5 +24,5 @@ pub use config::RrConfig;
 pub use loose::{
     check_route_param, is_direction, loose_route, loose_route_mode, Direction, RrOutcome,
 };
-pub use record::{RecordRouteKind, RrError, RrSocket, RrState};
+pub use record::{RecordRouteKind, RequestUri, RrError, RrSocket, RrState};
 pub use routes::{route_entries, RouteEntry};

@@ -85,6 +85,26 @@ struct Pending {
     ftag: Option<String>,
 }
 
+/// The Request-URI record-routing reads (its scheme and user): its text,
+/// or its parse when the caller has one (`None`: it does not parse).
+#[derive(Debug, Clone, Copy)]
+pub enum RequestUri<'a> {
+    Text(&'a str),
+    Parsed(Option<&'a crate::sip::Uri>),
+}
+
+impl<'a> From<&'a str> for RequestUri<'a> {
+    fn from(text: &'a str) -> Self {
+        RequestUri::Text(text)
+    }
+}
+
+impl<'a> From<&'a String> for RequestUri<'a> {
+    fn from(text: &'a String) -> Self {
+        RequestUri::Text(text)
+    }
+}
+
 /// The record-routing asked for one request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RrState {
@@ -119,17 +139,17 @@ impl RrState {
     }
 
     /// `record_route([params])`.
-    pub fn record_route(
+    pub fn record_route<'u>(
         &mut self,
         msg: &SipMessage,
-        ruri: &str,
+        ruri: impl Into<RequestUri<'u>>,
         cfg: &RrConfig,
         params: &str,
     ) -> Result<(), RrError> {
         check_text(params)?;
         self.ask(
             msg,
-            ruri,
+            ruri.into(),
             cfg,
             RecordRouteKind::Sockets {
                 params: params.to_string(),
@@ -138,10 +158,10 @@ impl RrState {
     }
 
     /// `record_route_preset(first[, second])`.
-    pub fn record_route_preset(
+    pub fn record_route_preset<'u>(
         &mut self,
         msg: &SipMessage,
-        ruri: &str,
+        ruri: impl Into<RequestUri<'u>>,
         cfg: &RrConfig,
         first: &str,
         second: Option<&str>,
@@ -152,7 +172,7 @@ impl RrState {
         }
         self.ask(
             msg,
-            ruri,
+            ruri.into(),
             cfg,
             RecordRouteKind::Preset {
                 first: first.to_string(),
@@ -162,17 +182,17 @@ impl RrState {
     }
 
     /// `record_route_advertised_address(address)`.
-    pub fn record_route_advertised_address(
+    pub fn record_route_advertised_address<'u>(
         &mut self,
         msg: &SipMessage,
-        ruri: &str,
+        ruri: impl Into<RequestUri<'u>>,
         cfg: &RrConfig,
         address: &str,
     ) -> Result<(), RrError> {
         check_text(address)?;
         self.ask(
             msg,
-            ruri,
+            ruri.into(),
             cfg,
             RecordRouteKind::Advertised {
                 address: address.to_string(),
@@ -262,15 +282,22 @@ impl RrState {
     fn ask(
         &mut self,
         msg: &SipMessage,
-        ruri: &str,
+        ruri: RequestUri<'_>,
         cfg: &RrConfig,
         kind: RecordRouteKind,
     ) -> Result<(), RrError> {
         if self.pending.is_some() {
             return Err(RrError::AlreadyRecordRouted);
         }
-        let parsed = crate::sip::Uri::parse(ruri.as_bytes()).ok();
-        let sip = parsed.as_ref().and_then(|u| u.as_sip());
+        let parsed_here;
+        let parsed = match ruri {
+            RequestUri::Text(text) => {
+                parsed_here = crate::sip::Uri::parse(text.as_bytes()).ok();
+                parsed_here.as_ref()
+            }
+            RequestUri::Parsed(parsed) => parsed,
+        };
+        let sip = parsed.and_then(|u| u.as_sip());
         let scheme = if sip.is_some_and(|u| u.is_secure()) {
             "sips"
         } else {

@@ -99,11 +99,23 @@ impl<'m> MessageEditor<'m> {
 
     /// Replaces the Request-URI, which must parse and carry no headers.
     pub fn set_request_uri(&mut self, uri: &str) -> Result<(), SipError> {
+        if self.msg.request_uri_location().is_none() {
+            return Err(SipError::new(ErrorKind::NotARequest));
+        }
+        self.set_parsed_request_uri(uri, &Uri::parse(uri.as_bytes())?)
+    }
+
+    /// [`set_request_uri`](Self::set_request_uri) with `parsed`, the parse
+    /// of `uri`'s bytes, which the caller had already.
+    pub(crate) fn set_parsed_request_uri(
+        &mut self,
+        uri: &str,
+        parsed: &Uri,
+    ) -> Result<(), SipError> {
         let span = self
             .msg
             .request_uri_location()
             .ok_or(SipError::new(ErrorKind::NotARequest))?;
-        let parsed = Uri::parse(uri.as_bytes())?;
         if parsed.as_sip().is_some_and(|u| u.headers().is_some()) {
             return Err(SipError::new(ErrorKind::Uri(Problem::UriHeadersNotAllowed)));
         }
@@ -208,6 +220,14 @@ fn fix_content_length(
 /// The first comma of a header value that separates list elements:
 /// outside quoted strings, where a backslash escapes the next byte.
 fn first_list_comma(value: &[u8]) -> Option<usize> {
+    // Before the first quote nothing is quoted: the first comma or quote
+    // decides, found in one memchr2 pass (every relayed reply's Via comes
+    // here).
+    match memchr::memchr2(b',', b'"', value) {
+        None => return None,
+        Some(i) if value.get(i) == Some(&b',') => return Some(i),
+        Some(_) => {}
+    }
     let mut quoted = false;
     let mut escaped = false;
     for (i, &b) in value.iter().enumerate() {
@@ -230,6 +250,13 @@ fn first_list_comma(value: &[u8]) -> Option<usize> {
 /// lumps (a stateful proxy does this for every branch it sends).
 pub(crate) fn with_top_via(msg: &SipMessage, value: &str) -> Result<Bytes, SipError> {
     check_via(value)?;
+    with_checked_top_via(msg, value)
+}
+
+/// [`with_top_via`] of a `value` known to parse as a Via: the caller
+/// checked the same text before, or one that differs only where it cannot
+/// change the parse.
+pub(crate) fn with_checked_top_via(msg: &SipMessage, value: &str) -> Result<Bytes, SipError> {
     let at = top_via_offset(msg);
     let body = msg.body_span();
     if body.start <= at && at <= body.end {
@@ -300,6 +327,38 @@ pub(crate) fn push_header_line(out: &mut Vec<u8>, name: &str, value: &str) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_list_comma_skips_quoted_commas() {
+        let scan = |value: &[u8]| {
+            let (mut quoted, mut escaped) = (false, false);
+            for (i, &b) in value.iter().enumerate() {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' if quoted => escaped = true,
+                    b'"' => quoted = !quoted,
+                    b',' if !quoted => return Some(i),
+                    _ => {}
+                }
+            }
+            None
+        };
+        for value in [
+            "SIP/2.0/UDP a;branch=z9hG4bK1",
+            "SIP/2.0/UDP a;branch=z9hG4bK1, SIP/2.0/UDP b",
+            "SIP/2.0/UDP a;x=\"1,2\", SIP/2.0/UDP b",
+            "SIP/2.0/UDP a;x=\"1\\\",2\",3",
+            "\"",
+            ",",
+            "",
+        ] {
+            assert_eq!(
+                first_list_comma(value.as_bytes()),
+                scan(value.as_bytes()),
+                "{value}"
+            );
+        }
+    }
 
     /// What `with_top_via` replaces: an editor with the one Via.
     fn edited(msg: &SipMessage, value: &str) -> Result<Bytes, SipError> {

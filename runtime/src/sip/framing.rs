@@ -10,7 +10,7 @@ use super::scanner::parse_number;
 use super::span::Span;
 use super::start_line::{parse_start_line, StartLine};
 use bytes::Bytes;
-use memchr::memchr;
+use memchr::{memchr, memchr2};
 
 /// One header field: where its name, value and whole line are.
 #[derive(Debug, Clone)]
@@ -194,6 +194,20 @@ fn trim_line_end(window: &[u8], line_start: usize, lf: usize) -> usize {
     end
 }
 
+/// The LF that ends the line `rest` starts with and where its content
+/// ends, when the line holds no CR before its line end (`None` otherwise,
+/// or without an LF).
+fn clean_line_end(rest: &[u8]) -> Option<(usize, usize)> {
+    let first = memchr2(b'\n', b'\r', rest)?;
+    let lf = first
+        + rest
+            .get(first..)?
+            .iter()
+            .take_while(|&&b| b == b'\r')
+            .count();
+    (rest.get(lf) == Some(&b'\n')).then_some((lf, first))
+}
+
 /// One header field starting at `start`, continuation lines included.
 fn scan_field(
     buf: &Bytes,
@@ -213,18 +227,31 @@ fn scan_field(
     let mut line_start = start;
     let (content_end, last_lf) = loop {
         let rest = window.get(line_start..).unwrap_or_default();
-        let Some(lf) = memchr(b'\n', rest).map(|i| line_start + i) else {
-            if window.len() - start > limits.max_header_size {
-                return Err(too_long());
+        // One pass finds the line end of a well-formed line: its first CR
+        // or LF, then only CRs up to the LF. Anything else (a CR inside
+        // the line, no LF) takes the two passes below, which say what is
+        // wrong.
+        let (lf, end) = match clean_line_end(rest) {
+            Some((lf, end)) => (line_start + lf, line_start + end),
+            None => {
+                let Some(lf) = memchr(b'\n', rest).map(|i| line_start + i) else {
+                    if window.len() - start > limits.max_header_size {
+                        return Err(too_long());
+                    }
+                    return Err(ran_out.error());
+                };
+                if lf + 1 - start > limits.max_header_size {
+                    return Err(too_long());
+                }
+                let end = trim_line_end(window, line_start, lf);
+                if let Some(cr) = memchr(b'\r', window.get(line_start..end).unwrap_or_default()) {
+                    return Err(header_line(Problem::BareCr, line_start + cr));
+                }
+                (lf, end)
             }
-            return Err(ran_out.error());
         };
         if lf + 1 - start > limits.max_header_size {
             return Err(too_long());
-        }
-        let end = trim_line_end(window, line_start, lf);
-        if let Some(cr) = memchr(b'\r', window.get(line_start..end).unwrap_or_default()) {
-            return Err(header_line(Problem::BareCr, line_start + cr));
         }
         match window.get(lf + 1) {
             None => return Err(ran_out.error()),
@@ -419,6 +446,27 @@ mod tests {
             (&ErrorKind::HeaderLine(Problem::BareCr), Some(20))
         );
         assert!(datagram("SIP/2.0 200 OK\r\nA: x\r\r\n\r\n").is_ok());
+        assert_eq!(
+            datagram("SIP/2.0 200 OK\r\nA: x\r").unwrap_err().kind(),
+            &ErrorKind::Unterminated
+        );
+        let err = datagram("SIP/2.0 200 OK\r\nA: x\r\ry\r\n\r\n").unwrap_err();
+        assert_eq!(
+            (err.kind(), err.offset()),
+            (&ErrorKind::HeaderLine(Problem::BareCr), Some(20))
+        );
+        // Lines ended by CRLF, CRCRLF and a bare LF keep the same bounds.
+        let text = "SIP/2.0 200 OK\r\nA: x\r\nB: y\r\r\nC: z\n\r\n";
+        let frame = datagram(text).unwrap();
+        let fields: Vec<(&str, &str)> = frame
+            .headers
+            .iter()
+            .map(|h| (&text[h.value.range()], &text[h.line.range()]))
+            .collect();
+        assert_eq!(
+            fields,
+            [("x", "A: x\r\n"), ("y", "B: y\r\r\n"), ("z", "C: z\n")]
+        );
     }
 
     #[test]

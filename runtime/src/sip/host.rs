@@ -1,5 +1,6 @@
 //! Hosts and ports, as in URIs and Via sent-by.
 
+use super::chars::is_host_char;
 use super::error::Problem;
 use super::scanner::{Fault, Scanner};
 use super::span::Span;
@@ -60,7 +61,7 @@ pub(crate) fn parse_host(s: &mut Scanner<'_>) -> Result<Host, Fault> {
             ip: Some(IpAddr::V6(ip)),
         });
     }
-    let span = s.take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    let span = s.take_while(is_host_char);
     if span.is_empty() {
         return Err(Fault::new(Problem::BadHost, start));
     }

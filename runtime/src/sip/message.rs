@@ -182,6 +182,12 @@ impl SipMessage {
         .map_err(Clone::clone)
     }
 
+    /// The typed form of header field `index` if something parsed it
+    /// already and it parsed; never parses.
+    pub(crate) fn typed_if_parsed(&self, index: usize) -> Option<&TypedHeader> {
+        self.parsed.typed.get(index)?.get()?.as_ref().ok()
+    }
+
     pub fn body(&self) -> SipStr {
         self.text(self.parsed.frame.body)
     }

@@ -33,7 +33,8 @@ mod text;
 mod uri;
 mod validate;
 
-pub(crate) use editor::{via_parses, with_top_via};
+pub(crate) use chars::is_token as is_token_char;
+pub(crate) use editor::{via_parses, with_checked_top_via, with_top_via};
 pub use editor::{HeaderPosition, MessageEditor};
 pub use error::{ErrorKind, Problem, SipError};
 pub use framing::leading_keepalive_len;

@@ -217,7 +217,9 @@ pub(crate) fn parse_list<T>(
     s: &mut Scanner<'_>,
     mut item: impl FnMut(&mut Scanner<'_>) -> Result<T, Fault>,
 ) -> Result<Vec<T>, Fault> {
-    let mut items = Vec::new();
+    // Most lists (Via, Route, Contact) hold one element: room for one,
+    // allocated at once rather than through the growth path.
+    let mut items = Vec::with_capacity(1);
     loop {
         s.skip_lws();
         match s.peek() {

@@ -4,12 +4,13 @@
 
 use std::time::Instant;
 
-use crate::sip::{with_top_via, Method, SipMessage};
+use crate::sip::{Method, SipMessage};
 
 use super::build::{cancel_for, challenges, local_reply, relayed_reply, relayed_reply_with};
 use super::client::{ClientInput, ClientState, ClientTx};
 use super::config::{FailureReplyMode, Timers, TmConfig, UnrepliedCancel};
 use super::key::{BranchId, ServerKey};
+use super::own_via;
 use super::server::{ServerState, ServerTx};
 use super::{CellId, Event, FinalReply, Hop, Out, Outgoing, ResponseOutcome, TmError};
 
@@ -149,7 +150,7 @@ impl<H: Hop> Cell<H> {
         via.push_str(&outgoing.via);
         via.push_str(";branch=");
         via.push_str(&param);
-        let bytes = with_top_via(&outgoing.request, &via)?;
+        let bytes = own_via::with_top_via(&outgoing.request, &outgoing.via, &via, &cfg.instance)?;
         if self.invite && cfg.auto_inv_100 && self.server.last_code() == 0 {
             self.reply(100, &cfg.reason_100, now, cfg, out)?;
         }

@@ -30,6 +30,7 @@ mod client;
 mod config;
 mod key;
 mod labels;
+mod own_via;
 mod server;
 mod table;
 
