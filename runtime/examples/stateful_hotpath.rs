@@ -34,10 +34,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The allocator of the `sercompat` binary (`src/main.rs`).
-#[global_allocator]
-static ALLOCATOR: sercompat::allocator::Mimalloc = sercompat::allocator::Mimalloc;
-
 /// The benchmark's `cfg/stateful.cfg`, route blocks as they are.
 const CONFIG: &str = r#"#!KAMAILIO
 loadmodule "tm.so"

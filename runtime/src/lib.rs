@@ -1,7 +1,6 @@
 //! sercompat's runtime library: the parts of the SIP server that need no
 //! network, starting with the sans-IO SIP message layer ([`sip`]).
 
-pub mod allocator;
 pub mod engine;
 pub mod net;
 pub mod registrar;
