@@ -326,33 +326,26 @@ fn route_type_in_tables(
         return;
     }
     let era = cx.parsed.era.era;
-    let place = block_name(block, def);
-    let server = super::functions::server(era);
-    let mut d = ROUTE_TYPE
-        .diag_at(
-            super::functions::table_severity(era),
-            format!("`{name}` cannot be used in {place}"),
+    let within = exports.releases.describe();
+    let allows = masks.iter().map(|(module, mask)| {
+        format!(
+            "module `{module}` allows `{name}` in: {} (`{mask}`) in {within}",
+            mask_names(*mask)
         )
-        .primary(
-            call.name.span,
-            format!("not allowed in {}", def.block.kind.keyword()),
-        );
-    for (module, mask) in &masks {
-        d = d.note(format!(
-            "module `{module}` allows `{name}` in: {} (`{mask}`) in {}",
-            mask_names(*mask),
-            exports.releases.describe()
-        ));
-    }
-    if block == RouteType::Event {
-        d = d.note(format!("{server} loads every `event_route` as a request route: only what request_route allows may be called there"));
-    }
-    d = d.note(format!(
-        "{server} refuses to start: \"misused command {name}\" … \"Command cannot be used in the block\""
-    ));
-    if let Some(hint) = instead(catalog::catalog(), name, block) {
-        d = d.note(hint);
-    }
+    });
+    let refusal = format!(
+        "{} refuses to start: \"misused command {name}\" … \"Command cannot be used in the block\"",
+        super::functions::server(era)
+    );
+    let d = route_type_diag(
+        super::functions::table_severity(era),
+        era,
+        call,
+        def,
+        block,
+        allows,
+        refusal,
+    );
     let later: Releases = masks
         .iter()
         .map(|(k, _)| exports.releases_allowing(k, name, |m| allowed(m, block)))
@@ -360,6 +353,7 @@ fn route_type_in_tables(
     out.push(super::functions::unless_later(cx, exports, later, d));
 }
 
+/// L0114 for an era without release tables: the reference's route letters.
 fn route_type(
     cat: &Catalog,
     era: Era,
@@ -381,7 +375,6 @@ fn route_type(
     if from_loaded.iter().any(|f| allowed(f.routes, block)) {
         return;
     }
-    let place = block_name(block, def);
     // The route types are those of Kamailio 5.6 (or of the function's last
     // release), checked against it; older cores are not.
     let severity = if era.is_merged_core() {
@@ -389,36 +382,63 @@ fn route_type(
     } else {
         Severity::Warning
     };
-    let mut d = ROUTE_TYPE
-        .diag_at(severity, format!("`{name}` cannot be used in {place}"))
-        .primary(
-            call.name.span,
-            format!("not allowed in {}", def.block.kind.keyword()),
-        );
     let mut shown: Vec<(&str, catalog::RouteMask)> = Vec::new();
     for f in &from_loaded {
         if !shown.contains(&(f.module, f.routes)) {
             shown.push((f.module, f.routes));
         }
     }
-    for (module, mask) in shown {
-        d = d.note(format!(
+    let allows = shown.into_iter().map(|(module, mask)| {
+        format!(
             "module `{module}` allows `{name}` in: {} (`{mask}`)",
             mask_names(mask)
-        ));
-    }
-    if block == RouteType::Event {
-        d = d.note("Kamailio loads every `event_route` as a request route: only what request_route allows may be called there");
-    }
-    d = d.note(if era.is_merged_core() {
+        )
+    });
+    let refusal = if era.is_merged_core() {
         format!("Kamailio refuses to start: \"misused command {name}\" … \"Command cannot be used in the block\"")
     } else {
         format!("Kamailio 5.6 refuses to start on it (\"misused command {name}\"); the route types are those of current Kamailio, and {era} may have allowed more")
-    });
-    if let Some(hint) = instead(cat, name, block) {
+    };
+    out.push(route_type_diag(
+        severity, era, call, def, block, allows, refusal,
+    ));
+}
+
+/// An L0114 finding: where the call stands, what each provider allows,
+/// why the server refuses, and what to call instead.
+fn route_type_diag(
+    severity: Severity,
+    era: Era,
+    call: &Call,
+    def: &RouteDef,
+    block: RouteType,
+    allows: impl Iterator<Item = String>,
+    refusal: String,
+) -> Diagnostic {
+    let name = call.name.text.as_str();
+    let mut d = ROUTE_TYPE
+        .diag_at(
+            severity,
+            format!("`{name}` cannot be used in {}", block_name(block, def)),
+        )
+        .primary(
+            call.name.span,
+            format!("not allowed in {}", def.block.kind.keyword()),
+        );
+    for note in allows {
+        d = d.note(note);
+    }
+    if block == RouteType::Event {
+        d = d.note(format!(
+            "{} loads every `event_route` as a request route: only what request_route allows may be called there",
+            super::functions::server(era)
+        ));
+    }
+    d = d.note(refusal);
+    if let Some(hint) = instead(catalog::catalog(), name, block) {
         d = d.note(hint);
     }
-    out.push(d);
+    d
 }
 
 /// What to call instead in a failure or reply route, where the catalog's
