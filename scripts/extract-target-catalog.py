@@ -550,20 +550,28 @@ def array_items(texts, tok, defines, where):
     return [x for x in split_top(preprocess(body, defines, where)) if x]
 
 
+def paired_items(texts, macros, defines, where, names, values, count):
+    """(name token, resolved value) of two parallel arrays of the pre-0.8.11
+    exports, as many as the count field says when it is a number; a value
+    the second array lacks is ''."""
+    name_toks = array_items(texts, names, defines, where)
+    value_toks = array_items(texts, values, defines, where)
+    n = resolve(count, macros)
+    if re.fullmatch(r"\d+", n):
+        name_toks = name_toks[:int(n)]
+    return [(tok, resolve(value_toks[i], macros) if i < len(value_toks) else "")
+            for i, tok in enumerate(name_toks)]
+
+
 def parse_parallel_exports(texts, macros, defines, fields, mod, path):
     """SER before 0.8.11: the exports are parallel arrays (names, functions,
     argument counts, fixups; then parameter names, types, pointers), with no
     route flags (every function is allowed in every route)."""
     funcs, params = OrderedDict(), OrderedDict()
     where = "%s:exports" % path
-    names = array_items(texts, fields[1], defines, where)
-    counts = array_items(texts, fields[3], defines, where)
-    n_cmds = resolve(fields[5], macros)
-    if re.fullmatch(r"\d+", n_cmds):
-        names = names[:int(n_cmds)]
-    for i, tok in enumerate(names):
+    for tok, n in paired_items(texts, macros, defines, where,
+                               fields[1], fields[3], fields[5]):
         name = c_string(tok, macros)
-        n = resolve(counts[i], macros) if i < len(counts) else ""
         if name is not None and re.fullmatch(r"-\d+", n):
             # a negative count: an API for other modules (tm's load_tm)
             API_ONLY.append("%s.%s" % (mod, name))
@@ -581,14 +589,9 @@ def parse_parallel_exports(texts, macros, defines, fields, mod, path):
         if "ANY_ROUTE" not in f["flags"]:
             f["flags"].append("ANY_ROUTE")
             f["sets"] = [{"ANY_ROUTE"}]
-    pnames = array_items(texts, fields[6], defines, where)
-    ptypes = array_items(texts, fields[7], defines, where)
-    n_params = resolve(fields[9], macros)
-    if re.fullmatch(r"\d+", n_params):
-        pnames = pnames[:int(n_params)]
-    for i, tok in enumerate(pnames):
+    for tok, ty in paired_items(texts, macros, defines, where,
+                                fields[6], fields[7], fields[9]):
         name = c_string(tok, macros)
-        ty = resolve(ptypes[i], macros) if i < len(ptypes) else ""
         if name is None or ty not in ("STR_PARAM", "INT_PARAM"):
             problem("%s: cannot read parameter %r (%r)" % (where, tok, ty))
             continue
