@@ -123,7 +123,12 @@ pub(crate) fn regex(
 }
 
 /// Load-time check of a constant regular-expression argument.
+/// A pattern the IR compiled is checked once, for every function, in
+/// `funcs::check`.
 pub(crate) fn check_regex(v: &Value, flags: ReFlags) -> Result<(), String> {
+    if matches!(v.kind, ValueKind::Pattern(_)) {
+        return Ok(());
+    }
     match constant(v) {
         Some(c) => compile(&c, flags)
             .map(|_| ())

@@ -100,8 +100,12 @@ pub(crate) fn check(program: &Program, name: &str, args: &[Value]) -> Result<(),
                     .ok_or_else(|| format!("`{c}` is not a direction (upstream, downstream)"))?;
             }
         }
+        // A pattern the IR compiled is checked in `funcs::check`.
         "check_route_param" => {
-            if let Some(c) = args.first().and_then(constant) {
+            let unchecked = args
+                .first()
+                .filter(|a| !matches!(a.kind, ValueKind::Pattern(_)));
+            if let Some(c) = unchecked.and_then(constant) {
                 compile_regex(&c)
                     .map_err(|why| format!("`{c}` is not a valid regular expression: {why}"))?;
             }
