@@ -24,7 +24,7 @@ use sercompat::engine::{
 };
 use sercompat::net::server::LocalSocket;
 use sercompat::net::{Handler, Outgoing, Received, Transport};
-use sercompat::serve::{self, EngineHandler};
+use sercompat::serve::{self, next_timer_wake, EngineHandler};
 use sercompat::sip::{Limits, SipMessage, TransportKind};
 use sercompat_compiler::ir::lower;
 use sercompat_grammar::preprocess::NoFiles;
@@ -134,10 +134,6 @@ const UAS: &str = "127.0.0.1:5070";
 const SDP: &str = "v=0\r\no=user1 53655765 2353687637 IN IP4 127.0.0.1\r\ns=-\r\n\
 c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 6000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
 
-/// What the simulated timer task waits at most between two runs
-/// (`serve::run_timers`' tick).
-const TICK: Duration = Duration::from_millis(50);
-
 /// The proxy with its clock, sockets and the timer task's state.
 struct Proxy {
     handler: EngineHandler,
@@ -146,6 +142,8 @@ struct Proxy {
     limits: Limits,
     now: Arc<Mutex<Instant>>,
     next_timer_run: Instant,
+    /// When the timer thread started (its grid's origin).
+    start: Instant,
 }
 
 impl Proxy {
@@ -195,6 +193,7 @@ impl Proxy {
             limits: Limits::default(),
             now,
             next_timer_run: start,
+            start,
         }
     }
 
@@ -218,16 +217,15 @@ impl Proxy {
         })
     }
 
-    /// One wake-up of `serve::run_timers`: the due timers, then how long
-    /// to sleep (callgrind counts it).
+    /// One wake-up of `serve::run_timers`: the due timers, then when to
+    /// wake next (callgrind counts it).
     #[inline(never)]
-    fn timer_task(&self, at: Instant) -> (usize, Duration) {
+    fn timer_task(&self, at: Instant) -> (usize, Instant) {
         let sent = self.handler.on_timer().len();
-        let wait = self
-            .tms
-            .next_timeout()
-            .map_or(TICK, |t| t.saturating_duration_since(at).min(TICK));
-        (sent, wait)
+        (
+            sent,
+            next_timer_wake(self.start, at, self.tms.next_timeout()),
+        )
     }
 
     /// Moves the clock and does what the timer task would have done by
@@ -237,10 +235,9 @@ impl Proxy {
         let mut sent = 0;
         while self.next_timer_run <= target {
             *self.now.lock().unwrap() = self.next_timer_run;
-            let (n, wait) = self.timer_task(self.next_timer_run);
+            let (n, wake) = self.timer_task(self.next_timer_run);
             sent += n;
-            // tokio's timer resolution.
-            self.next_timer_run += wait.max(Duration::from_millis(1));
+            self.next_timer_run = wake.max(self.next_timer_run + Duration::from_millis(1));
         }
         *self.now.lock().unwrap() = target;
         sent

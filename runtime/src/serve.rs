@@ -519,25 +519,40 @@ impl EngineHandler {
     }
 }
 
-/// The transaction timers' task: sleeps until the earliest deadline of
+/// The transaction timers' thread: sleeps until the earliest deadline of
 /// any table (at most 50 ms, so deadlines set meanwhile are not missed by
-/// much) and sends what the timers produce.
-pub async fn run_timers(
+/// much), rounded up to a 20 ms grid, and sends what the timers produce.
+/// The grid lets the timers of many transactions fire in one wake-up
+/// instead of one each (Kamailio's timer ticks every 62.5 ms); SIP's
+/// timers start at 500 ms. Runs until the process ends.
+pub fn run_timers(
     tms: Arc<Transactions>,
     handler: Arc<EngineHandler>,
     server: Arc<crate::net::Server>,
 ) {
-    const TICK: Duration = Duration::from_millis(50);
+    let epoch = Instant::now();
     loop {
         let now = Instant::now();
-        let wait = tms
-            .next_timeout()
-            .map_or(TICK, |t| t.saturating_duration_since(now).min(TICK));
-        tokio::time::sleep(wait).await;
+        let wake = next_timer_wake(epoch, now, tms.next_timeout());
+        std::thread::sleep(wake.saturating_duration_since(now));
         for out in handler.on_timer() {
-            server.send(out).await;
+            server.send_blocking(out);
         }
     }
+}
+
+/// When [`run_timers`], started at `epoch`, wakes next: at the earliest
+/// deadline `next` or 50 ms after `now`, whichever is first, rounded up to
+/// the 20 ms grid.
+pub fn next_timer_wake(epoch: Instant, now: Instant, next: Option<Instant>) -> Instant {
+    const TICK: Duration = Duration::from_millis(50);
+    const GRID: Duration = Duration::from_millis(20);
+    let due = next.map_or(now + TICK, |t| t.min(now + TICK));
+    let steps = due
+        .saturating_duration_since(epoch)
+        .as_nanos()
+        .div_ceil(GRID.as_nanos());
+    epoch + GRID * u32::try_from(steps).unwrap_or(u32::MAX)
 }
 
 /// What the transport sends for an engine output. A local reply to the
@@ -579,5 +594,25 @@ impl Handler for EngineHandler {
         } else {
             self.reply(&r)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_timer_wake;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn the_timer_thread_wakes_on_a_20_ms_grid_at_most_50_ms_apart() {
+        let epoch = Instant::now();
+        let ms = |n| epoch + Duration::from_millis(n);
+        // A deadline between two grid points wakes at the later one.
+        assert_eq!(next_timer_wake(epoch, ms(100), Some(ms(101))), ms(120));
+        assert_eq!(next_timer_wake(epoch, ms(100), Some(ms(120))), ms(120));
+        // Nothing due, or due far away: 50 ms on, rounded up.
+        assert_eq!(next_timer_wake(epoch, ms(100), None), ms(160));
+        assert_eq!(next_timer_wake(epoch, ms(100), Some(ms(5000))), ms(160));
+        // A deadline already past fires at the next grid point.
+        assert_eq!(next_timer_wake(epoch, ms(105), Some(ms(90))), ms(100));
     }
 }

@@ -1,9 +1,10 @@
 //! The server: binds every resolved socket on tokio, runs the receive
 //! loops, hands each message to a [`Handler`] and sends what it returns.
 //!
-//! - UDP: one datagram is one message; `udp_workers` (`children=`) receive
-//!   tasks share each socket. [`runtime`] builds a multi-thread runtime with
-//!   that many worker threads.
+//! - UDP: one datagram is one message; `udp_workers` (`children=`)
+//!   receiver threads share each socket, blocked in `recvfrom` (see
+//!   [`udp`]); tokio runs TCP. [`runtime`] builds a
+//!   multi-thread runtime with one worker per child.
 //! - TCP: per connection a [`StreamFramer`](super::stream::StreamFramer);
 //!   idle connections, framing errors and oversized messages close it. A
 //!   connection table lets responses go back on the connection the request
@@ -23,10 +24,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
+use std::net::UdpSocket;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -96,8 +97,8 @@ pub struct Outgoing {
     pub local: Option<SocketAddr>,
 }
 
-/// What the engine implements. Called on a tokio worker: it should not
-/// block for long.
+/// What the engine implements. Called on a UDP receiver thread or a tokio
+/// worker: it should not block for long.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, msg: Received) -> Vec<Outgoing>;
 }
@@ -255,6 +256,11 @@ pub(crate) struct Inner {
     pub conns: Mutex<HashMap<ConnId, Conn>>,
     next_conn: AtomicU64,
     pub tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The UDP receiver threads and what stops them.
+    receivers: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    stop_receivers: Arc<AtomicBool>,
+    /// Where a receiver thread hands a stream send.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Inner {
@@ -284,7 +290,8 @@ impl Inner {
         }
     }
 
-    /// One framed message (or framing error) from any transport.
+    /// One framed message (or framing error) from a stream: handled, and
+    /// what that yields sent.
     pub async fn dispatch(
         self: &Arc<Self>,
         parsed: Result<SipMessage, SipError>,
@@ -292,6 +299,20 @@ impl Inner {
         local: &Arc<LocalSocket>,
         conn: Option<ConnId>,
     ) {
+        for out in self.process(parsed, source, local, conn) {
+            self.send(out).await;
+        }
+    }
+
+    /// What one framed message (or framing error) from any transport
+    /// yields: the handler's messages, a `400`, or nothing.
+    pub fn process(
+        &self,
+        parsed: Result<SipMessage, SipError>,
+        source: SocketAddr,
+        local: &Arc<LocalSocket>,
+        conn: Option<ConnId>,
+    ) -> Vec<Outgoing> {
         let transport = local.transport;
         let msg = match parsed {
             Ok(msg) => msg,
@@ -302,7 +323,7 @@ impl Inner {
                     error,
                     replied: false,
                 });
-                return;
+                return Vec::new();
             }
         };
         let received = Received {
@@ -321,21 +342,26 @@ impl Inner {
                 error,
                 replied,
             });
-            if let Some(out) = reply {
-                self.send(out).await;
-            }
-            return;
+            return reply.into_iter().collect();
         }
-        let handler = self.handler.clone();
-        let out = match catch_unwind(AssertUnwindSafe(|| handler.handle(received))) {
+        match catch_unwind(AssertUnwindSafe(|| self.handler.handle(received))) {
             Ok(out) => out,
             Err(_) => {
                 self.event(NetEvent::HandlerPanicked { source });
-                return;
+                Vec::new()
             }
-        };
-        for o in out {
-            self.send(o).await;
+        }
+    }
+
+    /// Sends from a thread outside the runtime: UDP at once, a stream
+    /// message on the runtime (it may have to connect first).
+    pub fn send_blocking(self: &Arc<Self>, out: Outgoing) {
+        match out.transport {
+            Transport::Udp => self.report_send(out.dest, out.transport, udp::send(self, &out)),
+            Transport::Tcp => {
+                let inner = self.clone();
+                self.runtime.spawn(async move { inner.send(out).await });
+            }
         }
     }
 
@@ -343,9 +369,13 @@ impl Inner {
     pub async fn send(self: &Arc<Self>, out: Outgoing) {
         let (dest, transport) = (out.dest, out.transport);
         let result = match transport {
-            Transport::Udp => udp::send(self, &out).await,
+            Transport::Udp => udp::send(self, &out),
             Transport::Tcp => tcp::send(self, out).await,
         };
+        self.report_send(dest, transport, result);
+    }
+
+    fn report_send(&self, dest: SocketAddr, transport: Transport, result: io::Result<()>) {
         if let Err(e) = result {
             self.event(NetEvent::SendFailed {
                 dest,
@@ -434,14 +464,29 @@ impl Server {
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
             tasks: Mutex::new(Vec::new()),
+            receivers: Mutex::new(Vec::new()),
+            stop_receivers: Arc::new(AtomicBool::new(false)),
+            runtime: tokio::runtime::Handle::current(),
         });
         for (local, sock) in udp_sockets {
-            for _ in 0..config.udp_workers.max(1) {
-                inner.spawn(udp::receive_loop(
-                    inner.clone(),
-                    sock.clone(),
-                    local.clone(),
-                ));
+            for i in 0..config.udp_workers.max(1) {
+                let (inner2, sock, local2) = (inner.clone(), sock.clone(), local.clone());
+                let stop = inner.stop_receivers.clone();
+                let thread = std::thread::Builder::new()
+                    .name(format!("udp-{}-{i}", local.addr))
+                    .spawn(move || udp::receive_loop(inner2, sock, local2, stop));
+                match thread {
+                    Ok(t) => inner.receivers.lock().expect("receivers").push(t),
+                    Err(error) => {
+                        stop_receivers(&inner);
+                        return Err(BindError {
+                            spec: local.addr.to_string(),
+                            transport: Transport::Udp,
+                            addr: local.addr,
+                            error,
+                        });
+                    }
+                }
             }
         }
         for (local, listener) in tcp_listeners {
@@ -468,13 +513,19 @@ impl Server {
         self.inner.send(out).await;
     }
 
+    /// [`Server::send`] from a thread outside the runtime.
+    pub fn send_blocking(&self, out: Outgoing) {
+        self.inner.send_blocking(out);
+    }
+
     /// Open stream connections.
     pub fn connection_count(&self) -> usize {
         self.inner.conns.lock().map_or(0, |c| c.len())
     }
 
-    /// Stops every task; open connections close.
+    /// Stops every task and receiver; open connections close.
     pub fn shutdown(&self) {
+        stop_receivers(&self.inner);
         if let Ok(mut tasks) = self.inner.tasks.lock() {
             for t in tasks.drain(..) {
                 t.abort();
@@ -483,6 +534,19 @@ impl Server {
         if let Ok(mut conns) = self.inner.conns.lock() {
             conns.clear();
         }
+    }
+}
+
+/// Stops the UDP receiver threads and waits for them, so that a socket is
+/// closed once the server is gone.
+fn stop_receivers(inner: &Inner) {
+    inner.stop_receivers.store(true, Ordering::Release);
+    for (_, sock) in &inner.udp {
+        udp::wake_receivers(sock);
+    }
+    let threads = std::mem::take(&mut *inner.receivers.lock().unwrap_or_else(|e| e.into_inner()));
+    for t in threads {
+        let _ = t.join();
     }
 }
 

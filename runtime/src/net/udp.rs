@@ -1,13 +1,21 @@
 //! UDP: bind, receive loop (one datagram is one message), send.
+//!
+//! Each receiver is an OS thread blocked in `recvfrom` on the socket, the
+//! way Kamailio's UDP children are: a datagram wakes one of them, which
+//! parses it, runs the handler and sends what it returns before reading
+//! the next. Going through the async runtime instead costs an
+//! `epoll_wait` and a `recvfrom` that fails with `EAGAIN` per wake-up,
+//! plus the scheduler's work, on every few messages — at the benchmark's
+//! rates a fifth of the proxy's CPU (docs/benchmarks.md).
 
 use super::server::{Inner, LocalSocket, NetEvent, Outgoing};
 use crate::sip::{SipMessage, TransportKind};
 use bytes::Bytes;
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::net::UdpSocket;
 
 /// Largest datagram read; one more byte than the largest UDP payload so a
 /// too-large datagram is seen as such by the limits.
@@ -16,29 +24,47 @@ const RECV_BUF: usize = 65_536;
 /// The socket receive buffer asked of the kernel (SO_RCVBUF).
 const RECV_SOCKET_BUFFER: usize = 4 << 20;
 
-/// Binds `addr`. An IPv6 socket is IPv6 only, so `0.0.0.0` and `[::]` can
-/// both be bound on one port.
+/// Binds `addr`, blocking. An IPv6 socket is IPv6 only, so `0.0.0.0` and
+/// `[::]` can both be bound on one port.
 pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
     let sock = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if addr.is_ipv6() {
         sock.set_only_v6(true)?;
     }
-    sock.set_nonblocking(true)?;
     // Room for a burst: with the kernel's default (about 208 KiB) sipp's
     // bursts at 7,000 calls/s overflow the socket while the worker is
     // mostly idle. Kamailio raises it too (`maxbuffer`); the kernel caps
     // the request at net.core.rmem_max, and a refusal is not fatal.
     let _ = sock.set_recv_buffer_size(RECV_SOCKET_BUFFER);
     sock.bind(&addr.into())?;
-    UdpSocket::from_std(sock.into())
+    Ok(sock.into())
 }
 
-/// One receive task; `children=` of them share a socket.
-pub(crate) async fn receive_loop(inner: Arc<Inner>, sock: Arc<UdpSocket>, local: Arc<LocalSocket>) {
+/// Wakes every receiver blocked on `sock` so that it sees `stop`: after
+/// `shutdown(SHUT_RD)` Linux returns end-of-file from `recvfrom` to every
+/// reader, even on an unconnected socket (the call itself reports
+/// `ENOTCONN` there, which is why its result is ignored).
+pub(crate) fn wake_receivers(sock: &UdpSocket) {
+    let _ = SockRef::from(sock).shutdown(Shutdown::Read);
+}
+
+/// One receiver; `children=` of them share a socket. Returns once `stop`
+/// is set and the socket woken with [`wake_receivers`].
+pub(crate) fn receive_loop(
+    inner: Arc<Inner>,
+    sock: Arc<UdpSocket>,
+    local: Arc<LocalSocket>,
+    stop: Arc<AtomicBool>,
+) {
     let mut buf = vec![0u8; RECV_BUF];
     loop {
-        let (n, source) = match sock.recv_from(&mut buf).await {
+        let received = sock.recv_from(&mut buf);
+        if stop.load(Ordering::Acquire) {
+            return;
+        }
+        let (n, source) = match received {
             Ok(r) => r,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 // ICMP errors surface here on some systems; the socket is
                 // still good.
@@ -46,7 +72,7 @@ pub(crate) async fn receive_loop(inner: Arc<Inner>, sock: Arc<UdpSocket>, local:
                     local: local.addr,
                     error: e.to_string(),
                 });
-                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                std::thread::sleep(std::time::Duration::from_millis(1));
                 continue;
             }
         };
@@ -60,24 +86,26 @@ pub(crate) async fn receive_loop(inner: Arc<Inner>, sock: Arc<UdpSocket>, local:
             TransportKind::Datagram,
             &inner.stream.limits,
         );
-        inner.dispatch(parsed, source, &local, None).await;
+        for out in inner.process(parsed, source, &local, None) {
+            inner.send_blocking(out);
+        }
     }
 }
 
 /// The socket to send from: the one asked for, else (with `mhomed`) the one
 /// on the address the kernel routes `dest` from, else the first of the
 /// family of `dest`.
-fn pick(inner: &Inner, out: &Outgoing) -> Option<Arc<UdpSocket>> {
+fn pick<'a>(inner: &'a Inner, out: &Outgoing) -> Option<&'a UdpSocket> {
     let same_family = |a: &SocketAddr| a.is_ipv4() == out.dest.is_ipv4();
     if let Some(want) = out.local {
         if let Some((_, s)) = inner.udp.iter().find(|(l, _)| l.addr == want) {
-            return Some(s.clone());
+            return Some(s);
         }
     }
     if inner.mhomed {
         if let Some(ip) = route_source(out.dest) {
             if let Some((_, s)) = inner.udp.iter().find(|(l, _)| l.addr.ip() == ip) {
-                return Some(s.clone());
+                return Some(s);
             }
         }
     }
@@ -85,7 +113,7 @@ fn pick(inner: &Inner, out: &Outgoing) -> Option<Arc<UdpSocket>> {
         .udp
         .iter()
         .find(|(l, _)| same_family(&l.addr))
-        .map(|(_, s)| s.clone())
+        .map(|(_, s)| &**s)
 }
 
 /// The local address the kernel would send to `dest` from (a connected
@@ -96,17 +124,20 @@ pub fn route_source(dest: SocketAddr) -> Option<std::net::IpAddr> {
     } else {
         (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
     };
-    let s = std::net::UdpSocket::bind(any).ok()?;
+    let s = UdpSocket::bind(any).ok()?;
     s.connect(dest).ok()?;
     s.local_addr().ok().map(|a| a.ip())
 }
 
-pub(crate) async fn send(inner: &Inner, out: &Outgoing) -> io::Result<()> {
+/// Sends one datagram. The socket is blocking: a UDP send waits only while
+/// the socket's send buffer is full, which on a proxy means the kernel is
+/// already dropping.
+pub(crate) fn send(inner: &Inner, out: &Outgoing) -> io::Result<()> {
     let sock = pick(inner, out).ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::AddrNotAvailable,
             "no UDP socket of that address family",
         )
     })?;
-    sock.send_to(&out.data, out.dest).await.map(|_| ())
+    sock.send_to(&out.data, out.dest).map(|_| ())
 }
