@@ -271,6 +271,9 @@ impl ReleaseExports {
         let releases = match era {
             Era::Ser08 => Releases::range("0.8.8", "0.8.14"),
             Era::Ser09 => Releases::range("0.9", "0.9"),
+            // OpenSER 1.0/1.1; OpenSER 1.2/1.3 and Kamailio 1.4/1.5
+            Era::OpenSer10 => Releases::range("1.0", "1.1"),
+            Era::OpenSer12 => Releases::range("1.2", "1.5"),
             Era::Ser2 => Releases::range("2.0", "2.0"),
             Era::Kamailio3 => Releases::range("3.0", "3.3"),
             Era::Kamailio4 => Releases::range("4.0", "4.4"),
@@ -556,7 +559,6 @@ mod tests {
         assert_eq!(k5.pv_providers("ru"), vec!["pv"]);
         assert_eq!(k5.pv_providers("T_reply_code"), vec!["tmx"]);
         assert!(k5.pv_providers("rc").contains(&"core"));
-        assert!(t.era(Era::OpenSer12).is_none());
         let k4 = t.era(Era::Kamailio4).unwrap();
         assert_eq!(k4.releases.describe(), "Kamailio 4.0–4.4");
         // mi_fifo was dropped in 5.0
@@ -592,6 +594,35 @@ mod tests {
         assert!(RELEASES.len() <= 64);
         let all = Releases::range("0.8.8", "6.1");
         assert_eq!(all.0.count_ones() as usize, RELEASES.len());
+    }
+
+    #[test]
+    fn openser_and_kamailio_1x() {
+        let t = ReleaseExports::kamailio();
+        let o10 = t.era(Era::OpenSer10).unwrap();
+        assert_eq!(o10.releases.describe(), "OpenSER 1.0–1.1");
+        let o12 = t.era(Era::OpenSer12).unwrap();
+        assert_eq!(o12.releases.describe(), "OpenSER 1.2–Kamailio 1.5");
+        for era in [o10, o12] {
+            assert_eq!(era.module("tm"), ModuleExports::Known);
+            assert_eq!(era.module("textops"), ModuleExports::Known);
+            assert_eq!(era.providers("t_relay"), vec!["tm"]);
+            assert!(era.accepts("sl", "sl_send_reply", 2).0);
+            assert!(era.is_core_param("children"));
+            assert!(!era.is_core_param("tcp_accept_aliases_typo"));
+            // one module tree: the name is the key
+            assert_eq!(era.module_keys("rr", "../modules_k/rr.so", &[]), ["rr"]);
+        }
+        // mi_fifo replaced the core fifo in 1.2; xlog's pseudo-variables
+        // moved to the core
+        assert_eq!(o10.module("mi_fifo"), ModuleExports::Absent);
+        assert_eq!(o12.module("mi_fifo"), ModuleExports::Known);
+        // OpenSER's error_route came in 1.2: sl_send_reply may be called
+        // from it (the flag word maps to no route letter of ours)
+        assert!(o12.route_mask("sl", "sl_send_reply").is_some());
+        // Kamailio 1.5's modules: textops' set_reply_body (2009-02)
+        assert!(o12.accepts("textops", "set_reply_body", 2).0);
+        assert!(!o10.accepts("textops", "set_reply_body", 2).0);
     }
 
     #[test]
