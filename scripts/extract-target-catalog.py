@@ -93,11 +93,18 @@ def problem(msg):
 
 
 class Tree:
-    def __init__(self, repo, tag, release=None, modules_from=None):
+    def __init__(self, repo, tag, release=None, modules_from=None,
+                 lineage="ser", modules_repo=None, modules_dir="modules_s",
+                 modules_replace=False):
         self.repo = repo
         self.tag = tag
         # the release a branch name stands for (rel_0_8_14 -> 0.8.14)
         self.release = release
+        # "ser" (SER and Kamailio from 3.0: the export layout follows the
+        # version, see exports_layout) or "openser" (OpenSER 1.0-1.3 and
+        # Kamailio 1.4/1.5, whose versions are below 2.0 like SER 0.x': the
+        # layout is read from the snapshot's own sr_module.h)
+        self.lineage = lineage
         # 5.0 moved the tree under src/ (core in src/core/); before, the
         # core sat at the top and the modules in modules/
         self.src = "src/" if self.version() >= (5, 0) else ""
@@ -106,7 +113,7 @@ class Tree:
         # modules_k/ (Kamailio lineage) and modules_s/ (SER lineage); a name
         # in two of them is two different modules
         self.module_dirs = ["modules"]
-        if (3, 0) <= self.version() < (4, 0):
+        if lineage == "ser" and (3, 0) <= self.version() < (4, 0):
             self.module_dirs += ["modules_k", "modules_s"]
         out = subprocess.run(
             ["git", "-C", repo, "ls-tree", "-r", "--name-only", tag]
@@ -114,18 +121,28 @@ class Tree:
             check=True, capture_output=True, text=True).stdout
         self.paths = out.split("\n")
         self.paths = [p for p in self.paths if p]
-        # path -> the commit to read it from (default: tag)
+        # path -> the commit to read it from (default: tag), and the
+        # repository (default: repo)
         self.rev = {}
+        self.repo_of = {}
         # The SER releases' branches carry the core and tm only: the other
         # modules lived in a CVS tree of their own, whose trunk the
         # repository holds under modules_s/ (the history reaching
         # `pure_ser_cvs_modules`). modules_from names the commit of that
         # history to take them from; a module the branch has itself wins.
+        # Kamailio 1.4/1.5: the core is OpenSER's trunk at the split (in the
+        # OpenSIPS repository) and every module comes from the Kamailio
+        # modules' own history (modules_k/ of the kamailio repository):
+        # modules_repo, modules_dir modules_k, modules_replace.
         self.imported = set()
+        self.imported_dir = modules_dir
         if modules_from:
+            if modules_replace:
+                self.paths = [p for p in self.paths
+                              if not p.startswith("modules/")]
             out = subprocess.run(
-                ["git", "-C", repo, "ls-tree", "-r", "--name-only",
-                 modules_from, "modules_s"],
+                ["git", "-C", modules_repo or repo, "ls-tree", "-r",
+                 "--name-only", modules_from, modules_dir],
                 check=True, capture_output=True, text=True).stdout
             own = {p.split("/")[1] for p in self.paths
                    if p.startswith("modules/") and p.count("/") >= 2}
@@ -134,17 +151,21 @@ class Tree:
                 if len(parts) >= 3 and parts[1] not in own:
                     self.paths.append(p)
                     self.rev[p] = modules_from
+                    if modules_repo:
+                        self.repo_of[p] = modules_repo
                     self.imported.add(parts[1])
         self._cache = {}
         # SER before 0.8.11 exported parallel arrays (cmd_names, param_no,
         # ...) instead of cmd_export_t/param_export_t entries
         self.parallel_exports = not self.src and re.search(
             r"char\s*\*\*\s*cmd_names", self.read("sr_module.h")) is not None
+        self.header_layout = (openser_layout(self.read("sr_module.h"))
+                              if lineage == "openser" else None)
 
     def read(self, path):
         if path not in self._cache:
             r = subprocess.run(
-                ["git", "-C", self.repo, "show",
+                ["git", "-C", self.repo_of.get(path, self.repo), "show",
                  "%s:%s" % (self.rev.get(path, self.tag), path)],
                 check=True, capture_output=True)
             self._cache[path] = r.stdout.decode("utf-8", "replace")
@@ -170,7 +191,7 @@ class Tree:
 
     def module_dir(self, key):
         if key in self.imported:
-            return "modules_s/" + key
+            return self.imported_dir + "/" + key
         return "%s%s" % (self.src, key if "/" in key else "modules/" + key)
 
     def module_sources(self, mod):
@@ -504,6 +525,49 @@ def is_null(tok):
                    "(char *)NULL", "")
 
 
+def struct_fields(header, name):
+    """(type, field name) of each member of `struct NAME { ... }` in a C
+    header, in order; [] when the header has no such struct."""
+    t = strip_comments(header)
+    m = re.search(r"\bstruct\s+%s\s*\{" % re.escape(name), t)
+    if not m:
+        return []
+    body = preprocess(t[m.end():match_brace(t, m.end() - 1)], CORE_DEFINES,
+                      "sr_module.h:" + name)
+    fields = []
+    for decl in body.split(";"):
+        decl = " ".join(decl.split())
+        f = re.fullmatch(r"(.*?[\s*])\s*(\w+)\s*(?:\[[^\]]*\])?", decl)
+        if f:
+            fields.append((f.group(1).replace(" ", ""), f.group(2)))
+    return fields
+
+
+def openser_layout(header):
+    """OpenSER's exports as its own sr_module.h declares them. The struct
+    grew between its releases: 1.0 had SER 0.9's (name, cmds, params,
+    ...), 1.1 added stats after params, 1.2 dlflags after the name and
+    mi_cmds and items (pseudo-variables, as item_export_t) after stats,
+    1.3 procs (and items became pv_export_t); cmd_export_t got free_fixup
+    before flags on 2007-10-04 (1.3), moving the flags from the 5th field
+    to the 6th. Only a pv_export_t array is read as pseudo-variables."""
+    exports = struct_fields(header, "module_exports")
+    cmd = struct_fields(header, "cmd_export_")
+    names = [n for _, n in exports]
+    types = dict((n, t) for t, n in exports)
+    cmd_names = [n for _, n in cmd]
+    if "cmds" not in names or "params" not in names or \
+            "flags" not in cmd_names:
+        raise SystemExit("sr_module.h: no cmds/params in module_exports or "
+                         "no flags in cmd_export_: not OpenSER's layout")
+    pvs = None
+    for n in names:
+        if types[n].startswith("pv_export_t"):
+            pvs = names.index(n)
+    return {"cmds": names.index("cmds"), "params": names.index("params"),
+            "pvs": pvs, "flags": cmd_names.index("flags")}
+
+
 def exports_layout(tree, defines):
     """Where `struct module_exports` keeps its arrays, and where a
     cmd_export_t entry keeps its route flags, for this module and release.
@@ -516,7 +580,12 @@ def exports_layout(tree, defines):
     (name, dlflags, cmds, params, rpc, pv items, ...).
 
     Before 3.0 there was SER's alone: 0.8 and 0.9 without the rpc array
-    (name, cmds, params, ...), 2.0 with it."""
+    (name, cmds, params, ...), 2.0 with it.
+
+    OpenSER and Kamailio 1.x (lineage "openser"): as the snapshot's
+    sr_module.h declares it (openser_layout), whatever the version."""
+    if tree.header_layout is not None:
+        return tree.header_layout
     if tree.version() < (2, 0):
         return {"cmds": 1, "params": 2, "pvs": None, "flags": 4}
     if "SER_MOD_INTERFACE" in defines or tree.version() < (3, 0):
@@ -841,7 +910,10 @@ def yacc_rules(y):
             i += 1
     body = "".join(out)
     rules = {}
-    for m in re.finditer(r"(?m)^([a-z_][a-z0-9_]*)\s*:(.*?)^\s*;", body, re.S):
+    # a rule ends at a `;` line, or where the next rule starts (yacc lets
+    # the `;` out: OpenSER 1.2's blst_elem_list)
+    for m in re.finditer(r"(?m)^([a-z_][a-z0-9_]*)\s*:(.*?)"
+                         r"(?:^\s*;|(?=^[a-z_][a-z0-9_]*\s*:))", body, re.S):
         alts = [a.split() for a in m.group(2).split("|")]
         rules.setdefault(m.group(1), []).extend(alts)
     return rules
@@ -975,10 +1047,29 @@ def main():
                     "header for scripts/merge-release-catalogs.py")
     ap.add_argument("--modules-from", metavar="COMMIT",
                     help="read the modules the tag lacks from modules_s/ "
-                    "of this commit (the SER releases before 3.0)")
+                    "(--modules-dir) of this commit (the SER releases "
+                    "before 3.0)")
+    ap.add_argument("--modules-repo", metavar="REPO",
+                    help="the repository of --modules-from (default --repo)")
+    ap.add_argument("--modules-dir", default="modules_s", metavar="DIR",
+                    help="the directory of --modules-from holding the "
+                    "modules (modules_k: the Kamailio 1.x modules' history)")
+    ap.add_argument("--modules-replace", action="store_true",
+                    help="take every module from --modules-from, none from "
+                    "the tag (Kamailio 1.4/1.5: OpenSER core, Kamailio "
+                    "modules)")
+    ap.add_argument("--origin", default="github.com/kamailio/kamailio",
+                    help="the public repository --repo mirrors, for the "
+                    "header")
+    ap.add_argument("--lineage", choices=("ser", "openser"), default="ser",
+                    help="openser: OpenSER 1.x and Kamailio 1.x, whose "
+                    "export layout is read from the tag's sr_module.h "
+                    "(default ser: SER and Kamailio from 3.0, by version)")
     args = ap.parse_args()
 
-    tree = Tree(args.repo, args.tag, args.release, args.modules_from)
+    tree = Tree(args.repo, args.tag, args.release, args.modules_from,
+                args.lineage, args.modules_repo, args.modules_dir,
+                args.modules_replace)
     rows = set()
     for mod in tree.modules():
         rows.add(("module", mod, "-", "-", "-"))
@@ -1004,13 +1095,16 @@ def main():
                  "config (facts only:\n" % args.tag)
         fh.write("# names, argument counts, value types).\n")
         fh.write("# Generated by scripts/extract-target-catalog.py from tag "
-                 "%s of github.com/kamailio/kamailio;\n" % args.tag)
+                 "%s of %s;\n" % (args.tag, args.origin))
         fh.write("# do not edit by hand, re-run the script.\n")
         if args.release:
             fh.write("# release: %s\n" % args.release)
         if args.modules_from:
-            fh.write("# modules other than the tag's own from modules_s/ "
-                     "of commit %s\n" % args.modules_from)
+            fh.write("# %s from %s/ of commit %s%s\n" % (
+                "every module" if args.modules_replace
+                else "modules other than the tag's own",
+                args.modules_dir, args.modules_from,
+                " of " + args.modules_repo if args.modules_repo else ""))
         fh.write("# kinds: module (one per src/modules/<m>/), function "
                  "(detail = argument counts\n")
         fh.write("#   or 'var'; routes = route-type flag words, union over "

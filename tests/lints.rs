@@ -281,3 +281,41 @@ failure_route[F] { sl_send_reply("500", "x"); }
         "{found:?}"
     );
 }
+
+/// OpenSER 1.x and Kamailio 1.x configs are checked against the tables of
+/// their releases (trunk snapshots at the branch points), as warnings.
+#[test]
+fn openser_table_findings_are_warnings() {
+    use sercompat_grammar::Era;
+    let cfg = r#"fifo="/tmp/openser_fifo"
+loadmodule "/usr/lib/openser/modules/sl.so"
+loadmodule "/usr/lib/openser/modules/tm.so"
+loadmodule "/usr/lib/openser/modules/usrloc.so"
+loadmodule "/usr/lib/openser/modules/registrar.so"
+modparam("tm", "fr_timer", "30")
+modparam("tm", "fr_timr", 30)
+route { t_on_failure("1"); save("location", "0x01"); t_relya(); t_relay(); }
+failure_route[1] { sl_send_reply("500", "x"); }
+"#;
+    let has = |found: &[(String, String)], what: &str, name: &str| {
+        found.iter().any(|(s, c)| s == what && c.contains(name))
+    };
+    let o10 = table_findings(cfg, Some(Era::OpenSer10));
+    assert!(has(&o10, "Warning L0108", "save"), "{o10:?}");
+    assert!(has(&o10, "Warning L0106", "t_relya"), "{o10:?}");
+    assert!(has(&o10, "Warning L0116", "fr_timer"), "{o10:?}");
+    assert!(has(&o10, "Warning L0115", "fr_timr"), "{o10:?}");
+    assert!(has(&o10, "Warning L0114", "sl_send_reply"), "{o10:?}");
+    // `fifo` is a core parameter until 1.1
+    assert!(!o10.iter().any(|(_, c)| c.contains("fifo")), "{o10:?}");
+    let o12 = table_findings(cfg, Some(Era::OpenSer12));
+    assert!(has(&o12, "Warning L0109", "fifo"), "{o12:?}");
+    // save takes flags from 1.2
+    assert!(!o12.iter().any(|(_, c)| c.contains("`save`")), "{o12:?}");
+    assert!(
+        o12.iter()
+            .chain(&o10)
+            .all(|(s, _)| s.starts_with("Warning")),
+        "{o10:?} {o12:?}"
+    );
+}

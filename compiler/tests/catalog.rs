@@ -993,6 +993,17 @@ fn era_catalog_functions_are_in_the_release_tables() {
         // trunk after the 2.0 branch (2007-11, 2008-04)
         (Era::Ser2, "remove_hf_re"),
         (Era::Ser2, "save_mem_nr"),
+        // the reference samples OpenSER 1.1 and 1.3, and the catalog
+        // carries 1.1's names into 1.2; OpenSER's trunk had dropped them
+        // before 1.2 branched: tm's t_forward_nonack on 2007-01-25 (DNS
+        // failover), t_lookup_request and t_retransmit_reply on 2007-02-16,
+        // registrar's save_noreply/save_memory on 2006-11-22 (flags of
+        // save() instead)
+        (Era::OpenSer12, "t_lookup_request"),
+        (Era::OpenSer12, "t_retransmit_reply"),
+        (Era::OpenSer12, "t_forward_nonack"),
+        (Era::OpenSer12, "save_noreply"),
+        (Era::OpenSer12, "save_memory"),
     ];
     const MODULES: &[&str] = &[
         "tm",
@@ -1011,6 +1022,8 @@ fn era_catalog_functions_are_in_the_release_tables() {
         Era::Ser08,
         Era::Ser09,
         Era::Ser2,
+        Era::OpenSer10,
+        Era::OpenSer12,
         Era::Kamailio3,
         Era::Kamailio4,
         Era::Kamailio5,
@@ -1058,4 +1071,37 @@ fn release_tables_by_hand() {
     assert!(k3.is_core_param("mpath"));
     assert!(!k3.is_core_param("fifo"));
     assert!(!t.era(Era::Kamailio4).unwrap().is_core_param("fifo"));
+    // OpenSER 1.0/1.1 (trunk at the branch points, OpenSIPS history):
+    // tm's t_relay took no argument in 1.0 and one from 1.1; registrar's
+    // save one (a domain); usrloc's db_mode an integer; the core still
+    // read `fifo`, which 1.2 replaced with the mi_fifo module
+    let o10 = t.era(Era::OpenSer10).unwrap();
+    assert!(o10.accepts("tm", "t_relay", 0).0);
+    assert!(o10.accepts("tm", "t_relay", 1).0);
+    assert!(!o10.accepts("tm", "t_relay", 2).0);
+    assert!(o10.accepts("tm", "t_relay_to_udp", 2).0);
+    assert!(o10.accepts("textops", "search_append", 2).0);
+    assert!(o10.accepts("registrar", "save", 1).0);
+    assert!(!o10.accepts("registrar", "save", 2).0);
+    assert_eq!(
+        o10.param_types("usrloc", "db_mode"),
+        vec![sercompat_compiler::catalog::target::ParamType::Int]
+    );
+    assert!(o10.is_core_param("check_via"));
+    assert!(o10.is_core_param("fifo"));
+    assert!(o10.is_core_param("mpath"));
+    // OpenSER 1.2/1.3, Kamailio 1.4/1.5: save with flags, t_relay with
+    // flags; textops' remove_hf_re and set_reply_body are 1.5's (2008-12,
+    // 2009-02 on the modules' trunk)
+    let o12 = t.era(Era::OpenSer12).unwrap();
+    assert!(o12.accepts("registrar", "save", 2).0);
+    assert!(o12.accepts("tm", "t_relay", 2).0);
+    assert!(o12.accepts("textops", "remove_hf_re", 1).0);
+    assert!(o12.accepts("textops", "set_reply_body", 2).0);
+    assert_eq!(
+        o12.function_releases("set_reply_body").describe(),
+        "Kamailio 1.5 and 3.0–6.1"
+    );
+    assert!(o12.is_core_param("check_via"));
+    assert!(!o12.is_core_param("fifo"));
 }

@@ -49,14 +49,14 @@ pub const MODPARAM_UNKNOWN_PARAM: Lint = Lint {
     code: "L0115",
     name: "modparam-unknown-param",
     severity: Severity::Error,
-    summary: "a `modparam` naming a parameter the module does not have (SER 0.8–2.0 and Kamailio 3–6 configs, checked against every release of the era)",
+    summary: "a `modparam` naming a parameter the module does not have (configs of every era from SER 0.8 on, checked against every release of the era)",
 };
 
 pub const MODPARAM_VALUE_TYPE: Lint = Lint {
     code: "L0116",
     name: "modparam-value-type",
     severity: Severity::Error,
-    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (SER 0.8–2.0 and Kamailio 3–6 configs, checked against every release of the era)",
+    summary: "a `modparam` value of the wrong type: a string for an integer parameter or a number for a string one (configs of every era from SER 0.8 on, checked against every release of the era)",
 };
 
 pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
@@ -79,10 +79,11 @@ pub fn check(cx: &LintCtx, out: &mut Vec<Diagnostic>) {
     pvs(cx, era, pv_exports, &loaded, out);
 }
 
-/// Core parameters. Configs of the eras with release tables are checked
-/// against the lexer of every release of the era (an unknown name is a
-/// syntax error there; severity per `table_severity`); OpenSER and
-/// Kamailio 1.x against the era catalog, which samples releases (warnings).
+/// Core parameters. Configs of the eras with release tables (all from SER
+/// 0.8 on) are checked against the lexer of every release of the era (an
+/// unknown name is a syntax error there; severity per `table_severity`);
+/// others would be against the era catalog, which samples releases
+/// (warnings).
 fn core_params(cx: &LintCtx, era: Era, exports: Option<EraExports>, out: &mut Vec<Diagnostic>) {
     for item in &cx.parsed.config.items {
         let ItemKind::CoreParam { name, .. } = &item.kind else {
@@ -106,8 +107,7 @@ fn core_params(cx: &LintCtx, era: Era, exports: Option<EraExports>, out: &mut Ve
                     "{} rejects an unknown `name = value` at the top level as a syntax error",
                     super::functions::server(era)
                 ));
-            // The era catalog's history spans OpenSER too, which the
-            // tables lack: it comes first.
+            // The era catalog's history (removals, renames) comes first.
             let elsewhere = exports.core_param_releases(&name.text);
             if let absent @ CoreParamLookup::Absent { .. } = catalog::core_param(&name.text, era) {
                 let history = absent.to_string();

@@ -1,13 +1,14 @@
 //! Function calls against the module catalog: unknown functions, functions
 //! of modules that are not loaded, wrong numbers of arguments.
 //!
-//! Configs of the eras with release tables (SER 0.8, 0.9, 2.0, Kamailio
-//! 3–6) are checked against the export tables of every release of the era
-//! (`catalog::release_exports`), which are complete: an unknown function or
-//! a refused argument count is then what the server refused at start, with
-//! the severity of [`table_severity`]. OpenSER and Kamailio 1.x are checked
-//! against the era catalog, which samples a few releases and covers the
-//! common modules only, so there the findings stay warnings.
+//! Configs of every era but the 2001 rule tables are checked against the
+//! export tables of every release of the era (`catalog::release_exports`),
+//! which are complete for their releases: an unknown function or a refused
+//! argument count is then what the server refused at start, with the
+//! severity of [`table_severity`] (warnings for SER, OpenSER and Kamailio
+//! 1.x, whose configs were often written against trunk between releases).
+//! A config of an era without tables would be checked against the era
+//! catalog, which samples a few releases and covers the common modules only.
 
 use super::{Lint, LintCtx};
 use crate::catalog::release_exports::{EraExports, ModuleExports, ReleaseExports, Releases};
@@ -68,10 +69,13 @@ pub fn among_loaded<'f>(
 /// written against CVS trunk between releases (the ser-0.8 corpus is mostly
 /// 2001–2002 trunk, before 0.8.11; ser-2 is trunk up to 2008, past the 2.0
 /// branch), whose names the release tables cannot vouch for: there the
-/// findings stay warnings. See `docs/lints.md`.
+/// findings stay warnings. So for OpenSER 1.0–1.3 and Kamailio 1.4/1.5,
+/// whose tables are trunk snapshots at the branch points (Kamailio 1.x with
+/// OpenSER's core of the 2008 split) and whose corpus is largely trunk
+/// between them. See `docs/lints.md`.
 pub(crate) fn table_severity(era: Era) -> Severity {
     match era {
-        Era::Ser08 | Era::Ser09 | Era::Ser2 => Severity::Warning,
+        Era::Ser08 | Era::Ser09 | Era::Ser2 | Era::OpenSer10 | Era::OpenSer12 => Severity::Warning,
         _ => Severity::Error,
     }
 }
@@ -105,6 +109,7 @@ pub(crate) fn unless_later(
 pub(crate) fn server(era: Era) -> &'static str {
     match era {
         Era::Rules2001 | Era::Ser08 | Era::Ser09 | Era::Ser2 => "SER",
+        Era::OpenSer10 | Era::OpenSer12 => "OpenSER",
         _ => "Kamailio",
     }
 }
