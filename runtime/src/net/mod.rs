@@ -6,6 +6,7 @@
 
 pub mod listen;
 pub mod received;
+mod recv_batch;
 pub mod server;
 pub mod sockets;
 pub mod stream;

@@ -1,13 +1,14 @@
 //! UDP: bind, receive loop (one datagram is one message), send.
 //!
-//! Each receiver is an OS thread blocked in `recvfrom` on the socket, the
-//! way Kamailio's UDP children are: a datagram wakes one of them, which
-//! parses it, runs the handler and sends what it returns before reading
-//! the next. Going through the async runtime instead costs an
+//! Each receiver is an OS thread blocked in `recvmmsg` on the socket, the
+//! way Kamailio's UDP children block in `recvfrom`: a datagram wakes one
+//! of them, which takes what is queued, parses each, runs the handler and
+//! sends what it returns before reading again. Going through the async runtime instead costs an
 //! `epoll_wait` and a `recvfrom` that fails with `EAGAIN` per wake-up,
 //! plus the scheduler's work, on every few messages — at the benchmark's
 //! rates a fifth of the proxy's CPU (docs/benchmarks.md).
 
+use super::recv_batch::RecvBatch;
 use super::server::{Inner, LocalSocket, NetEvent, Outgoing};
 use crate::sip::{SipMessage, TransportKind};
 use bytes::Bytes;
@@ -56,14 +57,14 @@ pub(crate) fn receive_loop(
     local: Arc<LocalSocket>,
     stop: Arc<AtomicBool>,
 ) {
-    let mut buf = vec![0u8; RECV_BUF];
+    let mut batch = RecvBatch::new(RECV_BUF);
     loop {
-        let received = sock.recv_from(&mut buf);
+        let received = batch.recv(&sock);
         if stop.load(Ordering::Acquire) {
             return;
         }
-        let (n, source) = match received {
-            Ok(r) => r,
+        let n = match received {
+            Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 // ICMP errors surface here on some systems; the socket is
@@ -76,18 +77,22 @@ pub(crate) fn receive_loop(
                 continue;
             }
         };
-        let data = &buf[..n];
-        // Keep-alives (CRLF, NUL) and empty datagrams are not messages.
-        if data.iter().all(|&b| matches!(b, b'\r' | b'\n' | 0 | b' ')) {
-            continue;
-        }
-        let parsed = SipMessage::parse(
-            Bytes::copy_from_slice(data),
-            TransportKind::Datagram,
-            &inner.stream.limits,
-        );
-        for out in inner.process(parsed, source, &local, None) {
-            inner.send_blocking(out);
+        for i in 0..n {
+            let (data, source) = batch.get(i);
+            // Keep-alives (CRLF, NUL) and empty datagrams are not messages.
+            let Some(source) =
+                source.filter(|_| !data.iter().all(|&b| matches!(b, b'\r' | b'\n' | 0 | b' ')))
+            else {
+                continue;
+            };
+            let parsed = SipMessage::parse(
+                Bytes::copy_from_slice(data),
+                TransportKind::Datagram,
+                &inner.stream.limits,
+            );
+            for out in inner.process(parsed, source, &local, None) {
+                inner.send_blocking(out);
+            }
         }
     }
 }
