@@ -7,6 +7,7 @@
 pub mod listen;
 pub mod received;
 mod recv_batch;
+mod send_batch;
 pub mod server;
 pub mod sockets;
 pub mod stream;

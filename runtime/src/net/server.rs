@@ -365,6 +365,20 @@ impl Inner {
         }
     }
 
+    /// [`Inner::send_blocking`] for what one receive batch produced: the
+    /// UDP datagrams in one `sendmmsg` per socket.
+    pub fn send_all_blocking(self: &Arc<Self>, outs: Vec<Outgoing>) {
+        let (udp_out, stream): (Vec<Outgoing>, Vec<Outgoing>) = outs
+            .into_iter()
+            .partition(|o| o.transport == Transport::Udp);
+        for (out, e) in udp::send_all(self, &udp_out) {
+            self.report_send(out.dest, out.transport, Err(e));
+        }
+        for out in stream {
+            self.send_blocking(out);
+        }
+    }
+
     /// Sends, reporting failures as events.
     pub async fn send(self: &Arc<Self>, out: Outgoing) {
         let (dest, transport) = (out.dest, out.transport);

@@ -3,7 +3,7 @@
 //! Each receiver is an OS thread blocked in `recvmmsg` on the socket, the
 //! way Kamailio's UDP children block in `recvfrom`: a datagram wakes one
 //! of them, which takes what is queued, parses each, runs the handler and
-//! sends what it returns before reading again. Going through the async runtime instead costs an
+//! sends what the batch produced (`sendmmsg`) before reading again. Going through the async runtime instead costs an
 //! `epoll_wait` and a `recvfrom` that fails with `EAGAIN` per wake-up,
 //! plus the scheduler's work, on every few messages — at the benchmark's
 //! rates a fifth of the proxy's CPU (docs/benchmarks.md).
@@ -58,6 +58,7 @@ pub(crate) fn receive_loop(
     stop: Arc<AtomicBool>,
 ) {
     let mut batch = RecvBatch::new(RECV_BUF);
+    let mut outgoing = Vec::new();
     loop {
         let received = batch.recv(&sock);
         if stop.load(Ordering::Acquire) {
@@ -90,10 +91,9 @@ pub(crate) fn receive_loop(
                 TransportKind::Datagram,
                 &inner.stream.limits,
             );
-            for out in inner.process(parsed, source, &local, None) {
-                inner.send_blocking(out);
-            }
+            outgoing.extend(inner.process(parsed, source, &local, None));
         }
+        inner.send_all_blocking(std::mem::take(&mut outgoing));
     }
 }
 
@@ -134,15 +134,41 @@ pub fn route_source(dest: SocketAddr) -> Option<std::net::IpAddr> {
     s.local_addr().ok().map(|a| a.ip())
 }
 
+/// Sends `outs` (all UDP), one `sendmmsg` per socket they leave from;
+/// returns the ones that failed, with why.
+pub(crate) fn send_all<'a>(inner: &Inner, outs: &'a [Outgoing]) -> Vec<(&'a Outgoing, io::Error)> {
+    let mut failed = Vec::new();
+    let mut groups: Vec<(&UdpSocket, Vec<&'a Outgoing>)> = Vec::new();
+    for out in outs {
+        match pick(inner, out) {
+            Some(sock) => match groups.iter_mut().find(|(s, _)| std::ptr::eq(*s, sock)) {
+                Some((_, group)) => group.push(out),
+                None => groups.push((sock, vec![out])),
+            },
+            None => failed.push((out, no_socket())),
+        }
+    }
+    for (sock, group) in groups {
+        let datagrams: Vec<(&[u8], SocketAddr)> =
+            group.iter().map(|o| (&o.data[..], o.dest)).collect();
+        for (i, e) in super::send_batch::send_all(sock, &datagrams) {
+            failed.push((group[i], e));
+        }
+    }
+    failed
+}
+
+fn no_socket() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::AddrNotAvailable,
+        "no UDP socket of that address family",
+    )
+}
+
 /// Sends one datagram. The socket is blocking: a UDP send waits only while
 /// the socket's send buffer is full, which on a proxy means the kernel is
 /// already dropping.
 pub(crate) fn send(inner: &Inner, out: &Outgoing) -> io::Result<()> {
-    let sock = pick(inner, out).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::AddrNotAvailable,
-            "no UDP socket of that address family",
-        )
-    })?;
+    let sock = pick(inner, out).ok_or_else(no_socket)?;
     sock.send_to(&out.data, out.dest).map(|_| ())
 }
