@@ -220,14 +220,14 @@ impl SipMessage {
 
     pub fn from_header(&self) -> Result<Option<&NameAddr>, SipError> {
         self.first(&HeaderName::From, |t| match t {
-            TypedHeader::From(a) => Some(a),
+            TypedHeader::From(a) => Some(&**a),
             _ => None,
         })
     }
 
     pub fn to_header(&self) -> Result<Option<&NameAddr>, SipError> {
         self.first(&HeaderName::To, |t| match t {
-            TypedHeader::To(a) => Some(a),
+            TypedHeader::To(a) => Some(&**a),
             _ => None,
         })
     }
@@ -297,14 +297,14 @@ impl SipMessage {
 
     pub fn authorizations(&self) -> Result<Vec<&Credentials>, SipError> {
         self.all(&HeaderName::Authorization, |t| match t {
-            TypedHeader::Authorization(c) => std::slice::from_ref(c),
+            TypedHeader::Authorization(c) => std::slice::from_ref(&**c),
             _ => &[],
         })
     }
 
     pub fn proxy_authorizations(&self) -> Result<Vec<&Credentials>, SipError> {
         self.all(&HeaderName::ProxyAuthorization, |t| match t {
-            TypedHeader::ProxyAuthorization(c) => std::slice::from_ref(c),
+            TypedHeader::ProxyAuthorization(c) => std::slice::from_ref(&**c),
             _ => &[],
         })
     }
