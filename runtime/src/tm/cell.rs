@@ -156,6 +156,12 @@ impl<H: Hop> Cell<H> {
         }
         let mut tx = ClientTx::new(self.invite, outgoing.hop.clone(), self.timers, bytes);
         tx.start(now, out);
+        // Most transactions have one branch: room for one, not the four
+        // a Vec starts with (four of these are past glibc's per-thread
+        // cache); more grow as usual.
+        if self.branches.is_empty() {
+            self.branches.reserve_exact(1);
+        }
         self.branches.push(Branch {
             tx,
             param,
