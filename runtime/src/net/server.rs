@@ -1,10 +1,10 @@
-//! The server: binds every resolved socket on tokio, runs the receive
-//! loops, hands each message to a [`Handler`] and sends what it returns.
+//! The server: binds every resolved socket, runs the receive loops, hands
+//! each message to a [`Handler`] and sends what it returns.
 //!
 //! - UDP: one datagram is one message; `udp_workers` (`children=`)
-//!   receiver threads share each socket, blocked in `recvfrom` (see
-//!   [`udp`]); tokio runs TCP. [`runtime`] builds a
-//!   multi-thread runtime with one worker per child.
+//!   receiver threads share each socket, blocked in `recvmmsg` (see
+//!   [`udp`]); tokio runs TCP. [`runtime`] builds a multi-thread runtime
+//!   with one worker per child.
 //! - TCP: per connection a [`StreamFramer`](super::stream::StreamFramer);
 //!   idle connections, framing errors and oversized messages close it. A
 //!   connection table lets responses go back on the connection the request
@@ -487,7 +487,7 @@ impl Server {
                 let (inner2, sock, local2) = (inner.clone(), sock.clone(), local.clone());
                 let stop = inner.stop_receivers.clone();
                 let thread = std::thread::Builder::new()
-                    .name(format!("udp-{}-{i}", local.addr))
+                    .name(format!("udp{}-{i}", local.addr.port()))
                     .spawn(move || udp::receive_loop(inner2, sock, local2, stop));
                 match thread {
                     Ok(t) => inner.receivers.lock().expect("receivers").push(t),

@@ -3,10 +3,11 @@
 //! Each receiver is an OS thread blocked in `recvmmsg` on the socket, the
 //! way Kamailio's UDP children block in `recvfrom`: a datagram wakes one
 //! of them, which takes what is queued, parses each, runs the handler and
-//! sends what the batch produced (`sendmmsg`) before reading again. Going through the async runtime instead costs an
-//! `epoll_wait` and a `recvfrom` that fails with `EAGAIN` per wake-up,
-//! plus the scheduler's work, on every few messages — at the benchmark's
-//! rates a fifth of the proxy's CPU (docs/benchmarks.md).
+//! sends what the batch produced (`sendmmsg`) before reading again. On the
+//! async runtime each wake-up also cost an `epoll_wait` and a `recvfrom`
+//! that failed with `EAGAIN`, plus the scheduler's work (stateful
+//! benchmark: 17.6 system calls per call then, 13.2 with threads and
+//! single reads and sends; docs/benchmarks.md).
 
 use super::recv_batch::RecvBatch;
 use super::server::{Inner, LocalSocket, NetEvent, Outgoing};
