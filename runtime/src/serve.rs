@@ -4,7 +4,7 @@
 
 use crate::engine::Transactions;
 use crate::engine::{
-    level, Destination, Engine, EngineConfig, Myself, Output, Proto, RecvInfo, ReplyVerdict,
+    level, Destination, Engine, EngineConfig, Myself, Output, RecvInfo, ReplyVerdict,
 };
 use crate::net::listen::{self, Addr};
 use crate::net::received::{response_route, Target};
@@ -353,21 +353,6 @@ impl EngineHandler {
     }
 }
 
-fn proto_of(t: Transport) -> Proto {
-    match t {
-        Transport::Udp => Proto::Udp,
-        Transport::Tcp => Proto::Tcp,
-    }
-}
-
-fn transport_of(p: Proto) -> Option<Transport> {
-    match p {
-        Proto::Udp => Some(Transport::Udp),
-        Proto::Tcp => Some(Transport::Tcp),
-        _ => None,
-    }
-}
-
 /// A next hop's address: an IP as is, a name through the system resolver
 /// (A/AAAA; SRV lookups are not done).
 fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
@@ -383,7 +368,7 @@ impl EngineHandler {
         let recv = RecvInfo {
             src: r.source,
             dst: r.local.addr,
-            proto: proto_of(r.transport),
+            proto: r.transport.proto(),
         };
         let outputs = match self.engine().lock() {
             Ok(mut e) => e.on_request(&r.msg, recv),
@@ -415,7 +400,7 @@ impl EngineHandler {
         let recv = RecvInfo {
             src: r.source,
             dst: r.local.addr,
-            proto: proto_of(r.transport),
+            proto: r.transport.proto(),
         };
         // One lock for both steps: the worker's engine is its own.
         let Ok(mut engine) = self.engine().lock() else {
@@ -564,7 +549,7 @@ fn outgoing(o: Output, from: Option<&Received>) -> Option<Outgoing> {
         Output::Reply { bytes, to, proto } => Some(Outgoing {
             data: bytes,
             dest: to,
-            transport: transport_of(proto)
+            transport: Transport::of(proto)
                 .or(from.map(|r| r.transport))
                 .unwrap_or(Transport::Udp),
             conn: from.and_then(|r| r.conn),
@@ -579,7 +564,7 @@ fn outgoing(o: Output, from: Option<&Received>) -> Option<Outgoing> {
             Some(Outgoing {
                 data: bytes,
                 dest,
-                transport: transport_of(proto)?,
+                transport: Transport::of(proto)?,
                 conn: None,
                 local: from,
             })

@@ -237,56 +237,9 @@ impl IdGen for HashIds {
     }
 }
 
-/// Transport protocols.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Proto {
-    Udp,
-    Tcp,
-    Tls,
-    Sctp,
-    Ws,
-    Wss,
-}
-
-impl Proto {
-    /// As written in a Via (`UDP`).
-    pub fn via_name(self) -> &'static str {
-        match self {
-            Proto::Udp => "UDP",
-            Proto::Tcp => "TCP",
-            Proto::Tls => "TLS",
-            Proto::Sctp => "SCTP",
-            Proto::Ws => "WS",
-            Proto::Wss => "WSS",
-        }
-    }
-
-    /// As `$pr` and `proto==` read it (`udp`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Proto::Udp => "udp",
-            Proto::Tcp => "tcp",
-            Proto::Tls => "tls",
-            Proto::Sctp => "sctp",
-            Proto::Ws => "ws",
-            Proto::Wss => "wss",
-        }
-    }
-
-    /// `udp`, `TCP`, ... (any case).
-    pub fn parse(s: &str) -> Option<Proto> {
-        [
-            Proto::Udp,
-            Proto::Tcp,
-            Proto::Tls,
-            Proto::Sctp,
-            Proto::Ws,
-            Proto::Wss,
-        ]
-        .into_iter()
-        .find(|p| p.name().eq_ignore_ascii_case(s))
-    }
-}
+/// Transport protocols (the SIP core's, re-exported for the engine's
+/// callers).
+pub use crate::sip::Proto;
 
 impl fmt::Display for Proto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

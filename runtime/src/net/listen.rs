@@ -8,33 +8,16 @@
 //! be `*` (`any` in OpenSER 1.2 – Kamailio 1.5). Pure parsing: names are
 //! resolved later, by the transport layer.
 
+use crate::sip::Proto;
 use std::fmt;
 
-/// A transport protocol of a socket spec.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Proto {
-    Udp,
-    Tcp,
-    Tls,
-    Sctp,
-    Ws,
-    Wss,
-    /// `*` / `any`, or none given: every protocol the server runs.
-    Any,
-}
-
-impl Proto {
-    fn parse(s: &str) -> Option<Proto> {
-        Some(match s.to_ascii_lowercase().as_str() {
-            "udp" => Proto::Udp,
-            "tcp" => Proto::Tcp,
-            "tls" => Proto::Tls,
-            "sctp" => Proto::Sctp,
-            "ws" => Proto::Ws,
-            "wss" => Proto::Wss,
-            "*" | "any" => Proto::Any,
-            _ => return None,
-        })
+/// The protocol of a socket spec: `None` for `*` / `any` or none given
+/// (every protocol the server runs).
+fn parse_proto(s: &str) -> Option<Option<Proto>> {
+    if s == "*" || s.eq_ignore_ascii_case("any") {
+        Some(None)
+    } else {
+        Proto::parse(s).map(Some)
     }
 }
 
@@ -52,7 +35,8 @@ pub enum Addr {
 /// One `listen=` / `alias=` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SocketSpec {
-    pub proto: Proto,
+    /// `None`: `*` / `any` or none given, every protocol the server runs.
+    pub proto: Option<Proto>,
     /// One address, or several for a multi-homed `(a, b)` list.
     pub addrs: Vec<Addr>,
     /// `None`: the `port=` value (default 5060; 5061 for TLS).
@@ -166,12 +150,13 @@ fn parse_addr(s: &str, at: usize) -> Result<Addr, SpecError> {
 
 /// `[proto:]addr[:port]` of one word. A bare IPv6 address has colons of
 /// its own: it takes a port only in the `[addr]:port` form.
-fn parse_sock(word: &str, at: usize) -> Result<(Proto, Addr, Option<u16>), SpecError> {
+fn parse_sock(word: &str, at: usize) -> Result<(Option<Proto>, Addr, Option<u16>), SpecError> {
     let (proto, rest) = match word.split_once(':') {
-        Some((p, rest)) if Proto::parse(p).is_some() => {
-            (Proto::parse(p).unwrap_or(Proto::Any), rest)
-        }
-        _ => (Proto::Any, word),
+        Some((p, rest)) => match parse_proto(p) {
+            Some(proto) => (proto, rest),
+            None => (None, word),
+        },
+        None => (None, word),
     };
     let rest_at = at + (word.len() - rest.len());
     if rest.starts_with('[') {
@@ -215,9 +200,9 @@ pub fn parse(text: &str) -> Result<SocketSpec, SpecError> {
         {
             let proto = match word.strip_suffix(':').or_else(|| word.strip_suffix(":(")) {
                 Some(p) => {
-                    Proto::parse(p).ok_or_else(|| err(format!("`{p}` is not a protocol"), at))?
+                    parse_proto(p).ok_or_else(|| err(format!("`{p}` is not a protocol"), at))?
                 }
-                None => Proto::Any,
+                None => None,
             };
             i = if word == "(" || word.ends_with(":(") {
                 1
@@ -307,10 +292,10 @@ mod tests {
         let s = parse("127.0.0.1").unwrap();
         assert_eq!(
             (s.proto, s.addrs.clone(), s.port),
-            (Proto::Any, vec![ip("127.0.0.1")], None)
+            (None, vec![ip("127.0.0.1")], None)
         );
         let s = parse("udp:127.0.0.1:5070").unwrap();
-        assert_eq!((s.proto, s.port), (Proto::Udp, Some(5070)));
+        assert_eq!((s.proto, s.port), (Some(Proto::Udp), Some(5070)));
         let s = parse("tcp:eth0:5080").unwrap();
         assert_eq!(s.addrs, vec![Addr::Name("eth0".into())]);
         let s = parse("sip.example.org:5060").unwrap();
@@ -333,7 +318,7 @@ mod tests {
         let s = parse("udp:*:5060").unwrap();
         assert_eq!(s.addrs, vec![Addr::Any]);
         let s = parse("any:127.0.0.1:any").unwrap();
-        assert_eq!((s.proto, s.port), (Proto::Any, None));
+        assert_eq!((s.proto, s.port), (None, None));
         let s =
             parse(r#"udp:10.0.0.1:5060 advertise 203.0.113.5:5080 name "pub" virtual"#).unwrap();
         assert_eq!(s.advertise, Some(("203.0.113.5".into(), Some(5080))));
@@ -344,7 +329,7 @@ mod tests {
     #[test]
     fn multihomed_lists() {
         let s = parse("sctp:(10.0.0.1, 10.0.0.2):5060").unwrap();
-        assert_eq!(s.proto, Proto::Sctp);
+        assert_eq!(s.proto, Some(Proto::Sctp));
         assert_eq!(s.addrs, vec![ip("10.0.0.1"), ip("10.0.0.2")]);
         assert_eq!(s.port, Some(5060));
     }

@@ -13,14 +13,15 @@
 //! Name look-ups go through a [`Resolver`], so tests need no network and do
 //! not depend on the machine's interfaces.
 
-use super::listen::{Addr, Proto, SocketSpec};
+use super::listen::{Addr, SocketSpec};
+use crate::sip::Proto;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 /// The default SIP port (RFC 3261 §19.1.2).
 pub const DEFAULT_PORT: u16 = 5060;
 
-/// A transport this server runs.
+/// A transport this server runs: the [`Proto`]s it can serve.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Transport {
     Udp,
@@ -28,6 +29,22 @@ pub enum Transport {
 }
 
 impl Transport {
+    pub fn proto(self) -> Proto {
+        match self {
+            Transport::Udp => Proto::Udp,
+            Transport::Tcp => Proto::Tcp,
+        }
+    }
+
+    /// The transport serving `proto`, if the server has one.
+    pub fn of(proto: Proto) -> Option<Transport> {
+        match proto {
+            Proto::Udp => Some(Transport::Udp),
+            Proto::Tcp => Some(Transport::Tcp),
+            _ => None,
+        }
+    }
+
     /// Whether the transport is reliable (RFC 3261 §18: TCP, TLS, SCTP).
     pub fn is_reliable(self) -> bool {
         matches!(self, Transport::Tcp)
@@ -35,19 +52,13 @@ impl Transport {
 
     /// As written in a Via (`UDP`, `TCP`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Udp => "UDP",
-            Transport::Tcp => "TCP",
-        }
+        self.proto().via_name()
     }
 }
 
 impl fmt::Display for Transport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Transport::Udp => "udp",
-            Transport::Tcp => "tcp",
-        })
+        f.write_str(self.proto().name())
     }
 }
 
@@ -154,16 +165,8 @@ impl fmt::Display for ResolveError {
 
 impl std::error::Error for ResolveError {}
 
-fn proto_text(p: Proto) -> &'static str {
-    match p {
-        Proto::Udp => "udp",
-        Proto::Tcp => "tcp",
-        Proto::Tls => "tls",
-        Proto::Sctp => "sctp",
-        Proto::Ws => "ws",
-        Proto::Wss => "wss",
-        Proto::Any => "*",
-    }
+fn proto_text(p: Option<Proto>) -> &'static str {
+    p.map_or("*", Proto::name)
 }
 
 fn addr_text(a: &Addr) -> String {
@@ -191,14 +194,14 @@ pub fn describe(spec: &SocketSpec) -> String {
     }
 }
 
-fn transports(proto: Proto) -> Result<&'static [Transport], &'static str> {
+fn transports(proto: Option<Proto>) -> Result<&'static [Transport], &'static str> {
     match proto {
-        Proto::Udp => Ok(&[Transport::Udp]),
-        Proto::Tcp => Ok(&[Transport::Tcp]),
-        Proto::Any => Ok(&[Transport::Udp, Transport::Tcp]),
-        Proto::Tls => Err("TLS is not served yet"),
-        Proto::Sctp => Err("SCTP is not served yet"),
-        Proto::Ws | Proto::Wss => Err("WebSocket is not served yet"),
+        Some(Proto::Udp) => Ok(&[Transport::Udp]),
+        Some(Proto::Tcp) => Ok(&[Transport::Tcp]),
+        None => Ok(&[Transport::Udp, Transport::Tcp]),
+        Some(Proto::Tls) => Err("TLS is not served yet"),
+        Some(Proto::Sctp) => Err("SCTP is not served yet"),
+        Some(Proto::Ws | Proto::Wss) => Err("WebSocket is not served yet"),
     }
 }
 
@@ -224,7 +227,7 @@ pub fn resolve(cfg: &SocketConfig, resolver: &dyn Resolver) -> Result<Resolved, 
     let implicit;
     let listen: &[SocketSpec] = if cfg.listen.is_empty() {
         implicit = [SocketSpec {
-            proto: Proto::Any,
+            proto: None,
             addrs: vec![Addr::Any],
             port: None,
             advertise: None,
@@ -296,11 +299,7 @@ pub fn resolve(cfg: &SocketConfig, resolver: &dyn Resolver) -> Result<Resolved, 
     }
 
     for spec in &cfg.aliases {
-        let transport = match spec.proto {
-            Proto::Udp => Some(Transport::Udp),
-            Proto::Tcp => Some(Transport::Tcp),
-            _ => None,
-        };
+        let transport = spec.proto.and_then(Transport::of);
         for addr in &spec.addrs {
             let host = match addr {
                 Addr::Ip(ip) => ip.to_string(),

@@ -126,7 +126,8 @@ impl Lumps {
             return Ok(original.clone());
         }
         // (offset, order at that offset, recording order, what)
-        let mut events: Vec<(usize, u8, usize, Event)> = Vec::new();
+        let mut events: Vec<(usize, u8, usize, Event)> =
+            Vec::with_capacity(self.insertions.len() + self.cuts.len());
         for (i, ins) in self.insertions.iter().enumerate() {
             let order = if ins.side == Side::After { 0 } else { 1 };
             events.push((ins.at, order, i, Event::Insert(i)));
