@@ -92,10 +92,6 @@ pub(crate) const ICASE: ReFlags = ReFlags {
     newline: false,
 };
 
-pub(crate) fn compile(re: &str, flags: ReFlags) -> Result<Regex, String> {
-    compile_regex_with(re, flags)
-}
-
 /// A regular-expression parameter (static in Kamailio), compiled; `None`
 /// after logging why it does not compile.
 pub(crate) fn regex(
@@ -113,7 +109,7 @@ pub(crate) fn regex(
         }
     }
     let re = literal(ctx, v)?;
-    match compile(&re, flags) {
+    match compile_regex_with(&re, flags) {
         Ok(r) => Ok(Some(r)),
         Err(why) => {
             ctx.error(&format!("{func}: bad regular expression `{re}`: {why}"));
@@ -130,7 +126,7 @@ pub(crate) fn check_regex(v: &Value, flags: ReFlags) -> Result<(), String> {
         return Ok(());
     }
     match constant(v) {
-        Some(c) => compile(&c, flags)
+        Some(c) => compile_regex_with(&c, flags)
             .map(|_| ())
             .map_err(|why| format!("`{c}` is not a valid regular expression: {why}")),
         None => Ok(()),
@@ -156,9 +152,9 @@ mod tests {
 
     #[test]
     fn posix_flags() {
-        let r = compile("^b", TEXTOPS).unwrap();
+        let r = compile_regex_with("^b", TEXTOPS).unwrap();
         assert!(r.is_match("a\nB"));
-        let r = compile(
+        let r = compile_regex_with(
             "^b",
             ReFlags {
                 icase: false,
@@ -167,7 +163,7 @@ mod tests {
         )
         .unwrap();
         assert!(!r.is_match("a\nb"));
-        assert!(compile("a.b", ICASE).unwrap().is_match("a\nb"));
-        assert!(!compile("a.b", TEXTOPS).unwrap().is_match("a\nb"));
+        assert!(compile_regex_with("a.b", ICASE).unwrap().is_match("a\nb"));
+        assert!(!compile_regex_with("a.b", TEXTOPS).unwrap().is_match("a\nb"));
     }
 }

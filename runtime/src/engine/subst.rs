@@ -7,7 +7,8 @@
 //! pseudo-variables are read per match.
 
 use super::exec::{Ctx, Halt};
-use super::fargs::{self, ReFlags, Regex};
+use super::fargs::{ReFlags, Regex};
+use sercompat_compiler::ir::compile_regex_with;
 use sercompat_compiler::ir::pv::{parse_format, FormatPart};
 
 #[derive(Debug, Clone)]
@@ -69,7 +70,7 @@ impl Subst {
                 other => return Err(format!("`{expr}`: unknown flag `{other}`")),
             }
         }
-        let re = fargs::compile(re_text, flags)
+        let re = compile_regex_with(re_text, flags)
             .map_err(|why| format!("`{re_text}` is not a valid regular expression: {why}"))?;
         Ok(Subst { re, pieces, global })
     }

@@ -12,7 +12,7 @@ use super::exec::{Ctx, Halt};
 use super::fargs::{self, literal, ok, text, Regex, ICASE, TEXTOPS};
 use super::subst::{self, Subst};
 use crate::sip::{HeaderName, HeaderPosition, HeaderRef, SipMessage, Span};
-use sercompat_compiler::ir::Value;
+use sercompat_compiler::ir::{compile_regex_with, Value};
 
 pub const FUNCTIONS: &[(&str, &str, usize, usize)] = &[
     ("textops", "search_body", 1, 1),
@@ -118,7 +118,7 @@ pub(crate) fn call(ctx: &mut Ctx, name: &str, args: &[Value]) -> Result<i64, Hal
         "search_str" => {
             let subject = text(ctx, &args[0])?;
             let re = text(ctx, &args[1])?;
-            match fargs::compile(&re, TEXTOPS) {
+            match compile_regex_with(&re, TEXTOPS) {
                 Ok(r) => ok(r.is_match(&subject)),
                 Err(why) => {
                     ctx.error(&format!("search_str: bad regular expression `{re}`: {why}"));
@@ -654,7 +654,7 @@ fn first_named(msg: &SipMessage, name: &str) -> Option<usize> {
 fn name_regex(ctx: &mut Ctx, func: &str, v: &Value) -> Result<Option<Regex>, Halt> {
     if func.ends_with("_pv") {
         let re = text(ctx, v)?;
-        return Ok(match fargs::compile(&re, ICASE) {
+        return Ok(match compile_regex_with(&re, ICASE) {
             Ok(r) => Some(r),
             Err(why) => {
                 ctx.error(&format!("{func}: bad regular expression `{re}`: {why}"));
