@@ -413,3 +413,48 @@ async fn udp_and_tcp_on_one_server() {
     read_messages(&mut c, 1).await;
     run.server.shutdown();
 }
+
+/// Sends every message it gets to `to` over TCP.
+struct ForwardOverTcp {
+    to: SocketAddr,
+}
+
+impl Handler for ForwardOverTcp {
+    fn handle(&self, r: Received) -> Vec<Outgoing> {
+        vec![Outgoing {
+            data: r.msg.as_bytes().clone(),
+            dest: self.to,
+            transport: Transport::Tcp,
+            conn: None,
+            local: None,
+        }]
+    }
+}
+
+/// A UDP receiver thread hands a TCP send to the runtime (which connects
+/// first), on a current-thread runtime as `children=1` runs.
+#[tokio::test]
+async fn a_message_received_over_udp_can_leave_over_tcp() {
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let next_hop = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let handler = Arc::new(ForwardOverTcp {
+        to: next_hop.local_addr().unwrap(),
+    });
+    let sockets = vec![socket(Transport::Udp, ip), socket(Transport::Tcp, ip)];
+    let server = Server::bind(ServerConfig::new(sockets), handler)
+        .await
+        .unwrap();
+    let udp = server
+        .local_addr(Transport::Udp, SocketAddr::new(ip, 0))
+        .unwrap();
+    let client = UdpSocket::bind((ip, 0)).await.unwrap();
+    let sent = request("UDP", "udp2tcp");
+    client.send_to(sent.as_bytes(), udp).await.unwrap();
+    let (mut conn, _) = timeout(WAIT, next_hop.accept()).await.unwrap().unwrap();
+    let mut got = vec![0u8; sent.len()];
+    timeout(WAIT, conn.read_exact(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, sent.as_bytes());
+}
