@@ -458,3 +458,17 @@ async fn a_message_received_over_udp_can_leave_over_tcp() {
         .unwrap();
     assert_eq!(got, sent.as_bytes());
 }
+
+/// Dropping the server stops its UDP receiver threads, blocked in the
+/// socket, and closes the socket: the port can be bound again at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_server_frees_its_udp_port() {
+    let ip: IpAddr = "127.0.0.1".parse().unwrap();
+    let run = serve(vec![socket(Transport::Udp, ip)], StreamConfig::default()).await;
+    let addr = run
+        .server
+        .local_addr(Transport::Udp, SocketAddr::new(ip, 0))
+        .unwrap();
+    drop(run);
+    std::net::UdpSocket::bind(addr).expect("the port is free again");
+}
