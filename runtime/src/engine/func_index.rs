@@ -4,7 +4,7 @@
 //! call, a dozen calls per SIP call).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 /// A table entry: `(module, name, fewest arguments, most arguments)`.
@@ -53,25 +53,7 @@ pub(crate) fn modules() -> &'static FuncIndex {
 
 /// FNV-1a: the keys are names from the config and our own tables, short
 /// and not chosen by a peer, so a fast hash without DoS resistance fits.
-pub(crate) struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-}
+pub(crate) type Fnv = fnv::FnvHasher;
 
 #[cfg(test)]
 mod tests {

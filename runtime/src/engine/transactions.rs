@@ -6,10 +6,12 @@
 
 use super::{Destination, Output, Proto, RecvInfo};
 use crate::sip::SipMessage;
+use crate::tm::labels::LabelHasher;
 use crate::tm::{self, CellId, Table, TmConfig, Transmit};
 use bytes::Bytes;
 use sercompat_compiler::ir::RouteId;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
@@ -97,7 +99,9 @@ pub struct Transactions {
     /// The tables' branch instance, to find a response's shard without
     /// locking a table.
     instance: String,
-    scripts: Mutex<HashMap<CellId, CellScript>>,
+    /// Keyed by our own cell ids (a counter's labels), never by what a
+    /// peer sends: no SipHash needed.
+    scripts: Mutex<HashMap<CellId, CellScript, BuildHasherDefault<LabelHasher>>>,
 }
 
 impl Transactions {
@@ -108,7 +112,7 @@ impl Transactions {
             shards: (0..shards.max(1))
                 .map(|_| Mutex::new(Table::new(config.clone())))
                 .collect(),
-            scripts: Mutex::new(HashMap::new()),
+            scripts: Mutex::new(HashMap::default()),
         }
     }
 
@@ -146,7 +150,9 @@ impl Transactions {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn scripts(&self) -> MutexGuard<'_, HashMap<CellId, CellScript>> {
+    fn scripts(
+        &self,
+    ) -> MutexGuard<'_, HashMap<CellId, CellScript, BuildHasherDefault<LabelHasher>>> {
         self.scripts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -29,7 +29,7 @@ mod cell;
 mod client;
 mod config;
 mod key;
-mod labels;
+pub(crate) mod labels;
 mod own_via;
 mod server;
 mod table;
