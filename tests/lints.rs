@@ -126,6 +126,12 @@ fn compat_config_and_seed_diagnostics() {
 
 /// (severity, code, message) of the release-table lints on a config given
 /// as text, with the era given (`--dialect`) or detected (`None`).
+/// Whether `found` has a finding of `what` (`"Warning L0106"`) whose text
+/// names `name`.
+fn has(found: &[(String, String)], what: &str, name: &str) -> bool {
+    found.iter().any(|(s, c)| s == what && c.contains(name))
+}
+
 fn table_findings(text: &str, era: Option<sercompat_grammar::Era>) -> Vec<(String, String)> {
     let opts = Options {
         dialect: era,
@@ -221,24 +227,9 @@ modparam("tm", "fr_timer", "30")
 route { sl_send_reply("404"); t_relay_cancel(); t_relay(); }
 "#;
     let found = table_findings(cfg, Some(Era::Ser2));
-    assert!(
-        found
-            .iter()
-            .any(|(s, c)| s == "Warning L0108" && c.contains("sl_send_reply")),
-        "{found:?}"
-    );
-    assert!(
-        found
-            .iter()
-            .any(|(s, c)| s == "Warning L0106" && c.contains("t_relay_cancel")),
-        "{found:?}"
-    );
-    assert!(
-        found
-            .iter()
-            .any(|(s, c)| s == "Warning L0116" && c.contains("fr_timer")),
-        "{found:?}"
-    );
+    assert!(has(&found, "Warning L0108", "sl_send_reply"), "{found:?}");
+    assert!(has(&found, "Warning L0106", "t_relay_cancel"), "{found:?}");
+    assert!(has(&found, "Warning L0116", "fr_timer"), "{found:?}");
 }
 
 /// Route types from the release tables: the flags of the export entries in
@@ -255,12 +246,7 @@ route { t_on_reply("1"); t_relay(); }
 onreply_route[1] { if (nat_uac_test("1")) { fix_nated_contact(); } }
 "#;
     let found = table_findings(cfg, Some(Era::Ser08));
-    assert!(
-        found
-            .iter()
-            .any(|(s, c)| s == "Warning L0114" && c.contains("nat_uac_test")),
-        "{found:?}"
-    );
+    assert!(has(&found, "Warning L0114", "nat_uac_test"), "{found:?}");
     let found = table_findings(cfg, Some(Era::Ser2));
     assert!(
         !found.iter().any(|(_, c)| c.contains("nat_uac_test")),
@@ -274,12 +260,7 @@ request_route { t_on_failure("F"); t_relay(); }
 failure_route[F] { sl_send_reply("500", "x"); }
 "#;
     let found = table_findings(k3, Some(Era::Kamailio3));
-    assert!(
-        found
-            .iter()
-            .any(|(s, c)| s == "Error L0114" && c.contains("sl_send_reply")),
-        "{found:?}"
-    );
+    assert!(has(&found, "Error L0114", "sl_send_reply"), "{found:?}");
 }
 
 /// OpenSER 1.x and Kamailio 1.x configs are checked against the tables of
@@ -297,9 +278,6 @@ modparam("tm", "fr_timr", 30)
 route { t_on_failure("1"); save("location", "0x01"); t_relya(); t_relay(); }
 failure_route[1] { sl_send_reply("500", "x"); }
 "#;
-    let has = |found: &[(String, String)], what: &str, name: &str| {
-        found.iter().any(|(s, c)| s == what && c.contains(name))
-    };
     let o10 = table_findings(cfg, Some(Era::OpenSer10));
     assert!(has(&o10, "Warning L0108", "save"), "{o10:?}");
     assert!(has(&o10, "Warning L0106", "t_relya"), "{o10:?}");
