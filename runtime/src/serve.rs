@@ -520,9 +520,7 @@ pub fn run_timers(
         let now = Instant::now();
         let wake = next_timer_wake(epoch, now, tms.next_timeout());
         std::thread::sleep(wake.saturating_duration_since(now));
-        for out in handler.on_timer() {
-            server.send_blocking(out);
-        }
+        server.send_all_blocking(handler.on_timer());
     }
 }
 

@@ -23,24 +23,16 @@ pub(crate) fn send_all(
     let mut start = 0;
     while start < datagrams.len() {
         let chunk = &datagrams[start..datagrams.len().min(start + MAX)];
-        match send_chunk(sock, chunk) {
-            // The kernel took `n`; the one after them failed (or the
-            // first, when none went), so it is sent alone to learn why.
-            Ok(n) if n == chunk.len() => start += n,
-            Ok(n) => {
-                let (data, dest) = chunk[n];
-                if let Err(e) = sock.send_to(data, dest) {
-                    failed.push((start + n, e));
-                }
-                start += n + 1;
+        // The kernel took `sent` (none when the call failed); the one after
+        // them failed, so it is sent alone to learn why.
+        let sent = send_chunk(sock, chunk).unwrap_or(0);
+        start += sent;
+        if sent < chunk.len() {
+            let (data, dest) = chunk[sent];
+            if let Err(e) = sock.send_to(data, dest) {
+                failed.push((start, e));
             }
-            Err(_) => {
-                let (data, dest) = chunk[0];
-                if let Err(e) = sock.send_to(data, dest) {
-                    failed.push((start, e));
-                }
-                start += 1;
-            }
+            start += 1;
         }
     }
     failed

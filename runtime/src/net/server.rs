@@ -353,20 +353,9 @@ impl Inner {
         }
     }
 
-    /// Sends from a thread outside the runtime: UDP at once, a stream
-    /// message on the runtime (it may have to connect first).
-    pub fn send_blocking(self: &Arc<Self>, out: Outgoing) {
-        match out.transport {
-            Transport::Udp => self.report_send(out.dest, out.transport, udp::send(self, &out)),
-            Transport::Tcp => {
-                let inner = self.clone();
-                self.runtime.spawn(async move { inner.send(out).await });
-            }
-        }
-    }
-
-    /// [`Inner::send_blocking`] for what one receive batch produced: the
-    /// UDP datagrams in one `sendmmsg` per socket.
+    /// Sends from a thread outside the runtime: the UDP datagrams at once,
+    /// in one `sendmmsg` per socket; a stream message on the runtime (it
+    /// may have to connect first).
     pub fn send_all_blocking(self: &Arc<Self>, outs: Vec<Outgoing>) {
         let (udp_out, stream): (Vec<Outgoing>, Vec<Outgoing>) = outs
             .into_iter()
@@ -375,7 +364,8 @@ impl Inner {
             self.report_send(out.dest, out.transport, Err(e));
         }
         for out in stream {
-            self.send_blocking(out);
+            let inner = self.clone();
+            self.runtime.spawn(async move { inner.send(out).await });
         }
     }
 
@@ -527,9 +517,10 @@ impl Server {
         self.inner.send(out).await;
     }
 
-    /// [`Server::send`] from a thread outside the runtime.
-    pub fn send_blocking(&self, out: Outgoing) {
-        self.inner.send_blocking(out);
+    /// [`Server::send`] for several messages, from a thread outside the
+    /// runtime: the UDP ones in one `sendmmsg` per socket.
+    pub fn send_all_blocking(&self, outs: Vec<Outgoing>) {
+        self.inner.send_all_blocking(outs);
     }
 
     /// Open stream connections.
